@@ -1,0 +1,157 @@
+// Run configuration: typed, validated values for every layer (data, model, train, output, dist).
+//
+// Each parameter is declared ONCE, in the table behind param_specs() (src/config/config.cpp), with
+// its key, type, bounds and help text; its default is the initializer of the matching field
+// below. That single table drives YAML parsing, `--set key=value` overrides, validation, the
+// `--help` text and writing the resolved config back as YAML (to_yaml).
+//
+// Keys are the field paths: `train.lr` is Config::train.lr. In YAML they nest by section:
+//
+//   train:
+//     lr: 0.01
+//     epochs: 10
+//
+// Every key is optional (missing keys keep their default); unknown keys are errors. Errors about a
+// value throw mlrec::ConfigError naming the dotted key; an unreadable or unparsable YAML file
+// throws mlrec::InputError ("FILE:LINE: reason").
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace mlrec::config {
+
+/// Typed, validated configuration. The defaults are the study's values.
+struct Config {
+  struct Data {
+    std::string dir = "data/ml-1m";   // MovieLens-1M directory (ratings.dat, users.dat, movies.dat)
+    int valid_per_user = 1;           // ratings per user held out for validation
+    int min_ratings_per_user = 0;     // users with fewer ratings are dropped (0 = keep all)
+    int sequence_length = 10;         // movies per user sequence window
+  } data;
+
+  struct Model {
+    std::string name = "seq_features";  // baseline | mf | seq | seq_ratings | seq_features
+    int factors = 120;                  // MF factors
+    double embedding_init_std = 1.0;    // N(0, std) for all embeddings (PyTorch's default is 1.0)
+    int embedding_dim = 120;
+    int heads = 12;
+    int ff_dim = 2048;
+    int encoder_layers = 1;
+    double dropout = 0.1;  // transformer dropout
+    std::vector<int> mlp_dims = {1024, 512, 256};
+    double mlp_dropout = 0.2;  // after the 2nd hidden block, as in the study
+    int sex_dim = 2;
+    int age_dim = 4;
+    int occupation_dim = 11;
+  } model;
+
+  struct Train {
+    int epochs = 10;
+    int batch_size = 1024;
+    int64_t seed = 42;
+    double lr = 0.01;
+    double weight_decay = 0.01;
+    double beta1 = 0.9;
+    double beta2 = 0.999;
+    double eps = 1e-8;
+    std::string schedule = "onecycle";  // onecycle | constant
+    double pct_start = 0.3;
+    double div_factor = 25;
+    double final_div_factor = 1e4;
+    bool cycle_momentum = true;
+    double base_momentum = 0.85;
+    double max_momentum = 0.95;
+    int patience = 2;                        // 0 = no early stopping
+    double early_stopping_threshold = 0.001;
+    int64_t max_steps_per_epoch = 0;         // 0 = no cap (a cap also shortens the schedule)
+    int eval_batch_size = 8192;
+    std::string device = "auto";             // auto | cpu | cuda
+    int threads = 0;                         // torch intra-op threads; 0 = all cores
+    std::string precision = "fp32";          // fp32 | tf32 | bf16
+    int log_every_steps = 100;               // progress line cadence (0 = none)
+  } train;
+
+  struct Output {
+    std::string dir = "runs/seq_features";
+    bool save_checkpoint = true;
+  } output;
+
+  struct Dist {
+    std::string backend = "auto";  // auto | mpi | nccl
+    double timeout_seconds = 300;
+    int bucket_mb = 1;
+  } dist;
+};
+
+/// The type of a parameter. kInt is a 32-bit int field, kInt64 a 64-bit one.
+enum class ParamType { kBool, kInt, kInt64, kDouble, kString, kIntList };
+
+/// A parameter's value. Both integer types are held as int64_t.
+using ParamValue = std::variant<bool, int64_t, double, std::string, std::vector<int>>;
+
+/// One parameter: key, type, bounds, help, and how to read/write it in a Config.
+struct ParamSpec {
+  std::string key;   // "train.lr": the field path
+  ParamType type = ParamType::kString;
+  std::string help;
+
+  // Bounds. Numbers: min/max (each inclusive unless *_exclusive); for int lists they bound every
+  // element. Strings: `allowed` (an enum) when non-empty; `allow_empty` otherwise.
+  std::optional<double> min, max;
+  bool min_exclusive = false, max_exclusive = false;
+  std::vector<std::string> allowed;
+  bool allow_empty = false;  // strings may be "", int lists may be []
+
+  std::function<ParamValue(const Config&)> get;
+  std::function<void(Config&, const ParamValue&)> set;  // no checks: use set_param()
+
+  std::string section() const;        // "train"
+  std::string type_name() const;      // "bool", "int", "float", "string", "int list"
+  std::string range_text() const;     // "> 0", "[0, 1)", "one of: auto, cpu, cuda", "" if any
+  std::string default_text() const;   // the default, as written in YAML
+};
+
+/// The parameter table, in section order (data, model, train, output, dist).
+const std::vector<ParamSpec>& param_specs();
+
+/// The spec for `key`, or nullptr.
+const ParamSpec* find_param(const std::string& key);
+
+Config default_config();
+
+/// Loads the YAML file (every key optional; nested maps `train: {lr: 0.01}`), applies the
+/// overrides "key.path=value" in order (last wins), then validates. An empty yaml_path starts from
+/// the defaults. Throws InputError for a missing/unparsable file, ConfigError for a bad key/value.
+Config load_config(const std::string& yaml_path, const std::vector<std::string>& overrides);
+
+/// As load_config, from YAML text; source_name is used in error messages.
+Config config_from_yaml_string(const std::string& yaml_text,
+                               const std::vector<std::string>& overrides,
+                               const std::string& source_name = "<string>");
+
+/// Applies "key=value" overrides in order (bounds-checked per key; call validate() afterwards for
+/// the cross-key checks). Int lists are written "[64,32]" or "64,32".
+void apply_overrides(Config& config, const std::vector<std::string>& overrides);
+
+/// Parses `text` as the value of `key` and stores it (type- and bounds-checked).
+void set_param(Config& config, const std::string& key, const std::string& text);
+
+/// The value of `key`, formatted as in to_yaml ("0.01", "true", "[1024, 512, 256]").
+std::string param_text(const Config& config, const std::string& key);
+
+/// Checks every value's bounds and the cross-key rules (e.g. model.embedding_dim divisible by
+/// model.heads). Throws ConfigError naming the key.
+void validate(const Config& config);
+
+/// The resolved config, every key, as YAML; round-trips through config_from_yaml_string.
+std::string to_yaml(const Config& config);
+
+/// Every key with its type, default, range and help, grouped by section — for --help.
+std::string help_text();
+
+}  // namespace mlrec::config

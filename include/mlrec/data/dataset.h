@@ -1,0 +1,60 @@
+// Tensor-resident datasets: every sample of a split lives in a few tensors (on the CPU or the
+// GPU) and a batch is gathered by index, with no per-sample objects and no worker processes.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "mlrec/data/prepare.h"
+
+namespace mlrec::data {
+
+/// One batch of rating-prediction samples (all tensors on the same device, first dim = batch).
+struct Batch {
+  at::Tensor user;        // int64 [B]      dense user id
+  at::Tensor movies;      // int32 [B, L]   window of movie ids ending at the target, 0 = padding
+  at::Tensor levels;      // int32 [B, L]   rating level of each window position, 0 = padding
+  at::Tensor pad_mask;    // bool  [B, L]   true where padded
+  at::Tensor features;    // int64 [B, 3]   sex, age group, occupation codes (zeros if absent)
+  at::Tensor target;      // float [B]      the rating to predict
+  int64_t size() const { return target.size(0); }
+};
+
+/// What a model needs to know about the data to size itself.
+struct DatasetInfo {
+  int32_t num_users = 0;          // dense ids 1..num_users (0 = padding / unknown)
+  int32_t num_movies = 0;
+  int num_rating_levels = 5;      // levels 1..K; 0 = padding
+  bool has_user_features = false;
+  float rating_min = 1, rating_max = 5, rating_step = 1;
+  int sequence_length = 10;
+};
+
+/// The samples of one split, held in tensors.
+class RatingDataset {
+ public:
+  RatingDataset() = default;
+  /// Builds the windows of `rows` (indices into `prepared`) with the given length.
+  RatingDataset(const PreparedRatings& prepared, const std::vector<int64_t>& rows, int sequence_length);
+
+  int64_t size() const { return target_.defined() ? target_.size(0) : 0; }
+  /// The samples at `index` (int64, on this dataset's device), in that order.
+  Batch gather(const at::Tensor& index) const;
+  /// Samples [begin, end) in dataset order: no copy.
+  Batch slice(int64_t begin, int64_t end) const;
+  /// A copy of the dataset on `device`.
+  RatingDataset to(const c10::Device& device) const;
+  const at::Tensor& targets() const { return target_; }
+  c10::Device device() const;
+
+ private:
+  at::Tensor user_, movies_, levels_, pad_mask_, target_;
+  at::Tensor user_features_;  // int64 [num_users + 1, 3], gathered per sample by user id
+};
+
+DatasetInfo make_dataset_info(const PreparedRatings& prepared, int sequence_length);
+
+}  // namespace mlrec::data

@@ -1,0 +1,93 @@
+// Readers for the MovieLens releases the study uses (ML-1M, ML-100K and the CSV releases such as
+// ml-latest-small / ml-20m / ml-25m). Each file is read whole into one buffer and parsed in
+// place (std::from_chars, no per-field strings) because ML-1M is a million lines and loading
+// must stay a small fraction of a training run. Every malformed input is one InputError that
+// reads "FILE:LINE: reason".
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace mlrec::data {
+
+/// The on-disk layouts we can read.
+enum class Release { kMovieLens1M, kMovieLens100K, kMovieLensCsv };
+
+/// Short name of a release: "ml-1m", "ml-100k" or "csv".
+const char* release_name(Release release);
+
+/// The discrete rating values a release allows: min_rating..max_rating in steps of step.
+struct RatingScale {
+  float min_rating = 1;
+  float max_rating = 5;
+  float step = 1;
+
+  /// Number of distinct rating values (5 for 1..5, 10 for 0.5..5.0 in halves).
+  int num_levels() const { return level(max_rating); }
+  /// 1-based index of a rating on the scale (0 is reserved for padding); rating must be on it.
+  int level(float rating) const {
+    // Inline and free of libm calls: it runs once per rating of a million-row file.
+    return static_cast<int>((rating - min_rating) / step + 0.5f) + 1;
+  }
+  /// Whether rating lies in [min_rating, max_rating] and on the step grid.
+  bool contains(float rating) const {
+    // The tolerance absorbs float rounding of values such as "3.50" or "0.1"-based grids.
+    constexpr float kEps = 1e-4f;
+    if (!(rating >= min_rating - kEps && rating <= max_rating + kEps)) return false;
+    const float steps = (rating - min_rating) / step;
+    const float off = steps - static_cast<float>(static_cast<int>(steps + 0.5f));
+    return off < kEps && off > -kEps;
+  }
+};
+
+/// The rating scale of a release: {1, 5, 1} for ML-1M / ML-100K, {0.5, 5, 0.5} for CSV.
+RatingScale scale_of(Release release);
+
+/// Demographic codes of one user, 0-based: sex F=0/M=1, age group 0..6, occupation 0..20.
+struct UserFeatures {
+  int8_t sex;
+  int8_t age_group;
+  int8_t occupation;
+};
+
+/// All ratings of a release, in file order, with raw ids as they appear in the files.
+struct RawRatings {
+  Release release = Release::kMovieLens1M;
+  std::string dir;
+  RatingScale scale;
+  std::vector<int32_t> user_id, movie_id;
+  std::vector<float> rating;
+  std::vector<int64_t> timestamp;
+  bool has_user_features = false;
+  std::unordered_map<int32_t, UserFeatures> user_features;  // by raw user id (1M, 100K only)
+  int64_t catalog_movies = 0;  // movies listed in movies.dat / u.item / movies.csv
+
+  /// Number of ratings.
+  int64_t size() const { return static_cast<int64_t>(rating.size()); }
+};
+
+/// Which release dir holds, from which files exist; InputError when none or a companion is missing.
+Release detect_release(const std::string& dir);
+
+/// Detects the release in dir and reads it (ratings, movie catalog, user features).
+RawRatings load_movielens(const std::string& dir);
+
+/// Reads a release whose layout is already known.
+RawRatings load_movielens(const std::string& dir, Release release);
+
+/// Summary numbers of a rating set, as the study prints them.
+struct DataStats {
+  int64_t ratings = 0, users = 0, movies = 0;
+  float min_rating = 0, max_rating = 0;
+  int64_t per_user_min = 0, per_user_median = 0, per_user_max = 0;
+};
+
+/// Counts ratings, distinct users and movies, the rating range and ratings per user.
+DataStats compute_stats(const RawRatings& raw);
+
+/// A few human-readable lines describing raw and its stats.
+std::string format_stats(const RawRatings& raw, const DataStats& stats);
+
+}  // namespace mlrec::data

@@ -1,0 +1,36 @@
+// The model interface. Models map a batch to predicted ratings and know nothing of ranks,
+// devices or the training loop: the trainer does all of that (the accelerate style).
+#pragma once
+
+#include <torch/nn/module.h>
+
+#include <memory>
+#include <string>
+
+#include "mlrec/data/dataset.h"
+
+namespace mlrec::models {
+
+class RatingModel : public torch::nn::Module {
+ public:
+  /// Predicted ratings, float [B].
+  virtual torch::Tensor forward(const data::Batch& batch) = 0;
+  /// False for models fitted in closed form (the median baseline): the trainer then calls
+  /// fit() instead of running gradient steps.
+  virtual bool trainable() const { return true; }
+  /// Closed-form fit on the training targets; only for models that are not trainable().
+  virtual void fit(const torch::Tensor& /*train_targets*/) {}
+};
+
+using RatingModelPtr = std::shared_ptr<RatingModel>;
+
+/// Maps raw scores in (0, 1) to the rating range widened by half a step on each side, as the
+/// study's sigmoid * 5 + 0.5 does for whole stars 1..5.
+struct RatingRange {
+  double low = 0.5, high = 5.5;
+  static RatingRange from(const data::DatasetInfo& info) {
+    return {info.rating_min - info.rating_step / 2.0, info.rating_max + info.rating_step / 2.0};
+  }
+};
+
+}  // namespace mlrec::models

@@ -1,0 +1,59 @@
+// Rating-prediction metrics from sufficient statistics. Sums and counts (not means) are what
+// ranks exchange, so the reduced result is exact whatever the sharding.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+namespace mlrec::train {
+
+struct ErrorSums {
+  double abs_error = 0;     // sum |prediction - target|
+  double squared_error = 0; // sum (prediction - target)^2
+  double count = 0;         // number of scored samples (double: it travels in one float64 tensor)
+};
+
+struct Metrics {
+  double mae = NAN, mse = NAN, rmse = NAN;
+  int64_t count = 0;
+  static Metrics from(const ErrorSums& sums) {
+    Metrics m;
+    m.count = static_cast<int64_t>(sums.count);
+    if (sums.count > 0) {
+      m.mae = sums.abs_error / sums.count;
+      m.mse = sums.squared_error / sums.count;
+      m.rmse = std::sqrt(m.mse);
+    }
+    return m;
+  }
+};
+
+/// Early stopping with the study's semantics (pytorch-accelerated's EarlyStoppingCallback): an
+/// epoch counts as improved only when it beats the best seen *by this callback* by more than
+/// the threshold; the best then moves to it. Otherwise the patience counter rises, and reaching
+/// `patience` stops training. patience 0 disables stopping.
+class EarlyStopping {
+ public:
+  EarlyStopping(int patience, double threshold) : patience_(patience), threshold_(threshold) {}
+  /// Records an epoch's validation MAE; returns true when training should stop.
+  bool update(double mae) {
+    if (!has_best_ || best_ - mae > threshold_) {
+      best_ = mae;
+      has_best_ = true;
+      stale_epochs_ = 0;
+    } else {
+      ++stale_epochs_;
+    }
+    return patience_ > 0 && stale_epochs_ >= patience_;
+  }
+  int stale_epochs() const { return stale_epochs_; }
+
+ private:
+  int patience_;
+  double threshold_;
+  bool has_best_ = false;
+  double best_ = 0;
+  int stale_epochs_ = 0;
+};
+
+}  // namespace mlrec::train

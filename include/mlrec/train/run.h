@@ -1,0 +1,21 @@
+// One training run from a configuration: data, model, trainer, and the run directory.
+#pragma once
+
+#include "mlrec/config/config.h"
+#include "mlrec/dist/communicator.h"
+
+namespace mlrec::train {
+
+/// Loads and prepares the data, builds the configured model, trains it (or fits the baseline)
+/// and, on rank 0, writes the run directory (output.dir):
+///   config.yaml    the resolved configuration
+///   metrics.jsonl  one JSON object per epoch (epoch, train_loss, mae, mse, rmse, count, lr,
+///                  seconds, eval_seconds, samples_per_second)
+///   summary.json   model, best_epoch, epochs_run, valid {mae, mse, rmse, count}, data_seconds,
+///                  train_seconds, samples_per_second, world_size, device, torch version, ...
+///   best.pt        the best epoch's weights (unless output.save_checkpoint is false)
+/// Nothing is written before the data has loaded and the model has been built, so bad input
+/// leaves no run directory behind. Input and configuration errors throw InputError/ConfigError.
+void run_training(const config::Config& config, dist::Communicator& comm);
+
+}  // namespace mlrec::train

@@ -1,0 +1,94 @@
+// The accelerate-style trainer: it owns the loop, the optimizer, the schedule, devices and the
+// communication; the model only maps a batch to predictions. Everything observable about a run
+// (metrics files, early stopping, best-epoch checkpoints, progress) is a callback.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mlrec/config/config.h"
+#include "mlrec/data/dataset.h"
+#include "mlrec/dist/communicator.h"
+#include "mlrec/dist/sampler.h"
+#include "mlrec/models/model.h"
+#include "mlrec/train/metrics.h"
+#include "mlrec/train/schedule.h"
+
+namespace mlrec::train {
+
+class Trainer;
+
+/// What one epoch produced (identical on every rank: its numbers are all-reduced).
+struct EpochResult {
+  int epoch = 0;                 // 1-based
+  double train_loss = 0;         // mean MSE over the epoch's steps and ranks
+  Metrics valid;                 // on the whole validation set
+  double lr = 0;                 // the learning rate of the epoch's last optimizer step
+  double train_seconds = 0;      // wall time of the training steps alone
+  double eval_seconds = 0;
+  int64_t samples = 0;           // training samples, all ranks together
+  double samples_per_second = 0; // samples / train_seconds
+};
+
+class Callback {
+ public:
+  virtual ~Callback() = default;
+  virtual void on_train_begin(Trainer&) {}
+  /// After each optimizer step; `loss` is a device scalar (reading it synchronises).
+  virtual void on_step_end(Trainer&, int64_t /*step_in_epoch*/, const torch::Tensor& /*loss*/) {}
+  virtual void on_epoch_end(Trainer&, const EpochResult&) {}
+  virtual void on_train_end(Trainer&) {}
+};
+
+struct FitResult {
+  std::vector<EpochResult> epochs;
+  double train_seconds = 0;      // sum of the epochs' training time (no evaluation)
+  int64_t train_samples = 0;
+};
+
+class Trainer {
+ public:
+  Trainer(models::RatingModelPtr model, const config::Config::Train& options,
+          dist::Communicator& comm, torch::Device device);
+
+  void add_callback(std::shared_ptr<Callback> callback) { callbacks_.push_back(std::move(callback)); }
+
+  /// Trains for at most options.epochs epochs (fewer when a callback requests a stop).
+  FitResult fit(const data::RatingDataset& train, const data::RatingDataset& valid);
+  /// Scores every sample of `dataset` exactly once across ranks; the result is reduced.
+  Metrics evaluate(const data::RatingDataset& dataset);
+
+  /// Ends training after the current epoch (callbacks call this on every rank alike).
+  void request_stop() { stop_requested_ = true; }
+
+  models::RatingModel& model() { return *model_; }
+  dist::Communicator& comm() { return comm_; }
+  const torch::Device& device() const { return device_; }
+  int epoch() const { return epoch_; }
+  int max_epochs() const { return options_.epochs; }
+  int64_t steps_per_epoch() const { return steps_per_epoch_; }
+  int64_t global_batch() const { return options_.batch_size; }
+
+ private:
+  void train_epoch(const data::RatingDataset& train, dist::DistributedSampler& sampler,
+                   EpochResult& result);
+  void synchronize_gradients();
+  void synchronize_device();
+
+  models::RatingModelPtr model_;
+  config::Config::Train options_;
+  dist::Communicator& comm_;
+  torch::Device device_;
+  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  std::unique_ptr<Schedule> schedule_;
+  std::vector<std::shared_ptr<Callback>> callbacks_;
+  int64_t steps_per_epoch_ = 0;
+  int64_t global_step_ = 0;
+  int epoch_ = 0;
+  bool stop_requested_ = false;
+};
+
+}  // namespace mlrec::train

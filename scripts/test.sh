@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs the whole test suite (what CI runs: .ci/run calls this).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+MLREC_TESTS=ON "$ROOT/scripts/build.sh"
+cd "$ROOT/build"
+ctest --output-on-failure -j "${MLREC_TEST_JOBS:-2}" --timeout 900

@@ -1,0 +1,146 @@
+// mlrec_dist: the command-line entry point. It parses the command, runs it, and turns every
+// failure into one error line and an exit status: 2 for bad input or configuration (the user's
+// to fix), 1 for anything else.
+#include <boost/program_options.hpp>
+#include <c10/util/Exception.h>
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "mlrec/common/error.h"
+#include "mlrec/common/logging.h"
+#include "mlrec/config/config.h"
+#include "mlrec/data/movielens.h"
+#include "mlrec/data/synthetic.h"
+#include "mlrec/dist/communicator.h"
+#include "mlrec/report/compare.h"
+#include "mlrec/train/run.h"
+
+namespace po = boost::program_options;
+
+namespace {
+
+constexpr const char* kUsage = R"(mlrec_dist: rating-prediction training on MovieLens (LibTorch)
+
+usage:
+  mlrec_dist [train] --config FILE [--set key=value ...]   train one model (see --help-config)
+  mlrec_dist stats --data-dir DIR                          print statistics of a MovieLens release
+  mlrec_dist compare RUN_DIR ...                           Markdown table of finished runs
+  mlrec_dist synth --out DIR [--format F] [--users N] [--movies N] [--seed S]
+                                                           write a synthetic MovieLens-format release
+  mlrec_dist --help | --help-config
+
+exit status: 0 success, 2 bad input or configuration, 1 any other failure
+)";
+
+int run_train(const std::vector<std::string>& args) {
+  po::options_description options("train options");
+  std::string config_path;
+  std::vector<std::string> overrides;
+  options.add_options()
+      ("config,c", po::value<std::string>(&config_path), "YAML configuration file (configs/*.yaml)")
+      ("set,s", po::value<std::vector<std::string>>(&overrides)->composing(),
+       "override one key: --set train.epochs=3 (repeatable, applied in order)")
+      ("help,h", "this help");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(options).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    std::cout << kUsage << "\n" << options << "\nconfiguration keys:\n" << mlrec::config::help_text();
+    return 0;
+  }
+  if (config_path.empty()) throw mlrec::ConfigError("no configuration: pass --config FILE (e.g. configs/mf.yaml)");
+  const mlrec::config::Config config = mlrec::config::load_config(config_path, overrides);
+  auto comm = mlrec::dist::make_local_communicator();
+  mlrec::set_log_rank(comm->rank(), comm->world_size());
+  mlrec::train::run_training(config, *comm);
+  return 0;
+}
+
+int run_stats(const std::vector<std::string>& args) {
+  po::options_description options("stats options");
+  std::string dir;
+  options.add_options()("data-dir,d", po::value<std::string>(&dir)->required(), "MovieLens folder");
+  po::positional_options_description positional;
+  positional.add("data-dir", 1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
+  po::notify(vm);
+  const auto raw = mlrec::data::load_movielens(dir);
+  std::cout << mlrec::data::format_stats(raw, mlrec::data::compute_stats(raw)) << "\n";
+  return 0;
+}
+
+int run_compare(const std::vector<std::string>& args) {
+  if (args.empty()) throw mlrec::ConfigError("compare needs at least one run directory");
+  std::vector<mlrec::report::RunRow> rows;
+  for (const auto& dir : args) rows.push_back(mlrec::report::read_run(dir));
+  std::cout << mlrec::report::comparison_table(rows);
+  return 0;
+}
+
+int run_synth(const std::vector<std::string>& args) {
+  po::options_description options("synth options");
+  std::string out, format = "ml-1m";
+  mlrec::data::SyntheticOptions synthetic;
+  options.add_options()
+      ("out,o", po::value<std::string>(&out)->required(), "folder to write")
+      ("format,f", po::value<std::string>(&format), "ml-1m | ml-100k | csv (default ml-1m)")
+      ("users", po::value<int>(&synthetic.users), "number of users")
+      ("movies", po::value<int>(&synthetic.movies), "number of movies")
+      ("seed", po::value<uint64_t>(&synthetic.seed), "random seed");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(options).run(), vm);
+  po::notify(vm);
+  mlrec::data::Release release;
+  if (format == "ml-1m") release = mlrec::data::Release::kMovieLens1M;
+  else if (format == "ml-100k") release = mlrec::data::Release::kMovieLens100K;
+  else if (format == "csv") release = mlrec::data::Release::kMovieLensCsv;
+  else throw mlrec::ConfigError("--format must be ml-1m, ml-100k or csv, not '" + format + "'");
+  mlrec::data::write_synthetic_movielens(out, release, synthetic);
+  std::cout << "wrote a synthetic " << format << " release to " << out << "\n";
+  return 0;
+}
+
+int dispatch(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    std::cout << kUsage;
+    return args.empty() ? mlrec::kInputErrorExitCode : 0;
+  }
+  if (args[0] == "--help-config") {
+    std::cout << mlrec::config::help_text();
+    return 0;
+  }
+  std::string command = "train";
+  if (args[0] == "train" || args[0] == "stats" || args[0] == "compare" || args[0] == "synth") {
+    command = args[0];
+    args.erase(args.begin());
+  }
+  if (command == "stats") return run_stats(args);
+  if (command == "compare") return run_compare(args);
+  if (command == "synth") return run_synth(args);
+  return run_train(args);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return dispatch(argc, argv);
+  } catch (const mlrec::InputError& e) {
+    mlrec::log_error(e.what());
+  } catch (const mlrec::ConfigError& e) {
+    mlrec::log_error(e.what());
+  } catch (const po::error& e) {
+    mlrec::log_error(std::string(e.what()) + " (see mlrec_dist --help)");
+  } catch (const c10::Error& e) {
+    mlrec::log_error(e.what_without_backtrace());
+    return 1;
+  } catch (const std::exception& e) {
+    mlrec::log_error(e.what());
+    return 1;
+  }
+  return mlrec::kInputErrorExitCode;
+}

@@ -1,0 +1,106 @@
+#include "mlrec/models/bst.h"
+
+#include <torch/torch.h>
+
+#include "mlrec/models/init.h"
+
+namespace mlrec::models {
+
+EncoderLayerImpl::EncoderLayerImpl(int64_t dim, int64_t heads, int64_t ff_dim, double dropout)
+    : dim_(dim), heads_(heads), dropout_(dropout) {
+  TORCH_CHECK(dim % heads == 0, "embedding dim ", dim, " is not divisible by ", heads, " heads");
+  // Initialised as nn.MultiheadAttention does: xavier-uniform packed projection, zero biases.
+  in_proj_weight_ = register_parameter("in_proj_weight", torch::empty({3 * dim, dim}));
+  in_proj_bias_ = register_parameter("in_proj_bias", torch::zeros({3 * dim}));
+  torch::nn::init::xavier_uniform_(in_proj_weight_);
+  out_proj_ = register_module("out_proj", torch::nn::Linear(dim, dim));
+  torch::nn::init::zeros_(out_proj_->bias);
+  linear1_ = register_module("linear1", torch::nn::Linear(dim, ff_dim));
+  linear2_ = register_module("linear2", torch::nn::Linear(ff_dim, dim));
+  norm1_ = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(1e-5)));
+  norm2_ = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(1e-5)));
+}
+
+torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& pad_mask) {
+  const int64_t batch = x.size(0), length = x.size(1), head_dim = dim_ / heads_;
+  const double p = is_training() ? dropout_ : 0.0;
+  // [B, L, 3 * dim] -> 3 x [B, heads, L, head_dim]
+  auto qkv = torch::nn::functional::linear(x, in_proj_weight_, in_proj_bias_)
+                 .view({batch, length, 3, heads_, head_dim})
+                 .permute({2, 0, 3, 1, 4});
+  // Boolean attention masks mean "may attend": every query sees the non-padded keys. The
+  // target token is never padded, so no row of the mask is empty.
+  auto attend = pad_mask.logical_not().view({batch, 1, 1, length});
+  auto attention = at::scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attend, p);
+  attention = attention.transpose(1, 2).reshape({batch, length, dim_});
+  auto h = norm1_(x + torch::dropout(out_proj_(attention), p, is_training()));
+  auto ff = linear2_(torch::dropout(torch::gelu(linear1_(h)), p, is_training()));
+  return norm2_(h + torch::dropout(ff, p, is_training()));
+}
+
+BehaviorSequenceTransformer::BehaviorSequenceTransformer(const BehaviorSequenceTransformerOptions& o)
+    : options_(o) {
+  const double std = o.embedding_init_std;
+  auto embedding = [&](const char* name, int64_t rows, int64_t dim, int64_t padding_idx) {
+    auto options = torch::nn::EmbeddingOptions(rows, dim);
+    if (padding_idx >= 0) options.padding_idx(padding_idx);
+    auto e = register_module(name, torch::nn::Embedding(options));
+    init_embedding(e->weight, std, padding_idx);
+    return e;
+  };
+  movie_ = embedding("movie", o.num_movies + 1, o.embedding_dim, 0);
+  user_ = embedding("user", o.num_users + 1, o.embedding_dim, -1);
+  position_ = embedding("position", o.sequence_length, o.embedding_dim, -1);
+  if (o.use_ratings) rating_ = embedding("rating", o.num_rating_levels + 1, o.embedding_dim, 0);
+  int64_t extra = 0;
+  if (o.use_user_features) {
+    // Tables have a spare row beyond the codes in use, as the study's do.
+    sex_ = embedding("sex", 3, o.sex_dim, -1);
+    age_ = embedding("age", 8, o.age_dim, -1);
+    occupation_ = embedding("occupation", 22, o.occupation_dim, -1);
+    extra = o.sex_dim + o.age_dim + o.occupation_dim;
+  }
+  for (int64_t i = 0; i < o.encoder_layers; ++i) {
+    encoder_.push_back(register_module("encoder" + std::to_string(i),
+                                       EncoderLayer(o.embedding_dim, o.heads, o.ff_dim, o.dropout)));
+  }
+  int64_t in = o.sequence_length * o.embedding_dim + o.embedding_dim + extra;
+  for (size_t i = 0; i < o.mlp_dims.size(); ++i) {
+    hidden_.push_back(register_module("mlp_linear" + std::to_string(i), torch::nn::Linear(in, o.mlp_dims[i])));
+    norms_.push_back(register_module("mlp_norm" + std::to_string(i), torch::nn::BatchNorm1d(o.mlp_dims[i])));
+    in = o.mlp_dims[i];
+  }
+  output_ = register_module("mlp_output", torch::nn::Linear(in, 1));
+}
+
+torch::Tensor BehaviorSequenceTransformer::forward(const data::Batch& batch) {
+  const int64_t length = batch.movies.size(1);
+  auto x = movie_(batch.movies);  // [B, L, dim]
+  auto positions = torch::arange(length, torch::TensorOptions().dtype(torch::kLong).device(x.device()));
+  if (options_.use_ratings) {
+    // History tokens get positions 0..L-2 and their rating; the target token gets neither
+    // (its rating is what we predict).
+    auto history = x.narrow(1, 0, length - 1) + position_(positions.narrow(0, 0, length - 1)) +
+                   rating_(batch.levels.narrow(1, 0, length - 1));
+    x = torch::cat({history, x.narrow(1, length - 1, 1)}, 1);
+  } else {
+    x = x + position_(positions);
+  }
+  for (auto& layer : encoder_) x = layer(x, batch.pad_mask);
+
+  std::vector<torch::Tensor> parts = {x.flatten(1), user_(batch.user)};
+  if (options_.use_user_features) {
+    parts.push_back(sex_(batch.features.select(1, 0)));
+    parts.push_back(age_(batch.features.select(1, 1)));
+    parts.push_back(occupation_(batch.features.select(1, 2)));
+  }
+  auto h = torch::cat(parts, 1);
+  for (size_t i = 0; i < hidden_.size(); ++i) {
+    h = torch::mish(norms_[i](hidden_[i](h)));
+    if (i == 1) h = torch::dropout(h, options_.mlp_dropout, is_training());  // after the 2nd block, as the study
+  }
+  auto score = torch::sigmoid(output_(h)).squeeze(1);
+  return score * (options_.range.high - options_.range.low) + options_.range.low;
+}
+
+}  // namespace mlrec::models

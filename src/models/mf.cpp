@@ -1,0 +1,31 @@
+#include "mlrec/models/mf.h"
+
+#include <torch/torch.h>
+
+#include "mlrec/models/init.h"
+
+namespace mlrec::models {
+
+MatrixFactorization::MatrixFactorization(const MatrixFactorizationOptions& options)
+    : range_(options.range) {
+  auto embedding = [&](const char* name, int64_t rows, int64_t dim) {
+    auto e = register_module(name, torch::nn::Embedding(
+                                       torch::nn::EmbeddingOptions(rows, dim).padding_idx(0)));
+    init_embedding(e->weight, options.embedding_init_std, /*padding_idx=*/0);
+    return e;
+  };
+  user_ = embedding("user", options.num_users + 1, options.factors);
+  item_ = embedding("item", options.num_movies + 1, options.factors);
+  user_bias_ = embedding("user_bias", options.num_users + 1, 1);
+  item_bias_ = embedding("item_bias", options.num_movies + 1, 1);
+}
+
+torch::Tensor MatrixFactorization::forward(const data::Batch& batch) {
+  auto user = batch.user;
+  auto item = batch.movies.select(1, batch.movies.size(1) - 1);  // the target movie
+  auto dot = (user_(user) * item_(item)).sum(1);
+  auto score = dot + user_bias_(user).squeeze(1) + item_bias_(item).squeeze(1);
+  return torch::sigmoid(score) * (range_.high - range_.low) + range_.low;
+}
+
+}  // namespace mlrec::models

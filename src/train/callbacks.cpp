@@ -1,0 +1,83 @@
+#include "mlrec/train/callbacks.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include "mlrec/common/json.h"
+#include "mlrec/common/logging.h"
+
+namespace mlrec::train {
+
+void MetricsLogger::on_epoch_end(Trainer& trainer, const EpochResult& r) {
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "epoch %d/%d  train_loss %.4f  valid MAE %.5f MSE %.5f RMSE %.5f (%lld)  "
+                "lr %.2e  %s, %s samples/s",
+                r.epoch, trainer.max_epochs(), r.train_loss, r.valid.mae, r.valid.mse, r.valid.rmse,
+                static_cast<long long>(r.valid.count), r.lr, format_duration(r.train_seconds).c_str(),
+                with_commas(std::llround(r.samples_per_second)).c_str());
+  log_rank0(line);
+  if (path_.empty() || !trainer.comm().is_root()) return;
+  JsonObject json;
+  json.add("epoch", r.epoch)
+      .add("train_loss", r.train_loss)
+      .add("mae", r.valid.mae)
+      .add("mse", r.valid.mse)
+      .add("rmse", r.valid.rmse)
+      .add("count", r.valid.count)
+      .add("lr", r.lr)
+      .add("seconds", r.train_seconds)
+      .add("eval_seconds", r.eval_seconds)
+      .add("samples_per_second", r.samples_per_second);
+  lines_ += json.str() + "\n";
+  write_file_atomic(path_, lines_);
+}
+
+void EarlyStoppingCallback::on_epoch_end(Trainer& trainer, const EpochResult& result) {
+  if (stopping_.update(result.valid.mae)) {
+    log_rank0("early stopping: no improvement of validation MAE for " +
+              std::to_string(stopping_.stale_epochs()) + " epochs");
+    trainer.request_stop();
+  }
+}
+
+void SaveBestCallback::on_epoch_end(Trainer& trainer, const EpochResult& result) {
+  if (best_epoch_ != 0 && !(result.valid.mae < best_.mae)) return;
+  best_ = result.valid;
+  best_epoch_ = result.epoch;
+  best_state_ = capture_state(trainer.model());
+  if (!path_.empty() && trainer.comm().is_root()) save_checkpoint(trainer.model(), path_);
+}
+
+void SaveBestCallback::on_train_end(Trainer& trainer) {
+  if (best_epoch_ == 0) return;
+  restore_state(trainer.model(), best_state_);
+  char line[160];
+  std::snprintf(line, sizeof line, "best epoch %d: valid MAE %.5f MSE %.5f RMSE %.5f (weights reloaded)",
+                best_epoch_, best_.mae, best_.mse, best_.rmse);
+  log_rank0(line);
+}
+
+void ProgressCallback::on_train_begin(Trainer&) { watched_epoch_ = 0; }
+
+void ProgressCallback::on_step_end(Trainer& trainer, int64_t step, const torch::Tensor& loss) {
+  // Timed from the end of the epoch's first step, so the rate leaves out one-off warm-up.
+  if (trainer.epoch() != watched_epoch_ || step == 0) {
+    watched_epoch_ = trainer.epoch();
+    epoch_watch_.restart();
+    return;
+  }
+  const int64_t done = step + 1, total = trainer.steps_per_epoch();
+  if (every_steps_ <= 0 || (done % every_steps_ != 0) || !trainer.comm().is_root()) return;
+  const double seconds = epoch_watch_.seconds();
+  const double rate = step * trainer.global_batch() / std::max(seconds, 1e-9);
+  const double left = seconds / step * (total - done);
+  char line[200];
+  std::snprintf(line, sizeof line, "epoch %d/%d step %lld/%lld  loss %.4f  %s samples/s  epoch ETA %s",
+                trainer.epoch(), trainer.max_epochs(), static_cast<long long>(done),
+                static_cast<long long>(total), loss.item<double>(),
+                with_commas(std::llround(rate)).c_str(), format_duration(left).c_str());
+  log_info(line);
+}
+
+}  // namespace mlrec::train

@@ -1,0 +1,164 @@
+#include "mlrec/train/run.h"
+
+#include <torch/cuda.h>
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "mlrec/common/error.h"
+#include "mlrec/common/json.h"
+#include "mlrec/common/logging.h"
+#include "mlrec/common/timer.h"
+#include "mlrec/data/dataset.h"
+#include "mlrec/data/movielens.h"
+#include "mlrec/data/prepare.h"
+#include "mlrec/models/baseline.h"
+#include "mlrec/models/registry.h"
+#include "mlrec/train/callbacks.h"
+#include "mlrec/train/trainer.h"
+
+namespace mlrec::train {
+namespace {
+
+struct LoadedData {
+  data::DatasetInfo info;
+  data::RatingDataset train, valid;
+  std::string release;
+  double seconds = 0;  // from opening the files to the tensors being ready
+};
+
+LoadedData load_data(const config::Config::Data& options) {
+  LoadedData loaded;
+  Stopwatch watch;
+  const data::RawRatings raw = data::load_movielens(options.dir);
+  data::SplitOptions split;
+  split.valid_per_user = options.valid_per_user;
+  split.min_ratings_per_user = options.min_ratings_per_user;
+  const data::PreparedRatings prepared = data::prepare_ratings(raw, split);
+  loaded.train = data::RatingDataset(prepared, prepared.train_rows, options.sequence_length);
+  loaded.valid = data::RatingDataset(prepared, prepared.valid_rows, options.sequence_length);
+  loaded.info = data::make_dataset_info(prepared, options.sequence_length);
+  loaded.seconds = watch.seconds();
+  loaded.release = data::release_name(raw.release);
+
+  log_rank0(data::format_stats(raw, data::compute_stats(raw)));
+  log_rank0("split: " + with_commas(loaded.train.size()) + " training and " +
+            with_commas(loaded.valid.size()) + " validation ratings (last " +
+            std::to_string(options.valid_per_user) + " per user by time); data ready in " +
+            std::to_string(loaded.seconds) + " s");
+  if (loaded.train.size() == 0 || loaded.valid.size() == 0) {
+    throw InputError::in(options.dir, "the split leaves no training or no validation ratings");
+  }
+  return loaded;
+}
+
+torch::Device choose_device(const std::string& requested) {
+  const bool cuda = torch::cuda::is_available();
+  if (requested == "cuda" && !cuda) {
+    throw ConfigError::for_key("train.device", "'cuda' was requested but no CUDA device is available");
+  }
+  if (requested == "cpu" || !cuda) return torch::Device(torch::kCPU);
+  return torch::Device(torch::kCUDA, 0);
+}
+
+std::string device_name(const torch::Device& device) {
+  if (device.is_cpu()) {
+    return "cpu (" + std::to_string(torch::get_num_threads()) + " threads)";
+  }
+  return "cuda:" + std::to_string(device.index());
+}
+
+JsonObject metrics_json(const Metrics& m) {
+  JsonObject json;
+  json.add("mae", m.mae).add("mse", m.mse).add("rmse", m.rmse).add("count", m.count);
+  return json;
+}
+
+}  // namespace
+
+void run_training(const config::Config& config, dist::Communicator& comm) {
+  const int threads = config.train.threads > 0 ? config.train.threads
+                                                : int(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(threads);
+  const torch::Device device = choose_device(config.train.device);
+
+  LoadedData data = load_data(config.data);
+  torch::manual_seed(static_cast<uint64_t>(config.train.seed));
+  models::RatingModelPtr model = models::make_model(config.model, data.info);
+  int64_t parameter_count = 0;
+  for (const auto& p : model->parameters()) parameter_count += p.numel();
+  log_rank0("model " + config.model.name + ": " + with_commas(parameter_count) + " parameters on " +
+            device_name(device) + ", " + std::to_string(comm.world_size()) + " rank(s), global batch " +
+            std::to_string(config.train.batch_size));
+
+  // From here on the run directory exists: everything before could still fail on bad input.
+  namespace fs = std::filesystem;
+  const fs::path run_dir = config.output.dir;
+  if (comm.is_root()) {
+    fs::create_directories(run_dir);
+    write_file_atomic((run_dir / "config.yaml").string(), config::to_yaml(config));
+  }
+  const std::string checkpoint = config.output.save_checkpoint ? (run_dir / "best.pt").string() : "";
+
+  data.train = data.train.to(device);
+  data.valid = data.valid.to(device);
+  Trainer trainer(model, config.train, comm, device);
+
+  Metrics best;
+  int best_epoch = 0, epochs_run = 0;
+  FitResult fit;
+  if (!model->trainable()) {
+    model->fit(data.train.targets());
+    best = trainer.evaluate(data.valid);
+    if (comm.is_root()) {
+      write_file_atomic((run_dir / "metrics.jsonl").string(), "");
+      if (!checkpoint.empty()) save_checkpoint(*model, checkpoint);
+    }
+    char line[160];
+    std::snprintf(line, sizeof line, "baseline predicts %.4f: valid MAE %.5f MSE %.5f RMSE %.5f (%lld)",
+                  static_cast<models::MedianBaseline&>(*model).prediction(), best.mae, best.mse, best.rmse,
+                  static_cast<long long>(best.count));
+    log_rank0(line);
+  } else {
+    auto save_best = std::make_shared<SaveBestCallback>(checkpoint);
+    trainer.add_callback(std::make_shared<ProgressCallback>(config.train.log_every_steps));
+    trainer.add_callback(std::make_shared<MetricsLogger>(
+        comm.is_root() ? (run_dir / "metrics.jsonl").string() : ""));
+    trainer.add_callback(save_best);
+    trainer.add_callback(std::make_shared<EarlyStoppingCallback>(config.train.patience,
+                                                                 config.train.early_stopping_threshold));
+    fit = trainer.fit(data.train, data.valid);
+    best = save_best->best_metrics();
+    best_epoch = save_best->best_epoch();
+    epochs_run = static_cast<int>(fit.epochs.size());
+  }
+
+  if (!comm.is_root()) return;
+  JsonObject summary;
+  summary.add("model", config.model.name)
+      .add("release", data.release)
+      .add("best_epoch", best_epoch)
+      .add("epochs_run", epochs_run)
+      .add("max_epochs", config.train.epochs)
+      .add("valid", metrics_json(best))
+      .add("train_count", data.train.size())
+      .add("data_seconds", data.seconds)
+      .add("train_seconds", fit.train_seconds)
+      .add("train_samples", fit.train_samples)
+      .add("samples_per_second", fit.train_seconds > 0 ? fit.train_samples / fit.train_seconds : 0.0)
+      .add("steps_per_epoch", trainer.steps_per_epoch())
+      .add("batch_size", config.train.batch_size)
+      .add("seed", config.train.seed)
+      .add("precision", config.train.precision)
+      .add("parameters", parameter_count)
+      .add("world_size", comm.world_size())
+      .add("backend", comm.backend())
+      .add("device", device_name(device))
+      .add("torch", std::string(TORCH_VERSION));
+  write_file_atomic((run_dir / "summary.json").string(), summary.str() + "\n");
+  log_rank0("run directory: " + run_dir.string());
+}
+
+}  // namespace mlrec::train

@@ -1,0 +1,145 @@
+// mlrec_dist as a user runs it: exit statuses, one clear error line, nothing written on bad
+// input, and the stats / compare / synth commands.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "support/temp_dir.h"
+
+namespace mlrec {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int status = -1;
+  std::string output;  // stdout and stderr together
+};
+
+Result run_cli(const std::string& args) {
+  const std::string command = std::string(MLREC_DIST_BINARY) + " " + args + " 2>&1";
+  Result result;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (!pipe) return result;
+  std::array<char, 4096> buffer;
+  size_t n;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.output.append(buffer.data(), n);
+  const int status = ::pclose(pipe);
+  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+int count_lines_with(const std::string& text, const std::string& needle) {
+  int count = 0;
+  size_t pos = 0;
+  while ((pos = text.find(needle, pos)) != std::string::npos) ++count, ++pos;
+  return count;
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    data_ = tmp_.file("data");
+    ASSERT_EQ(run_cli("synth --out " + data_ + " --users 60 --movies 40 --seed 3").status, 0);
+  }
+  std::string train_args(const std::string& out, const std::string& extra = "") {
+    return "--config " + std::string(MLREC_SOURCE_DIR) + "/configs/smoke.yaml --set data.dir=" + data_ +
+           " --set output.dir=" + out + " --set train.batch_size=64 " + extra;
+  }
+  test_support::TempDir tmp_;
+  std::string data_;
+};
+
+TEST_F(Cli, HelpListsTheConfigurationKeys) {
+  Result r = run_cli("--help-config");
+  EXPECT_EQ(r.status, 0);
+  for (const char* key : {"data.dir", "output.dir", "train.epochs", "train.batch_size", "train.seed"}) {
+    EXPECT_NE(r.output.find(key), std::string::npos) << key;
+  }
+  EXPECT_EQ(run_cli("train --help").status, 0);
+}
+
+TEST_F(Cli, TrainsAndComparesRuns) {
+  const std::string a = tmp_.file("runs/a"), b = tmp_.file("runs/b");
+  ASSERT_EQ(run_cli(train_args(a)).status, 0);
+  ASSERT_EQ(run_cli("--config " + std::string(MLREC_SOURCE_DIR) + "/configs/baseline.yaml --set data.dir=" +
+                    data_ + " --set output.dir=" + b).status, 0);
+  Result r = run_cli("compare " + a + " " + b);
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.output.find("| mf |"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("| baseline |"), std::string::npos) << r.output;
+}
+
+TEST_F(Cli, UnknownOrInvalidConfigKeysExitTwoNamingTheKey) {
+  const std::string out = tmp_.file("runs/x");
+  Result unknown = run_cli(train_args(out, "--set train.learning_rate=0.1"));
+  EXPECT_EQ(unknown.status, 2);
+  EXPECT_NE(unknown.output.find("train.learning_rate"), std::string::npos) << unknown.output;
+  Result range = run_cli(train_args(out, "--set train.epochs=0"));
+  EXPECT_EQ(range.status, 2);
+  EXPECT_NE(range.output.find("train.epochs"), std::string::npos) << range.output;
+  Result type = run_cli(train_args(out, "--set train.batch_size=many"));
+  EXPECT_EQ(type.status, 2);
+  EXPECT_NE(type.output.find("train.batch_size"), std::string::npos) << type.output;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST_F(Cli, MalformedRatingsExitTwoNamingFileAndLineAndWriteNothing) {
+  // Line 3 of ratings.dat gets a rating of 7 on a 1..5 scale.
+  const std::string ratings = data_ + "/ratings.dat";
+  std::string text;
+  {
+    FILE* f = std::fopen(ratings.c_str(), "rb");
+    ASSERT_NE(f, nullptr);
+    char buf[65536];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+    std::fclose(f);
+  }
+  size_t line_start = 0;
+  for (int i = 0; i < 2; ++i) line_start = text.find('\n', line_start) + 1;
+  const size_t line_end = text.find('\n', line_start);
+  std::string line = text.substr(line_start, line_end - line_start);  // u::m::r::t
+  const size_t r = line.find("::", line.find("::") + 2) + 2;
+  line[r] = '7';
+  text.replace(line_start, line_end - line_start, line);
+  test_support::write_file(ratings, text);
+
+  const std::string out = tmp_.file("runs/bad");
+  Result result = run_cli(train_args(out));
+  EXPECT_EQ(result.status, 2);
+  EXPECT_NE(result.output.find(ratings + ":3:"), std::string::npos) << result.output;
+  EXPECT_EQ(count_lines_with(result.output, "error"), 1) << result.output;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST_F(Cli, MissingDataExitsTwoAndSaysHowToGetIt) {
+  const std::string out = tmp_.file("runs/none");
+  Result r = run_cli(train_args(out, "--set data.dir=" + tmp_.file("nowhere")));
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("fetch_movielens"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST_F(Cli, FeatureModelOnCsvReleaseIsAConfigError) {
+  const std::string csv = tmp_.file("csv");
+  ASSERT_EQ(run_cli("synth --format csv --out " + csv + " --users 40 --movies 30").status, 0);
+  const std::string out = tmp_.file("runs/csv");
+  Result r = run_cli(train_args(out, "--set data.dir=" + csv + " --set model.name=seq_features"));
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("model.name"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST_F(Cli, StatsPrintsTheStudysNumbers) {
+  Result r = run_cli("stats --data-dir " + data_);
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.output.find("60 users"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("ratings per user"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace mlrec

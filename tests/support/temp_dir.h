@@ -1,0 +1,58 @@
+// Test helpers for file-based fixtures: a temporary directory removed at scope exit, and a
+// one-call file writer. Header-only so that any test target can use it without linking more.
+#pragma once
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace mlrec::test_support {
+
+/// A fresh directory under the system temp dir, deleted with its contents on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    // mkdtemp gives a unique name even when test binaries run in parallel.
+    std::string pattern = (std::filesystem::temp_directory_path() / "mlrec_test_XXXXXX").string();
+    std::vector<char> buf(pattern.begin(), pattern.end());
+    buf.push_back('\0');
+    if (::mkdtemp(buf.data()) == nullptr) {
+      throw std::runtime_error("mkdtemp failed: " + std::string(std::strerror(errno)));
+    }
+    path_ = buf.data();
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  /// The directory's path.
+  const std::string& path() const { return path_; }
+  /// Path of name inside the directory.
+  std::string file(const std::string& name) const {
+    return (std::filesystem::path(path_) / name).string();
+  }
+
+ private:
+  std::string path_;
+};
+
+/// Writes contents to path byte for byte (binary mode, so "\r\n" stays as written).
+inline void write_file(const std::string& path, const std::string& contents) {
+  std::filesystem::path p(path);
+  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) throw std::runtime_error("cannot write " + path);
+  const size_t written = std::fwrite(contents.data(), 1, contents.size(), f);
+  const bool failed = written != contents.size() || std::fclose(f) != 0;
+  if (failed) throw std::runtime_error("cannot write " + path);
+}
+
+}  // namespace mlrec::test_support

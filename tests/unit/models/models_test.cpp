@@ -1,0 +1,135 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "mlrec/common/error.h"
+#include "mlrec/config/config.h"
+#include "mlrec/models/baseline.h"
+#include "mlrec/models/bst.h"
+#include "mlrec/models/registry.h"
+#include "support/synthetic_fixture.h"
+
+namespace mlrec::models {
+namespace {
+
+config::Config::Model small_model(const std::string& name) {
+  config::Config::Model m;
+  m.name = name;
+  m.factors = 8;
+  m.embedding_dim = 16;
+  m.heads = 4;
+  m.ff_dim = 32;
+  m.mlp_dims = {32, 16, 8};
+  m.embedding_init_std = 0.1;
+  return m;
+}
+
+class ModelsTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override { torch::manual_seed(0); }
+};
+
+TEST_P(ModelsTest, PredictsOneRatingPerSampleInsideTheRange) {
+  test_support::SyntheticData d(40, 30);
+  auto model = make_model(small_model(GetParam()), d.info);
+  model->eval();
+  torch::NoGradGuard no_grad;
+  auto prediction = model->forward(d.valid.slice(0, 17));
+  EXPECT_EQ(prediction.sizes(), torch::IntArrayRef({17}));
+  EXPECT_EQ(prediction.scalar_type(), torch::kFloat32);
+  EXPECT_GT(prediction.min().item<float>(), 0.5f);
+  EXPECT_LT(prediction.max().item<float>(), 5.5f);
+}
+
+TEST_P(ModelsTest, OptimizerStepsReduceTheLossOnAFixedBatch) {
+  test_support::SyntheticData d(40, 30);
+  auto model = make_model(small_model(GetParam()), d.info);
+  auto batch = d.train.slice(0, 64);
+  auto eval_loss = [&] {
+    torch::NoGradGuard no_grad;
+    model->eval();
+    return torch::mse_loss(model->forward(batch), batch.target).item<double>();
+  };
+  const double before = eval_loss();
+  const auto first = model->parameters()[0].detach().clone();
+  torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(3e-3));
+  for (int step = 0; step < 30; ++step) {
+    model->train();
+    optimizer.zero_grad();
+    torch::mse_loss(model->forward(batch), batch.target).backward();
+    optimizer.step();
+  }
+  EXPECT_FALSE(torch::equal(first, model->parameters()[0]));
+  EXPECT_LT(eval_loss(), before * 0.9);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllTrainable, ModelsTest,
+                         ::testing::Values("mf", "seq", "seq_ratings", "seq_features"));
+
+TEST(Registry, FeatureModelOnAReleaseWithoutFeaturesIsAConfigError) {
+  test_support::SyntheticData csv(30, 20, 3, 10, data::Release::kMovieLensCsv);
+  try {
+    make_model(small_model("seq_features"), csv.info);
+    FAIL() << "seq_features built without user features";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("model.name"), std::string::npos);
+  }
+  EXPECT_NO_THROW(make_model(small_model("seq_ratings"), csv.info));
+}
+
+TEST(Bst, TargetRatingIsNotAnInputButHistoryRatingsAre) {
+  torch::manual_seed(0);
+  test_support::SyntheticData d(40, 30);
+  auto model = make_model(small_model("seq_ratings"), d.info);
+  model->eval();
+  torch::NoGradGuard no_grad;
+  auto batch = d.valid.slice(0, 8);
+  auto base = model->forward(batch);
+  auto changed = batch;
+  changed.levels = batch.levels.clone();
+  changed.levels.select(1, 9).fill_(1);  // the target's own rating
+  EXPECT_TRUE(torch::allclose(model->forward(changed), base));
+  changed.levels.select(1, 5).fill_(1);  // a history rating
+  changed.levels.select(1, 6).fill_(5);
+  EXPECT_FALSE(torch::allclose(model->forward(changed), base));
+}
+
+TEST(Bst, PaddedKeysAreIgnoredByAttention) {
+  torch::manual_seed(0);
+  EncoderLayer layer(16, 4, 32, 0.0);
+  layer->eval();
+  torch::NoGradGuard no_grad;
+  auto x = torch::randn({2, 5, 16});
+  auto pad = torch::zeros({2, 5}, torch::kBool);
+  pad.narrow(1, 0, 2).fill_(true);  // first two tokens are padding
+  auto out = layer(x, pad);
+  auto x2 = x.clone();
+  x2.narrow(1, 0, 2).normal_();     // whatever sits in padded positions...
+  auto out2 = layer(x2, pad);
+  // ...does not reach the non-padded outputs
+  EXPECT_TRUE(torch::allclose(out.narrow(1, 2, 3), out2.narrow(1, 2, 3), 1e-5, 1e-6));
+}
+
+TEST(MedianBaseline, FitsTheMedianAsNumpyDoes) {
+  MedianBaseline odd;
+  odd.fit(torch::tensor({5.f, 1.f, 4.f}));
+  EXPECT_DOUBLE_EQ(odd.prediction(), 4.0);
+  MedianBaseline even;
+  even.fit(torch::tensor({1.f, 4.f, 3.f, 5.f}));
+  EXPECT_DOUBLE_EQ(even.prediction(), 3.5);
+  data::Batch batch;
+  batch.target = torch::zeros({3});
+  EXPECT_TRUE(torch::equal(even.forward(batch), torch::full({3}, 3.5f)));
+  EXPECT_FALSE(even.trainable());
+}
+
+TEST(Mf, PaddingRowsStartAtZero) {
+  torch::manual_seed(0);
+  test_support::SyntheticData d(40, 30);
+  auto model = make_model(small_model("mf"), d.info);
+  for (const auto& p : model->named_parameters()) {
+    EXPECT_EQ(p.value()[0].abs().sum().item<float>(), 0.f) << p.key();
+  }
+}
+
+}  // namespace
+}  // namespace mlrec::models

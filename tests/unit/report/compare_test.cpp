@@ -1,0 +1,200 @@
+// read_run on summary.json files as src/train/run.cpp writes them, and the comparison table.
+#include "mlrec/report/compare.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "mlrec/common/error.h"
+#include "mlrec/common/json.h"
+#include "support/temp_dir.h"
+
+namespace mlrec::report {
+namespace {
+
+using test_support::TempDir;
+using test_support::write_file;
+
+struct SummaryFields {
+  std::string model = "mf";
+  int best_epoch = 3, epochs_run = 5, max_epochs = 10;
+  double mae = 0.7123456789012345, mse = 0.8123456789, rmse = 0.9013021024;
+  int64_t count = 20000;
+  double samples_per_second = 123456.7, train_seconds = 12.34, data_seconds = 1.5;
+  std::string device = "cuda:0";
+};
+
+// The summary.json fields src/train/run.cpp writes (plus a few the table ignores).
+std::string summary_json(const SummaryFields& f) {
+  JsonObject valid;
+  valid.add("mae", f.mae).add("mse", f.mse).add("rmse", f.rmse).add("count", f.count);
+  JsonObject summary;
+  summary.add("model", f.model)
+      .add("release", "ml-1m")
+      .add("best_epoch", f.best_epoch)
+      .add("epochs_run", f.epochs_run)
+      .add("max_epochs", f.max_epochs)
+      .add("valid", valid)
+      .add("train_count", int64_t{80000})
+      .add("data_seconds", f.data_seconds)
+      .add("train_seconds", f.train_seconds)
+      .add("train_samples", int64_t{400000})
+      .add("samples_per_second", f.samples_per_second)
+      .add("steps_per_epoch", 40)
+      .add("batch_size", 2048)
+      .add("seed", 42)
+      .add("precision", "fp32")
+      .add("parameters", int64_t{123456})
+      .add("world_size", 1)
+      .add("backend", "none")
+      .add("device", f.device)
+      .add("torch", "2.11.0");
+  return summary.str() + "\n";
+}
+
+std::string write_run(const TempDir& tmp, const std::string& name, const SummaryFields& f) {
+  const std::string dir = tmp.file(name);
+  write_file(dir + "/summary.json", summary_json(f));
+  return dir;
+}
+
+// Runs read_run expecting an InputError; returns its message.
+std::string input_error_of(const std::string& dir) {
+  try {
+    read_run(dir);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "read_run(" << dir << ") did not throw InputError";
+  return "";
+}
+
+TEST(ReadRunTest, ReadsEveryFieldOfASummary) {
+  TempDir tmp;
+  const SummaryFields f;
+  const std::string dir = write_run(tmp, "run_mf", f);
+  const RunRow row = read_run(dir);
+  EXPECT_EQ(row.dir, dir);
+  EXPECT_EQ(row.model, "mf");
+  EXPECT_EQ(row.device, "cuda:0");
+  EXPECT_EQ(row.mae, f.mae);  // 17 digits: exact
+  EXPECT_EQ(row.mse, f.mse);
+  EXPECT_EQ(row.rmse, f.rmse);
+  EXPECT_EQ(row.count, 20000);
+  EXPECT_EQ(row.best_epoch, 3);
+  EXPECT_EQ(row.epochs_run, 5);
+  EXPECT_EQ(row.max_epochs, 10);
+  EXPECT_EQ(row.samples_per_second, f.samples_per_second);
+  EXPECT_EQ(row.train_seconds, f.train_seconds);
+  EXPECT_EQ(row.data_seconds, f.data_seconds);
+}
+
+TEST(ReadRunTest, OptionalFieldsDefault) {
+  TempDir tmp;
+  JsonObject valid;
+  valid.add("mae", 1.0).add("mse", 2.0).add("rmse", 1.5).add("count", int64_t{7});
+  JsonObject summary;
+  summary.add("model", "baseline").add("best_epoch", 0).add("epochs_run", 0).add("valid", valid);
+  write_file(tmp.file("r/summary.json"), summary.str());
+  const RunRow row = read_run(tmp.file("r"));
+  EXPECT_EQ(row.model, "baseline");
+  EXPECT_EQ(row.device, "");
+  EXPECT_EQ(row.max_epochs, 0);
+  EXPECT_EQ(row.samples_per_second, 0);
+  EXPECT_EQ(row.count, 7);
+}
+
+TEST(ReadRunTest, MissingSummaryIsAnInputErrorNamingTheFile) {
+  TempDir tmp;
+  const std::string dir = tmp.file("not_a_run");
+  write_file(dir + "/metrics.jsonl", "{}\n");
+  const std::string message = input_error_of(dir);
+  EXPECT_NE(message.find(dir + "/summary.json"), std::string::npos) << message;
+  // Also when the directory itself does not exist.
+  const std::string gone = input_error_of(tmp.file("gone"));
+  EXPECT_NE(gone.find("summary.json"), std::string::npos) << gone;
+}
+
+TEST(ReadRunTest, MalformedSummariesAreInputErrorsNamingTheFile) {
+  TempDir tmp;
+  const std::string good = summary_json(SummaryFields{});
+  const std::string missing_valid = [] {
+    JsonObject s;
+    s.add("model", "mf").add("best_epoch", 1).add("epochs_run", 1);
+    return s.str();
+  }();
+  const std::string missing_model = [] {
+    JsonObject valid;
+    valid.add("mae", 1.0).add("mse", 1.0).add("rmse", 1.0).add("count", 3);
+    JsonObject s;
+    s.add("best_epoch", 1).add("epochs_run", 1).add("valid", valid);
+    return s.str();
+  }();
+  std::string bad_type = good;
+  bad_type.replace(bad_type.find("\"best_epoch\": 3"), 15, "\"best_epoch\": \"three\"");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"missing_valid", missing_valid},
+      {"missing_model", missing_model},
+      {"bad_type", bad_type},
+      {"truncated", good.substr(0, good.size() / 2)},
+      {"empty", ""},
+      {"scalar", "42\n"},
+  };
+  for (const auto& [name, text] : cases) {
+    SCOPED_TRACE(name);
+    const std::string dir = tmp.file(name);
+    write_file(dir + "/summary.json", text);
+    const std::string message = input_error_of(dir);
+    EXPECT_NE(message.find(dir + "/summary.json"), std::string::npos) << message;
+  }
+}
+
+TEST(ComparisonTableTest, HeaderAndOneFormattedRowPerRunInOrder) {
+  TempDir tmp;
+  SummaryFields mf;
+  SummaryFields bst;
+  bst.model = "bst";
+  bst.mae = 0.69;
+  bst.mse = 0.78;
+  bst.rmse = 0.883176;
+  bst.count = 1000;
+  bst.best_epoch = 7;
+  bst.epochs_run = 9;
+  bst.max_epochs = 9;
+  bst.samples_per_second = 5000.4;
+  bst.train_seconds = 99.96;
+  const std::vector<RunRow> rows = {read_run(write_run(tmp, "a", mf)),
+                                    read_run(write_run(tmp, "b", bst))};
+  const std::string table = comparison_table(rows);
+  const std::string expected =
+      "| model | MAE | MSE | RMSE | rows | best / run / max epochs | train samples/s | train time |\n"
+      "|---|---|---|---|---|---|---|---|\n"
+      "| mf | 0.71235 | 0.81235 | 0.90130 | 20000 | 3 / 5 / 10 | 123457 | 12.3 s |\n"
+      "| bst | 0.69000 | 0.78000 | 0.88318 | 1000 | 7 / 9 / 9 | 5000 | 100.0 s |\n";
+  EXPECT_EQ(table, expected);
+}
+
+TEST(ComparisonTableTest, RunWithoutTrainingShowsDashes) {
+  RunRow baseline;
+  baseline.model = "baseline";
+  baseline.mae = 0.9;
+  baseline.mse = 1.21;
+  baseline.rmse = 1.1;
+  baseline.count = 50;
+  const std::string table = comparison_table({baseline});
+  EXPECT_NE(table.find("| baseline | 0.90000 | 1.21000 | 1.10000 | 50 | - | - | - |\n"),
+            std::string::npos)
+      << table;
+}
+
+TEST(ComparisonTableTest, NoRunsGivesOnlyTheHeader) {
+  const std::string table = comparison_table({});
+  EXPECT_EQ(table,
+            "| model | MAE | MSE | RMSE | rows | best / run / max epochs | train samples/s | train time |\n"
+            "|---|---|---|---|---|---|---|---|\n");
+}
+
+}  // namespace
+}  // namespace mlrec::report
