@@ -144,7 +144,7 @@ Spec param(const char* key, Field field, const char* help) {
 std::vector<ParamSpec> build_specs() {
   std::vector<Spec> t;
   // data
-  t.push_back(MLREC_PARAM(data, dir, "MovieLens-1M directory (ratings.dat, users.dat, movies.dat)."));
+  t.push_back(MLREC_PARAM(data, dir, "MovieLens release folder: ML-1M (ratings.dat), ML-100K (u.data) or a CSV release (ratings.csv), detected from its files."));
   t.push_back(MLREC_PARAM(data, valid_per_user,
                           "Ratings per user held out for validation.").ge(1));
   t.push_back(MLREC_PARAM(data, min_ratings_per_user,
@@ -175,7 +175,7 @@ std::vector<ParamSpec> build_specs() {
                           "User occupation embedding size (seq_features).").ge(1));
   // train
   t.push_back(MLREC_PARAM(train, epochs, "Training epochs.").ge(1));
-  t.push_back(MLREC_PARAM(train, batch_size, "Training batch size (per process).").ge(1));
+  t.push_back(MLREC_PARAM(train, batch_size, "Global training batch size: all ranks together; each rank takes batch_size / world size.").ge(1));
   t.push_back(MLREC_PARAM(train, seed, "Random seed (init, shuffling, dropout).").ge(0));
   t.push_back(MLREC_PARAM(train, lr, "Learning rate (the peak rate under onecycle).").gt(0));
   t.push_back(MLREC_PARAM(train, weight_decay, "Optimizer weight decay.").ge(0));
@@ -197,7 +197,7 @@ std::vector<ParamSpec> build_specs() {
                           "Stop after this many epochs without improvement (0 = no early "
                           "stopping).").ge(0));
   t.push_back(MLREC_PARAM(train, early_stopping_threshold,
-                          "Smallest validation-loss decrease that counts as an improvement.").ge(0));
+                          "Early stopping: an epoch improves only when validation MAE falls by more than this.").ge(0));
   t.push_back(MLREC_PARAM(train, max_steps_per_epoch,
                           "Cap on the optimizer steps per epoch (0 = no cap); a cap also "
                           "shortens the schedule.").ge(0));
@@ -205,12 +205,12 @@ std::vector<ParamSpec> build_specs() {
   t.push_back(MLREC_PARAM(train, device, "Compute device (auto: cuda when available, else cpu).")
                   .one_of({"auto", "cpu", "cuda"}));
   t.push_back(MLREC_PARAM(train, threads, "Torch intra-op threads (0 = all cores).").ge(0));
-  t.push_back(MLREC_PARAM(train, precision, "Numeric precision of the training compute.").one_of({"fp32", "tf32", "bf16"}));
+  t.push_back(MLREC_PARAM(train, precision, "Matrix math: fp32 (strict), tf32 (TF32 tensor cores on CUDA), bf16 (bf16 autocast).").one_of({"fp32", "tf32", "bf16"}));
   t.push_back(MLREC_PARAM(train, log_every_steps,
                           "Print a progress line every this many steps (0 = none).").ge(0));
   // output
-  t.push_back(MLREC_PARAM(output, dir, "Run output directory."));
-  t.push_back(MLREC_PARAM(output, save_checkpoint, "Save the trained model to the run directory."));
+  t.push_back(MLREC_PARAM(output, dir, "Run directory: config.yaml, metrics.jsonl, summary.json, best.pt (written by rank 0)."));
+  t.push_back(MLREC_PARAM(output, save_checkpoint, "Write the best epoch's weights to best.pt in the run directory."));
   // dist
   t.push_back(MLREC_PARAM(dist, backend, "Distributed backend (auto: chosen from the device).")
                   .one_of({"auto", "mpi", "nccl"}));
