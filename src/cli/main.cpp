@@ -4,7 +4,9 @@
 #include <boost/program_options.hpp>
 #include <c10/util/Exception.h>
 
+#include <chrono>
 #include <iostream>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -13,13 +15,17 @@
 #include "mlrec/config/config.h"
 #include "mlrec/data/movielens.h"
 #include "mlrec/data/synthetic.h"
-#include "mlrec/dist/communicator.h"
+#include "mlrec/dist/process_group.h"
 #include "mlrec/report/compare.h"
 #include "mlrec/train/run.h"
 
 namespace po = boost::program_options;
 
 namespace {
+
+// Set once the process group is up: how to end the job when this rank fails.
+int g_world_size = 1;
+int g_rank = 0;
 
 constexpr const char* kUsage = R"(mlrec_dist: rating-prediction training on MovieLens (LibTorch)
 
@@ -51,10 +57,15 @@ int run_train(const std::vector<std::string>& args) {
     return 0;
   }
   if (config_path.empty()) throw mlrec::ConfigError("no configuration: pass --config FILE (e.g. configs/mf.yaml)");
+  // MPI comes up first, so that every later failure, bad input included, ends the whole job.
+  mlrec::dist::ProcessGroup group = mlrec::dist::init_process_group(/*timeout_seconds=*/300);
+  mlrec::set_log_rank(group.rank, group.world_size);
+  g_world_size = group.world_size;
+  g_rank = group.rank;
   const mlrec::config::Config config = mlrec::config::load_config(config_path, overrides);
-  auto comm = mlrec::dist::make_local_communicator();
-  mlrec::set_log_rank(comm->rank(), comm->world_size());
-  mlrec::train::run_training(config, *comm);
+  mlrec::dist::set_collective_timeout(*group.comm, config.dist.timeout_seconds);
+  mlrec::train::run_training(config, group);
+  mlrec::dist::finalize_process_group(group);
   return 0;
 }
 
@@ -124,23 +135,32 @@ int dispatch(int argc, char** argv) {
   return run_train(args);
 }
 
+// One error line with the rank, then the whole job ends with `code`: under MPI through
+// MPI_Abort, so no other rank is left waiting in a collective.
+[[noreturn]] void fail(const std::string& message, int code, bool same_on_every_rank) {
+  if (same_on_every_rank && g_world_size > 1 && g_rank != 0) {
+    // Bad input fails every rank alike: give rank 0 a moment to report it and end the job,
+    // so the user reads the error once rather than once per rank.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  mlrec::log_error(message);
+  mlrec::dist::abort_job(code);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   try {
     return dispatch(argc, argv);
   } catch (const mlrec::InputError& e) {
-    mlrec::log_error(e.what());
+    fail(e.what(), mlrec::kInputErrorExitCode, true);
   } catch (const mlrec::ConfigError& e) {
-    mlrec::log_error(e.what());
+    fail(e.what(), mlrec::kInputErrorExitCode, true);
   } catch (const po::error& e) {
-    mlrec::log_error(std::string(e.what()) + " (see mlrec_dist --help)");
+    fail(std::string(e.what()) + " (see mlrec_dist --help)", mlrec::kInputErrorExitCode, true);
   } catch (const c10::Error& e) {
-    mlrec::log_error(e.what_without_backtrace());
-    return 1;
+    fail(e.what_without_backtrace(), 1, false);
   } catch (const std::exception& e) {
-    mlrec::log_error(e.what());
-    return 1;
+    fail(e.what(), 1, false);
   }
-  return mlrec::kInputErrorExitCode;
 }

@@ -206,16 +206,20 @@ std::vector<ParamSpec> build_specs() {
                   .one_of({"auto", "cpu", "cuda"}));
   t.push_back(MLREC_PARAM(train, threads, "Torch intra-op threads (0 = all cores).").ge(0));
   t.push_back(MLREC_PARAM(train, precision, "Matrix math: fp32 (strict), tf32 (TF32 tensor cores on CUDA), bf16 (bf16 autocast).").one_of({"fp32", "tf32", "bf16"}));
+  t.push_back(MLREC_PARAM(train, accumulation_steps,
+                          "Micro-batches per optimizer step: the global batch is processed in this "
+                          "many parts whose gradients add up; ranks synchronise once, on the "
+                          "last.").ge(1));
   t.push_back(MLREC_PARAM(train, log_every_steps,
                           "Print a progress line every this many steps (0 = none).").ge(0));
   // output
   t.push_back(MLREC_PARAM(output, dir, "Run directory: config.yaml, metrics.jsonl, summary.json, best.pt (written by rank 0)."));
   t.push_back(MLREC_PARAM(output, save_checkpoint, "Write the best epoch's weights to best.pt in the run directory."));
   // dist
-  t.push_back(MLREC_PARAM(dist, backend, "Distributed backend (auto: chosen from the device).")
+  t.push_back(MLREC_PARAM(dist, backend, "Communicator: auto (MPI for CPU ranks, NCCL for GPU ranks), mpi, or nccl (GPU only; also for one rank).")
                   .one_of({"auto", "mpi", "nccl"}));
-  t.push_back(MLREC_PARAM(dist, timeout_seconds, "Collective operation timeout.").gt(0));
-  t.push_back(MLREC_PARAM(dist, bucket_mb, "Gradient all-reduce bucket size in MiB.").ge(1));
+  t.push_back(MLREC_PARAM(dist, timeout_seconds, "Seconds a collective may wait for the other ranks before the job is ended, naming the ranks that did not arrive.").gt(0));
+  t.push_back(MLREC_PARAM(dist, bucket_mb, "Gradient all-reduce bucket size in MiB: each bucket's all-reduce starts as soon as its gradients are ready.").ge(1));
 
   std::vector<ParamSpec> specs;
   specs.reserve(t.size());

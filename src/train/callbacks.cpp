@@ -28,7 +28,8 @@ void MetricsLogger::on_epoch_end(Trainer& trainer, const EpochResult& r) {
       .add("lr", r.lr)
       .add("seconds", r.train_seconds)
       .add("eval_seconds", r.eval_seconds)
-      .add("samples_per_second", r.samples_per_second);
+      .add("samples_per_second", r.samples_per_second)
+      .add("comm_wait_seconds", r.comm_wait_seconds);
   lines_ += json.str() + "\n";
   write_file_atomic(path_, lines_);
 }

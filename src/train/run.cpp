@@ -4,6 +4,9 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include <cuda_runtime.h>
+
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -54,18 +57,40 @@ LoadedData load_data(const config::Config::Data& options) {
   return loaded;
 }
 
-torch::Device choose_device(const std::string& requested) {
+// The GPU of this rank's local rank (CUDA_VISIBLE_DEVICES decides which GPUs are visible),
+// or the CPU when there is none or the configuration says so.
+torch::Device choose_device(const std::string& requested, int local_rank) {
   const bool cuda = torch::cuda::is_available();
   if (requested == "cuda" && !cuda) {
     throw ConfigError::for_key("train.device", "'cuda' was requested but no CUDA device is available");
   }
   if (requested == "cpu" || !cuda) return torch::Device(torch::kCPU);
-  return torch::Device(torch::kCUDA, 0);
+  const int count = static_cast<int>(torch::cuda::device_count());
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank % count));
+}
+
+// Rank 0 logs where every rank runs: each rank writes its line into its row of a byte matrix,
+// and a sum over ranks assembles the table.
+void log_placement(dist::ProcessGroup& group, const std::string& where) {
+  constexpr int64_t kWidth = 160;
+  auto table = torch::zeros({group.world_size, kWidth}, torch::kUInt8);
+  const std::string line = "rank " + std::to_string(group.rank) + ": host " + group.host + ", local rank " +
+                           std::to_string(group.local_rank) + ", " + where;
+  std::memcpy(table[group.rank].data_ptr(), line.data(), std::min<size_t>(line.size(), kWidth - 1));
+  group.comm->all_reduce_sum(table, "placement");
+  if (group.rank != 0) return;
+  for (int r = 0; r < group.world_size; ++r) {
+    log_info(std::string(static_cast<const char*>(table[r].data_ptr()), strnlen(static_cast<const char*>(table[r].data_ptr()), kWidth)));
+  }
 }
 
 std::string device_name(const torch::Device& device) {
   if (device.is_cpu()) {
     return "cpu (" + std::to_string(torch::get_num_threads()) + " threads)";
+  }
+  cudaDeviceProp properties;
+  if (cudaGetDeviceProperties(&properties, device.index()) == cudaSuccess) {
+    return "cuda:" + std::to_string(device.index()) + " (" + properties.name + ")";
   }
   return "cuda:" + std::to_string(device.index());
 }
@@ -78,11 +103,20 @@ JsonObject metrics_json(const Metrics& m) {
 
 }  // namespace
 
-void run_training(const config::Config& config, dist::Communicator& comm) {
-  const int threads = config.train.threads > 0 ? config.train.threads
-                                                : int(std::max(1u, std::thread::hardware_concurrency()));
+void run_training(const config::Config& config, dist::ProcessGroup& group) {
+  // threads 0: this host's cores shared among the ranks on it.
+  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = config.train.threads > 0 ? config.train.threads : std::max(1, cores / group.local_size);
   torch::set_num_threads(threads);
-  const torch::Device device = choose_device(config.train.device);
+  const torch::Device device = choose_device(config.train.device, group.local_rank);
+  if (config.dist.backend == "nccl" && !device.is_cuda()) {
+    throw ConfigError::for_key("dist.backend", "'nccl' needs a GPU, and this run is on the CPU");
+  }
+  if (group.world_size > 1) log_placement(group, device_name(device));
+  if (device.is_cuda() && (config.dist.backend == "nccl" || (config.dist.backend == "auto" && group.world_size > 1))) {
+    dist::use_nccl(group, device.index(), config.dist.timeout_seconds);
+  }
+  dist::Communicator& comm = *group.comm;
 
   LoadedData data = load_data(config.data);
   torch::manual_seed(static_cast<uint64_t>(config.train.seed));
@@ -104,7 +138,7 @@ void run_training(const config::Config& config, dist::Communicator& comm) {
 
   data.train = data.train.to(device);
   data.valid = data.valid.to(device);
-  Trainer trainer(model, config.train, comm, device);
+  Trainer trainer(model, config.train, comm, device, int64_t(config.dist.bucket_mb) << 20);
 
   Metrics best;
   int best_epoch = 0, epochs_run = 0;
@@ -148,6 +182,8 @@ void run_training(const config::Config& config, dist::Communicator& comm) {
       .add("train_seconds", fit.train_seconds)
       .add("train_samples", fit.train_samples)
       .add("samples_per_second", fit.train_seconds > 0 ? fit.train_samples / fit.train_seconds : 0.0)
+      .add("comm_wait_seconds", fit.comm_wait_seconds)
+      .add("comm_wait_share", fit.train_seconds > 0 ? fit.comm_wait_seconds / fit.train_seconds : 0.0)
       .add("steps_per_epoch", trainer.steps_per_epoch())
       .add("batch_size", config.train.batch_size)
       .add("seed", config.train.seed)

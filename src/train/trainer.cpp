@@ -50,32 +50,72 @@ class AutocastGuard {
 }  // namespace
 
 Trainer::Trainer(models::RatingModelPtr model, const config::Config::Train& options,
-                 dist::Communicator& comm, torch::Device device)
-    : model_(std::move(model)), options_(options), comm_(comm), device_(device) {
+                 dist::Communicator& comm, torch::Device device, int64_t bucket_bytes)
+    : model_(std::move(model)), options_(options), comm_(comm), device_(device), bucket_bytes_(bucket_bytes) {
   model_->to(device_);
+  if (comm_.world_size() > 1) broadcast_and_verify_model();
+}
+
+namespace {
+
+// FNV-1a over the bytes of every parameter and buffer, in registration order.
+int64_t model_hash(const torch::nn::Module& module) {
+  uint64_t hash = 1469598103934665603ULL;
+  auto mix = [&](const torch::Tensor& t) {
+    auto bytes = t.detach().to(torch::kCPU).contiguous();
+    const auto* p = static_cast<const unsigned char*>(bytes.data_ptr());
+    for (int64_t i = 0, n = bytes.numel() * bytes.element_size(); i < n; ++i) {
+      hash = (hash ^ p[i]) * 1099511628211ULL;
+    }
+  };
+  for (const auto& p : module.parameters()) mix(p);
+  for (const auto& b : module.buffers()) mix(b);
+  return static_cast<int64_t>(hash);
+}
+
+}  // namespace
+
+void Trainer::broadcast_and_verify_model() {
+  torch::NoGradGuard no_grad;
+  for (auto& p : model_->parameters()) {
+    auto data = p.detach();
+    comm_.broadcast(data, 0, "initial parameters");
+  }
+  for (auto& b : model_->buffers()) comm_.broadcast(b, 0, "initial buffers");
+  auto options = torch::TensorOptions().dtype(torch::kInt64).device(device_);
+  auto reference = torch::full({1}, model_hash(*model_), options);
+  comm_.broadcast(reference, 0, "model hash");
+  auto mismatches = torch::full({1}, reference.item<int64_t>() == model_hash(*model_) ? 0 : 1, options);
+  comm_.all_reduce_sum(mismatches, "model hash check");
+  if (mismatches.item<int64_t>() != 0) {
+    throw std::runtime_error(std::to_string(mismatches.item<int64_t>()) +
+                             " rank(s) hold a model that differs from rank 0's after the broadcast");
+  }
+}
+
+void Trainer::broadcast_buffers() {
+  // As DDP's default (and the study): rank 0's BatchNorm running statistics before each
+  // forward, so batch statistics are per rank and evaluation sees the same buffers everywhere.
+  for (auto& b : model_->buffers()) comm_.broadcast(b, 0, "buffers");
 }
 
 void Trainer::synchronize_device() {
   if (device_.is_cuda()) torch::cuda::synchronize(device_.index());
 }
 
-void Trainer::synchronize_gradients() {
-  // World size 1 needs nothing. Several ranks average their gradients; this plain per-tensor
-  // all-reduce is the correctness baseline that bucketed, overlapped reduction replaces.
-  const int world = comm_.world_size();
-  if (world == 1) return;
-  for (auto& p : model_->parameters()) {
-    if (!p.grad().defined()) continue;
-    auto grad = p.mutable_grad();
-    comm_.all_reduce_sum(grad);
-    grad.div_(world);
-  }
-}
-
 FitResult Trainer::fit(const data::RatingDataset& train, const data::RatingDataset& valid) {
   dist::DistributedSampler sampler(train.size(), options_.batch_size, comm_.rank(),
                                    comm_.world_size(), static_cast<uint64_t>(options_.seed),
                                    options_.max_steps_per_epoch);
+  if (sampler.local_batch() % options_.accumulation_steps != 0) {
+    throw ConfigError::for_key("train.accumulation_steps",
+                               "the per-rank batch " + std::to_string(sampler.local_batch()) +
+                                   " does not divide into " + std::to_string(options_.accumulation_steps) +
+                                   " micro-batches");
+  }
+  if (comm_.world_size() > 1) {
+    grad_sync_ = std::make_unique<dist::GradientSynchronizer>(model_->parameters(), comm_, bucket_bytes_);
+  }
   steps_per_epoch_ = sampler.steps_per_epoch();
   // As in the study, the schedule spans the maximum number of epochs: early stopping ends
   // training before the cycle completes.
@@ -103,12 +143,14 @@ FitResult Trainer::fit(const data::RatingDataset& train, const data::RatingDatas
     result.eval_seconds = eval_watch.seconds();
     fit.train_seconds += result.train_seconds;
     fit.train_samples += result.samples;
+    fit.comm_wait_seconds += result.comm_wait_seconds;
     fit.epochs.push_back(result);
     for (auto& c : callbacks_) c->on_epoch_end(*this, result);
     if (stop_requested_) break;
   }
   epoch_ = std::min(epoch_, options_.epochs);
   for (auto& c : callbacks_) c->on_train_end(*this);
+  grad_sync_.reset();
   return fit;
 }
 
@@ -121,10 +163,16 @@ void Trainer::train_epoch(const data::RatingDataset& train, dist::DistributedSam
   auto loss_sum = torch::zeros({1}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
   const bool bf16 = options_.precision == "bf16";
 
+  const int micro_batches = options_.accumulation_steps;
+  const int64_t micro_batch = local_batch / micro_batches;
+  const bool several_ranks = comm_.world_size() > 1;
+  const bool has_buffers = !model_->buffers().empty();
+
   synchronize_device();
   Stopwatch watch;
   double lr = 0;
   for (int64_t step = 0; step < steps_per_epoch_; ++step, ++global_step_) {
+    comm_.set_progress(epoch_, step);
     const StepSettings settings = schedule_->at(global_step_);
     lr = settings.lr;
     for (auto& group : optimizer_->param_groups()) {
@@ -132,26 +180,32 @@ void Trainer::train_epoch(const data::RatingDataset& train, dist::DistributedSam
       o.lr(settings.lr);
       o.betas({settings.beta1, options_.beta2});
     }
-    auto batch = train.gather(indices.narrow(0, step * local_batch, local_batch));
-    torch::Tensor prediction;
-    {
-      AutocastGuard autocast(bf16, device_.type());
-      prediction = model_->forward(batch);
-    }
-    auto loss = torch::mse_loss(prediction.to(torch::kFloat32), batch.target);
     optimizer_->zero_grad(/*set_to_none=*/true);
-    loss.backward();
-    synchronize_gradients();
+    torch::Tensor step_loss;
+    for (int m = 0; m < micro_batches; ++m) {
+      auto batch = train.gather(indices.narrow(0, step * local_batch + m * micro_batch, micro_batch));
+      if (several_ranks && has_buffers) broadcast_buffers();
+      if (grad_sync_) grad_sync_->begin_micro_batch(m == 0, m == micro_batches - 1);
+      torch::Tensor prediction;
+      {
+        AutocastGuard autocast(bf16, device_.type());
+        prediction = model_->forward(batch);
+      }
+      // Each micro-batch carries 1/k of the step's mean loss, so k of them add up to it.
+      auto loss = torch::mse_loss(prediction.to(torch::kFloat32), batch.target) / micro_batches;
+      loss.backward();
+      step_loss = m == 0 ? loss.detach() : step_loss + loss.detach();
+    }
+    if (grad_sync_) result.comm_wait_seconds += grad_sync_->finish();
     optimizer_->step();
-    auto detached = loss.detach();
-    loss_sum.add_(detached);
-    for (auto& c : callbacks_) c->on_step_end(*this, step, detached);
+    loss_sum.add_(step_loss);
+    for (auto& c : callbacks_) c->on_step_end(*this, step, step_loss);
   }
   synchronize_device();
   result.train_seconds = watch.seconds();
   result.lr = lr;
 
-  comm_.all_reduce_sum(loss_sum);
+  comm_.all_reduce_sum(loss_sum, "train loss");
   const double steps = double(steps_per_epoch_) * comm_.world_size();
   result.train_loss = loss_sum.item<double>() / steps;
   result.samples = steps_per_epoch_ * sampler.global_batch();
@@ -161,6 +215,7 @@ void Trainer::train_epoch(const data::RatingDataset& train, dist::DistributedSam
 Metrics Trainer::evaluate(const data::RatingDataset& dataset) {
   torch::NoGradGuard no_grad;
   model_->eval();
+  if (comm_.world_size() > 1 && !model_->buffers().empty()) broadcast_buffers();
   const auto shard = dist::evaluation_shard(dataset.size(), comm_.rank(), comm_.world_size());
   auto sums = torch::zeros({3}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
   const bool bf16 = options_.precision == "bf16";
@@ -177,7 +232,7 @@ Metrics Trainer::evaluate(const data::RatingDataset& dataset) {
     sums[1] += error.square().sum();
     sums[2] += double(end - begin);
   }
-  comm_.all_reduce_sum(sums);
+  comm_.all_reduce_sum(sums, "metrics");
   auto host = sums.cpu();
   const double* s = host.data_ptr<double>();
   return Metrics::from(ErrorSums{s[0], s[1], s[2]});

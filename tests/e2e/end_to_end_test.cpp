@@ -10,7 +10,7 @@
 
 #include "mlrec/config/config.h"
 #include "mlrec/data/synthetic.h"
-#include "mlrec/dist/communicator.h"
+#include "mlrec/dist/process_group.h"
 #include "mlrec/train/run.h"
 #include "support/temp_dir.h"
 
@@ -43,8 +43,9 @@ class EndToEnd : public ::testing::Test {
         "model.mlp_dims=[64,32,16]", "train.lr=0.005"};
     overrides.insert(overrides.end(), extra.begin(), extra.end());
     auto config = config::config_from_yaml_string("{}", overrides);
-    auto comm = dist::make_local_communicator();
-    train::run_training(config, *comm);
+    dist::ProcessGroup group;
+    group.comm = dist::make_local_communicator();
+    train::run_training(config, group);
     return YAML::LoadFile(dir_->file("runs/" + model + "/summary.json"));
   }
 

@@ -74,6 +74,7 @@ struct Config {
     int threads = 0;                         // torch intra-op threads; 0 = all cores
     std::string precision = "fp32";          // fp32 | tf32 | bf16
     int log_every_steps = 100;               // progress line cadence (0 = none)
+    int accumulation_steps = 1;              // micro-batches per optimizer step
   } train;
 
   struct Output {

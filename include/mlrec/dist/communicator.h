@@ -1,8 +1,13 @@
-// The collective operations the trainer needs, behind one small interface. The trainer and the
-// metrics code talk only to this; backends (this world-size-1 one now; MPI for CPU tensors and
-// NCCL for GPU tensors with the multi-rank work) plug in behind it without changes above.
+// The collective operations the trainer needs, behind one small interface. The trainer, the
+// gradient synchroniser and the metrics code talk only to this; the backends (one process, MPI
+// for CPU tensors, NCCL for GPU tensors) plug in behind it without changes above.
+//
+// Contract shared by every backend: every rank issues the same collectives in the same order
+// with tensors of the same shape and dtype. Each collective carries a short label ("grad bucket
+// 3/7", "metrics") that, with the trainer's current epoch and step, names it in timeout reports.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -12,24 +17,44 @@ class Tensor;
 
 namespace mlrec::dist {
 
+/// A collective in flight. wait() returns once its result may be used: on the host for CPU
+/// tensors; for GPU tensors, once work queued afterwards on the caller's current stream is
+/// ordered after it (the host need not block).
+class Work {
+ public:
+  virtual ~Work() = default;
+  virtual void wait() = 0;
+};
+
 class Communicator {
  public:
   virtual ~Communicator() = default;
 
   virtual int rank() const = 0;
   virtual int world_size() const = 0;
-  /// "local" (one process), later "mpi" or "nccl": shown in logs and summary.json.
+  /// "local" (one process), "mpi" or "nccl": shown in logs and summary.json.
   virtual std::string backend() const = 0;
 
-  /// Sums `tensor` element-wise across ranks, in place. Every rank must call it with a tensor
-  /// of the same shape and dtype, in the same order.
-  virtual void all_reduce_sum(at::Tensor& tensor) = 0;
+  /// Sums `tensor` element-wise across ranks, in place.
+  virtual void all_reduce_sum(at::Tensor& tensor, const char* label = "all_reduce") = 0;
+  /// Starts an in-place sum and returns at once. `tensor` must stay alive and untouched until
+  /// the returned Work's wait() has returned.
+  virtual std::shared_ptr<Work> all_reduce_sum_async(const at::Tensor& tensor, const char* label) = 0;
   /// Copies `tensor` from rank `root` to every rank, in place.
-  virtual void broadcast(at::Tensor& tensor, int root) = 0;
+  virtual void broadcast(at::Tensor& tensor, int root, const char* label = "broadcast") = 0;
   /// Returns when every rank has called it.
-  virtual void barrier() = 0;
+  virtual void barrier(const char* label = "barrier") = 0;
 
+  /// Where training stands, for timeout reports (the trainer updates it every step).
+  void set_progress(int epoch, int64_t step) {
+    epoch_ = epoch;
+    step_ = step;
+  }
   bool is_root() const { return rank() == 0; }
+
+ protected:
+  int epoch_ = 0;
+  int64_t step_ = -1;
 };
 
 /// The single-process communicator: collectives are identities.

@@ -2,7 +2,7 @@
 #pragma once
 
 #include "mlrec/config/config.h"
-#include "mlrec/dist/communicator.h"
+#include "mlrec/dist/process_group.h"
 
 namespace mlrec::train {
 
@@ -16,6 +16,8 @@ namespace mlrec::train {
 ///   best.pt        the best epoch's weights (unless output.save_checkpoint is false)
 /// Nothing is written before the data has loaded and the model has been built, so bad input
 /// leaves no run directory behind. Input and configuration errors throw InputError/ConfigError.
-void run_training(const config::Config& config, dist::Communicator& comm);
+/// Each rank uses the GPU of its local rank (train.device auto/cuda) or the CPU; with GPUs and
+/// several ranks (or dist.backend=nccl) the group's communicator becomes NCCL.
+void run_training(const config::Config& config, dist::ProcessGroup& group);
 
 }  // namespace mlrec::train

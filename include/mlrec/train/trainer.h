@@ -12,6 +12,7 @@
 #include "mlrec/config/config.h"
 #include "mlrec/data/dataset.h"
 #include "mlrec/dist/communicator.h"
+#include "mlrec/dist/grad_sync.h"
 #include "mlrec/dist/sampler.h"
 #include "mlrec/models/model.h"
 #include "mlrec/train/metrics.h"
@@ -31,6 +32,7 @@ struct EpochResult {
   double eval_seconds = 0;
   int64_t samples = 0;           // training samples, all ranks together
   double samples_per_second = 0; // samples / train_seconds
+  double comm_wait_seconds = 0;  // of train_seconds, time this rank waited for gradient all-reduces
 };
 
 class Callback {
@@ -47,12 +49,15 @@ struct FitResult {
   std::vector<EpochResult> epochs;
   double train_seconds = 0;      // sum of the epochs' training time (no evaluation)
   int64_t train_samples = 0;
+  double comm_wait_seconds = 0;
 };
 
 class Trainer {
  public:
+  /// With several ranks, the constructor broadcasts rank 0's parameters and buffers and
+  /// verifies (by hash) that every rank holds the same model.
   Trainer(models::RatingModelPtr model, const config::Config::Train& options,
-          dist::Communicator& comm, torch::Device device);
+          dist::Communicator& comm, torch::Device device, int64_t bucket_bytes = int64_t(1) << 20);
 
   void add_callback(std::shared_ptr<Callback> callback) { callbacks_.push_back(std::move(callback)); }
 
@@ -75,8 +80,9 @@ class Trainer {
  private:
   void train_epoch(const data::RatingDataset& train, dist::DistributedSampler& sampler,
                    EpochResult& result);
-  void synchronize_gradients();
   void synchronize_device();
+  void broadcast_buffers();
+  void broadcast_and_verify_model();
 
   models::RatingModelPtr model_;
   config::Config::Train options_;
@@ -84,6 +90,8 @@ class Trainer {
   torch::Device device_;
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   std::unique_ptr<Schedule> schedule_;
+  std::unique_ptr<dist::GradientSynchronizer> grad_sync_;
+  int64_t bucket_bytes_;
   std::vector<std::shared_ptr<Callback>> callbacks_;
   int64_t steps_per_epoch_ = 0;
   int64_t global_step_ = 0;

@@ -117,12 +117,12 @@ TEST(ParamSpecs, KeysAreUniqueAndCoverScriptKeys) {
   }
   for (const char* k : {"data.dir", "output.dir", "train.epochs", "train.batch_size",
                         "train.seed", "train.max_steps_per_epoch", "model.mlp_dims",
-                        "dist.timeout_seconds"}) {
+                        "dist.timeout_seconds", "train.accumulation_steps"}) {
     EXPECT_TRUE(keys.count(k)) << k;
     EXPECT_NE(find_param(k), nullptr) << k;
   }
   EXPECT_EQ(find_param("train.nope"), nullptr);
-  EXPECT_EQ(keys.size(), 45u);  // update when adding a parameter (and its test)
+  EXPECT_EQ(keys.size(), 46u);  // update when adding a parameter (and its test)
 }
 
 TEST(ParamSpecs, EveryKeyIsBoundToItsOwnField) {
