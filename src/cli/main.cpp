@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "mlrec/bench/bench.h"
 #include "mlrec/common/error.h"
 #include "mlrec/common/logging.h"
 #include "mlrec/config/config.h"
@@ -31,6 +32,8 @@ constexpr const char* kUsage = R"(mlrec_dist: rating-prediction training on Movi
 
 usage:
   mlrec_dist [train] --config FILE [--set key=value ...]   train one model (see --help-config)
+  mlrec_dist bench --config FILE [--config FILE ...] [--set key=value ...] [--out FILE.json] [--window N]
+                                                           benchmark: throughput, time to target MAE, memory
   mlrec_dist stats --data-dir DIR                          print statistics of a MovieLens release
   mlrec_dist compare RUN_DIR ...                           Markdown table of finished runs
   mlrec_dist synth --out DIR [--format F] [--users N] [--movies N] [--seed S]
@@ -65,6 +68,29 @@ int run_train(const std::vector<std::string>& args) {
   const mlrec::config::Config config = mlrec::config::load_config(config_path, overrides);
   mlrec::dist::set_collective_timeout(*group.comm, config.dist.timeout_seconds);
   mlrec::train::run_training(config, group);
+  mlrec::dist::finalize_process_group(group);
+  return 0;
+}
+
+int run_bench(const std::vector<std::string>& args) {
+  po::options_description options("bench options");
+  mlrec::bench::BenchOptions bench;
+  options.add_options()
+      ("config,c", po::value<std::vector<std::string>>(&bench.configs)->composing()->required(),
+       "configuration to benchmark (repeatable: run in order)")
+      ("set,s", po::value<std::vector<std::string>>(&bench.overrides)->composing(),
+       "override applied to every configuration (repeatable)")
+      ("out,o", po::value<std::string>(&bench.out), "write the results as JSON here")
+      ("window,w", po::value<int>(&bench.window), "steps per timing window (default 20)");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(options).run(), vm);
+  po::notify(vm);
+  if (bench.window < 1) throw mlrec::ConfigError("--window must be at least 1");
+  mlrec::dist::ProcessGroup group = mlrec::dist::init_process_group(/*timeout_seconds=*/300);
+  mlrec::set_log_rank(group.rank, group.world_size);
+  g_world_size = group.world_size;
+  g_rank = group.rank;
+  mlrec::bench::run_bench(bench, group);
   mlrec::dist::finalize_process_group(group);
   return 0;
 }
@@ -125,10 +151,11 @@ int dispatch(int argc, char** argv) {
     return 0;
   }
   std::string command = "train";
-  if (args[0] == "train" || args[0] == "stats" || args[0] == "compare" || args[0] == "synth") {
+  if (args[0] == "train" || args[0] == "bench" || args[0] == "stats" || args[0] == "compare" || args[0] == "synth") {
     command = args[0];
     args.erase(args.begin());
   }
+  if (command == "bench") return run_bench(args);
   if (command == "stats") return run_stats(args);
   if (command == "compare") return run_compare(args);
   if (command == "synth") return run_synth(args);

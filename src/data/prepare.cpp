@@ -126,6 +126,10 @@ PreparedRatings prepare_ratings(const RawRatings& raw, const SplitOptions& optio
     throw ConfigError::for_key("data.valid_per_user",
                                "must be >= 0, got " + std::to_string(options.valid_per_user));
   }
+  if (options.test_per_user < 0) {
+    throw ConfigError::for_key("data.test_per_user",
+                               "must be >= 0, got " + std::to_string(options.test_per_user));
+  }
   if (options.min_ratings_per_user < 0) {
     throw ConfigError::for_key("data.min_ratings_per_user",
                                "must be >= 0, got " + std::to_string(options.min_ratings_per_user));
@@ -166,7 +170,7 @@ PreparedRatings prepare_ratings(const RawRatings& raw, const SplitOptions& optio
     return dropped ? static_cast<size_t>(kept_rows[k]) : k;
   };
 
-  // Movies: numbered over the kept rows (training and validation alike), in raw id order.
+  // Movies: numbered over the kept rows (training, validation and test alike), in raw id order.
   DenseCodes movies;
   if (dropped) {
     std::vector<int32_t> kept_movie_ids(n);
@@ -195,6 +199,9 @@ PreparedRatings prepare_ratings(const RawRatings& raw, const SplitOptions& optio
   out.rating_level.resize(n);
   out.timestamp.resize(n);
   out.is_valid.assign(n, 0);
+  out.is_test.assign(n, 0);
+  // 64-bit so that two large per-user counts cannot overflow when added.
+  const int64_t n_valid = options.valid_per_user, n_test = options.test_per_user;
   for (int32_t u = 1; u <= num_users; ++u) {
     const int64_t begin = out.user_start[static_cast<size_t>(u)];
     const int64_t end = out.user_start[static_cast<size_t>(u) + 1];
@@ -209,16 +216,23 @@ PreparedRatings prepare_ratings(const RawRatings& raw, const SplitOptions& optio
       out.rating_level[static_cast<size_t>(r)] = raw.scale.level(rating);
       out.timestamp[static_cast<size_t>(r)] = raw.timestamp[i];
     }
-    // A user needs at least one training rating besides the held-out ones.
-    if (end - begin > options.valid_per_user) {
-      for (int64_t r = end - options.valid_per_user; r < end; ++r) out.is_valid[static_cast<size_t>(r)] = 1;
+    // A user needs at least one training rating besides the held-out ones (validation and test);
+    // otherwise all of theirs stay in training. Test rows are the very last, validation before.
+    if (end - begin > n_valid + n_test) {
+      for (int64_t r = end - n_test - n_valid; r < end - n_test; ++r) out.is_valid[static_cast<size_t>(r)] = 1;
+      for (int64_t r = end - n_test; r < end; ++r) out.is_test[static_cast<size_t>(r)] = 1;
     }
   }
 
+  // Capacities are upper bounds (users with too few ratings hold nothing out).
+  const size_t n_users = static_cast<size_t>(num_users);
+  out.valid_rows.reserve(std::min(n, n_users * static_cast<size_t>(n_valid)));
+  out.test_rows.reserve(std::min(n, n_users * static_cast<size_t>(n_test)));
   out.train_rows.reserve(n);
-  out.valid_rows.reserve(static_cast<size_t>(num_users) * static_cast<size_t>(options.valid_per_user));
   for (size_t r = 0; r < n; ++r) {
-    (out.is_valid[r] ? out.valid_rows : out.train_rows).push_back(static_cast<int64_t>(r));
+    std::vector<int64_t>& rows =
+        out.is_test[r] ? out.test_rows : (out.is_valid[r] ? out.valid_rows : out.train_rows);
+    rows.push_back(static_cast<int64_t>(r));
   }
 
   out.raw_user.assign(static_cast<size_t>(num_users) + 1, 0);

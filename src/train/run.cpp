@@ -103,7 +103,8 @@ JsonObject metrics_json(const Metrics& m) {
 
 }  // namespace
 
-void run_training(const config::Config& config, dist::ProcessGroup& group) {
+RunResult run_training(const config::Config& config, dist::ProcessGroup& group,
+                       const std::vector<std::shared_ptr<Callback>>& extra) {
   // threads 0: this host's cores shared among the ranks on it.
   const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
   const int threads = config.train.threads > 0 ? config.train.threads : std::max(1, cores / group.local_size);
@@ -113,7 +114,8 @@ void run_training(const config::Config& config, dist::ProcessGroup& group) {
     throw ConfigError::for_key("dist.backend", "'nccl' needs a GPU, and this run is on the CPU");
   }
   if (group.world_size > 1) log_placement(group, device_name(device));
-  if (device.is_cuda() && (config.dist.backend == "nccl" || (config.dist.backend == "auto" && group.world_size > 1))) {
+  const bool wants_nccl = config.dist.backend == "nccl" || (config.dist.backend == "auto" && group.world_size > 1);
+  if (device.is_cuda() && wants_nccl && group.comm->backend() != "nccl") {
     dist::use_nccl(group, device.index(), config.dist.timeout_seconds);
   }
   dist::Communicator& comm = *group.comm;
@@ -163,13 +165,23 @@ void run_training(const config::Config& config, dist::ProcessGroup& group) {
     trainer.add_callback(save_best);
     trainer.add_callback(std::make_shared<EarlyStoppingCallback>(config.train.patience,
                                                                  config.train.early_stopping_threshold));
+    for (const auto& callback : extra) trainer.add_callback(callback);
     fit = trainer.fit(data.train, data.valid);
     best = save_best->best_metrics();
     best_epoch = save_best->best_epoch();
     epochs_run = static_cast<int>(fit.epochs.size());
   }
 
-  if (!comm.is_root()) return;
+  RunResult result;
+  result.model = config.model.name;
+  result.device = device_name(device);
+  result.data_seconds = data.seconds;
+  result.fit = fit;
+  result.best = best;
+  result.best_epoch = best_epoch;
+  result.epochs_run = epochs_run;
+  result.steps_per_epoch = trainer.steps_per_epoch();
+  if (!comm.is_root()) return result;
   JsonObject summary;
   summary.add("model", config.model.name)
       .add("release", data.release)
@@ -195,6 +207,7 @@ void run_training(const config::Config& config, dist::ProcessGroup& group) {
       .add("torch", std::string(TORCH_VERSION));
   write_file_atomic((run_dir / "summary.json").string(), summary.str() + "\n");
   log_rank0("run directory: " + run_dir.string());
+  return result;
 }
 
 }  // namespace mlrec::train

@@ -120,11 +120,8 @@ FitResult Trainer::fit(const data::RatingDataset& train, const data::RatingDatas
   // As in the study, the schedule spans the maximum number of epochs: early stopping ends
   // training before the cycle completes.
   schedule_ = make_schedule(options_, int64_t(options_.epochs) * steps_per_epoch_);
-  optimizer_ = std::make_unique<torch::optim::AdamW>(
-      model_->parameters(), torch::optim::AdamWOptions(options_.lr)
-                                .betas({options_.beta1, options_.beta2})
-                                .eps(options_.eps)
-                                .weight_decay(options_.weight_decay));
+  optimizer_ = std::make_unique<FusedAdamW>(model_->parameters(), options_.beta2, options_.eps,
+                                            options_.weight_decay);
   if (options_.precision == "tf32") {
     at::globalContext().setAllowTF32CuBLAS(true);
     at::globalContext().setAllowTF32CuDNN(true);
@@ -175,12 +172,7 @@ void Trainer::train_epoch(const data::RatingDataset& train, dist::DistributedSam
     comm_.set_progress(epoch_, step);
     const StepSettings settings = schedule_->at(global_step_);
     lr = settings.lr;
-    for (auto& group : optimizer_->param_groups()) {
-      auto& o = static_cast<torch::optim::AdamWOptions&>(group.options());
-      o.lr(settings.lr);
-      o.betas({settings.beta1, options_.beta2});
-    }
-    optimizer_->zero_grad(/*set_to_none=*/true);
+    optimizer_->zero_grad();
     torch::Tensor step_loss;
     for (int m = 0; m < micro_batches; ++m) {
       auto batch = train.gather(indices.narrow(0, step * local_batch + m * micro_batch, micro_batch));
@@ -197,7 +189,7 @@ void Trainer::train_epoch(const data::RatingDataset& train, dist::DistributedSam
       step_loss = m == 0 ? loss.detach() : step_loss + loss.detach();
     }
     if (grad_sync_) result.comm_wait_seconds += grad_sync_->finish();
-    optimizer_->step();
+    optimizer_->step(settings.lr, settings.beta1);
     loss_sum.add_(step_loss);
     for (auto& c : callbacks_) c->on_step_end(*this, step, step_loss);
   }

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <string>
 
+#include <yaml-cpp/yaml.h>
+
 #include "support/temp_dir.h"
 
 namespace mlrec {
@@ -132,6 +134,28 @@ TEST_F(Cli, FeatureModelOnCsvReleaseIsAConfigError) {
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.output.find("model.name"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(out));
+}
+
+TEST_F(Cli, BenchWritesOneJsonEntryPerConfiguration) {
+  const std::string out = tmp_.file("bench.json");
+  const std::string smoke = std::string(MLREC_SOURCE_DIR) + "/configs/smoke.yaml";
+  Result r = run_cli("bench --config " + smoke + " --config " + std::string(MLREC_SOURCE_DIR) +
+                     "/configs/baseline.yaml --set data.dir=" + data_ + " --set output.dir=" + tmp_.file("runs/bench") +
+                     " --set train.batch_size=64 --window 3 --out " + out);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const YAML::Node bench = YAML::LoadFile(out);
+  ASSERT_TRUE(bench.IsSequence());
+  ASSERT_EQ(bench.size(), 2u);
+  const YAML::Node mf = bench[0];
+  EXPECT_EQ(mf["model"].as<std::string>(), "mf");
+  EXPECT_GT(mf["steady_samples_per_second"].as<double>(), 0);
+  EXPECT_GT(mf["timing_windows"].as<int>(), 1);
+  EXPECT_GT(mf["samples_per_second"].as<double>(), 0);
+  EXPECT_GT(mf["data_seconds"].as<double>(), 0);
+  EXPECT_GT(mf["peak_host_mb"].as<double>(), 10);
+  EXPECT_DOUBLE_EQ(mf["target_mae"].as<double>(), 0.895);
+  EXPECT_EQ(mf["valid"]["count"].as<int>(), 60);
+  EXPECT_EQ(bench[1]["model"].as<std::string>(), "baseline");
 }
 
 TEST_F(Cli, StatsPrintsTheStudysNumbers) {

@@ -1,6 +1,6 @@
 // Turns raw ratings into what the models train on: dense 1-based ids (0 = padding/unknown),
-// rows grouped by user in time order, a leave-last-out validation split, and fixed-length
-// history windows. Everything is O(n) plus small per-user sorts.
+// rows grouped by user in time order, a leave-last-out validation (and optional test) split, and
+// fixed-length history windows. Everything is O(n) plus small per-user sorts.
 #pragma once
 
 #include <cstdint>
@@ -19,10 +19,16 @@ struct DenseCodes {
 /// Encodes raw ids densely; O(n) through a table when the id range is compact.
 DenseCodes dense_codes(const std::vector<int32_t>& raw_ids);
 
-/// How ratings are split into training and validation.
+/// How ratings are split into training, validation and (optionally) test. Per user, in the stable
+/// time order: the last test_per_user ratings are test, the valid_per_user ratings before them
+/// validation, the rest training. A user needs at least valid_per_user + test_per_user + 1
+/// ratings to contribute held-out rows; one with fewer keeps all of them in training.
 struct SplitOptions {
-  int valid_per_user = 1;        // each user's last ratings held out for validation
+  int valid_per_user = 1;        // each user's last ratings (before the test ones) for validation
   int min_ratings_per_user = 0;  // users with fewer ratings are dropped (0 = keep everyone)
+  // each user's very last ratings held out for test; 0 = no test set, the study's protocol
+  // (select and report on the last rating, i.e. validation)
+  int test_per_user = 0;
 };
 
 /// Ratings ready for training. Rows are sorted by (dense user, timestamp); equal timestamps keep
@@ -36,14 +42,17 @@ struct PreparedRatings {
   std::vector<int32_t> rating_level;  // scale.level(rating), 1..K
   std::vector<int64_t> timestamp;
   std::vector<uint8_t> is_valid;  // 1 = held out for validation
+  std::vector<uint8_t> is_test;   // 1 = held out for test (all 0 when test_per_user = 0)
   // size num_users+2; rows of user u are [user_start[u], user_start[u+1]); user_start[0] =
   // user_start[1] = 0
   std::vector<int64_t> user_start;
   std::vector<int32_t> raw_user, raw_movie;         // dense -> raw id (index 0 unused)
   std::vector<int32_t> sex, age_group, occupation;  // per dense user, size num_users+1, [0] = 0
-  std::vector<int64_t> train_rows, valid_rows;      // row indices, ascending
+  // Row indices, ascending; disjoint, together every row. Windows (fill_windows) are the same for
+  // all three: a test row's window holds the validation ratings before it, as the study's do.
+  std::vector<int64_t> train_rows, valid_rows, test_rows;
 
-  /// Number of rows (training + validation).
+  /// Number of rows (training + validation + test).
   int64_t size() const { return static_cast<int64_t>(rating.size()); }
 };
 

@@ -3,6 +3,10 @@
 
 #include "mlrec/config/config.h"
 #include "mlrec/dist/process_group.h"
+#include "mlrec/train/trainer.h"
+
+#include <memory>
+#include <vector>
 
 namespace mlrec::train {
 
@@ -16,8 +20,20 @@ namespace mlrec::train {
 ///   best.pt        the best epoch's weights (unless output.save_checkpoint is false)
 /// Nothing is written before the data has loaded and the model has been built, so bad input
 /// leaves no run directory behind. Input and configuration errors throw InputError/ConfigError.
+/// What a run produced, as every rank sees it (the metrics are reduced).
+struct RunResult {
+  std::string model, device;
+  double data_seconds = 0;
+  FitResult fit;                 // per-epoch results (empty for the baseline)
+  Metrics best;                  // the best epoch's validation metrics (the baseline's)
+  int best_epoch = 0, epochs_run = 0;
+  int64_t steps_per_epoch = 0;
+};
+
 /// Each rank uses the GPU of its local rank (train.device auto/cuda) or the CPU; with GPUs and
-/// several ranks (or dist.backend=nccl) the group's communicator becomes NCCL.
-void run_training(const config::Config& config, dist::ProcessGroup& group);
+/// several ranks (or dist.backend=nccl) the group's communicator becomes NCCL. `extra` callbacks
+/// (the benchmark's step timer, say) are added to the trainer's own.
+RunResult run_training(const config::Config& config, dist::ProcessGroup& group,
+                       const std::vector<std::shared_ptr<Callback>>& extra = {});
 
 }  // namespace mlrec::train

@@ -15,6 +15,7 @@
 #include "mlrec/dist/grad_sync.h"
 #include "mlrec/dist/sampler.h"
 #include "mlrec/models/model.h"
+#include "mlrec/train/adamw.h"
 #include "mlrec/train/metrics.h"
 #include "mlrec/train/schedule.h"
 
@@ -88,7 +89,7 @@ class Trainer {
   config::Config::Train options_;
   dist::Communicator& comm_;
   torch::Device device_;
-  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  std::unique_ptr<FusedAdamW> optimizer_;
   std::unique_ptr<Schedule> schedule_;
   std::unique_ptr<dist::GradientSynchronizer> grad_sync_;
   int64_t bucket_bytes_;

@@ -1,5 +1,5 @@
-// Encoding, time order with ties, the leave-last-out split and history windows, on hand-checkable
-// rating sets, plus a randomized comparison against a naive stable sort.
+// Encoding, time order with ties, the leave-last-out validation/test split and history windows, on
+// hand-checkable rating sets, plus a randomized comparison against a naive stable sort.
 #include "mlrec/data/prepare.h"
 
 #include <gtest/gtest.h>
@@ -9,6 +9,7 @@
 #include <limits>
 #include <numeric>
 #include <random>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -45,6 +46,32 @@ std::vector<int32_t> raw_movies_of(const PreparedRatings& p, int32_t user) {
     out.push_back(p.raw_movie[p.movie[r]]);
   }
   return out;
+}
+
+// Training, validation and test rows are disjoint, ascending, cover every row exactly once and
+// agree with the is_valid / is_test flags.
+void expect_partition(const PreparedRatings& p) {
+  const size_t n = static_cast<size_t>(p.size());
+  ASSERT_EQ(p.is_valid.size(), n);
+  ASSERT_EQ(p.is_test.size(), n);
+  std::vector<int> seen(n, 0);
+  auto mark = [&](const std::vector<int64_t>& rows, int tag) {
+    EXPECT_TRUE(std::is_sorted(rows.begin(), rows.end()));
+    for (int64_t r : rows) {
+      ASSERT_TRUE(r >= 0 && static_cast<size_t>(r) < n) << "row " << r;
+      EXPECT_EQ(seen[static_cast<size_t>(r)], 0) << "row " << r << " in two sets";
+      seen[static_cast<size_t>(r)] = tag;
+    }
+  };
+  mark(p.train_rows, 1);
+  mark(p.valid_rows, 2);
+  mark(p.test_rows, 3);
+  for (size_t r = 0; r < n; ++r) {
+    EXPECT_NE(seen[r], 0) << "row " << r << " in no set";
+    EXPECT_EQ(p.is_valid[r], seen[r] == 2 ? 1 : 0) << "row " << r;
+    EXPECT_EQ(p.is_test[r], seen[r] == 3 ? 1 : 0) << "row " << r;
+  }
+  EXPECT_EQ(p.train_rows.size() + p.valid_rows.size() + p.test_rows.size(), n);
 }
 
 TEST(DenseCodesTest, CompactAndSparseIds) {
@@ -155,6 +182,150 @@ TEST(PrepareTest, RejectsNegativeOptions) {
   EXPECT_THROW(prepare_ratings(raw, SplitOptions{1, -2}), ConfigError);
 }
 
+TEST(PrepareTest, RejectsNegativeTestPerUser) {
+  RawRatings raw = make_raw({{1, 1, 1, 1}, {1, 2, 2, 2}});
+  SplitOptions options;
+  options.test_per_user = -1;
+  try {
+    prepare_ratings(raw, options);
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("data.test_per_user"), std::string::npos) << e.what();
+  }
+}
+
+TEST(PrepareTest, TestSetIsLastRatingValidationTheOneBefore) {
+  // User 1 in file order: m1@5, m2@3, m3@5, m4@3  ->  m2, m4 (t=3), m1, m3 (t=5, file order):
+  // test m3, validation m1. User 2: m9@1, m8@2, m7@2  ->  test m7 (later in the file), validation
+  // m8. User 3 has 2 ratings, fewer than valid + test + 1 = 3: all training.
+  RawRatings raw = make_raw({{1, 1, 1, 5}, {1, 2, 2, 3}, {2, 9, 5, 1}, {1, 3, 3, 5}, {3, 5, 1, 7},
+                             {2, 8, 4, 2}, {1, 4, 4, 3}, {2, 7, 3, 2}, {3, 6, 2, 8}});
+  SplitOptions options;
+  options.valid_per_user = 1;
+  options.test_per_user = 1;
+  PreparedRatings p = prepare_ratings(raw, options);
+  // Every raw movie 1..9 occurs, so dense ids equal raw ones.
+  EXPECT_EQ(p.movie, (std::vector<int32_t>{2, 4, 1, 3, 9, 8, 7, 5, 6}));
+  EXPECT_EQ(p.is_test, (std::vector<uint8_t>{0, 0, 0, 1, 0, 0, 1, 0, 0}));
+  EXPECT_EQ(p.is_valid, (std::vector<uint8_t>{0, 0, 1, 0, 0, 1, 0, 0, 0}));
+  EXPECT_EQ(p.test_rows, (std::vector<int64_t>{3, 6}));
+  EXPECT_EQ(p.valid_rows, (std::vector<int64_t>{2, 5}));
+  EXPECT_EQ(p.train_rows, (std::vector<int64_t>{0, 1, 4, 7, 8}));
+  expect_partition(p);
+
+  // A test row's window holds the user's history up to it, validation rating included.
+  std::vector<int32_t> movies(2 * 3), levels(2 * 3);
+  std::vector<uint8_t> pad(2 * 3);
+  fill_windows(p, p.test_rows, 3, movies.data(), levels.data(), pad.data());
+  EXPECT_EQ(movies, (std::vector<int32_t>{4, 1, 3, 9, 8, 7}));
+  EXPECT_EQ(levels, (std::vector<int32_t>{4, 1, 3, 5, 4, 3}));
+  EXPECT_EQ(pad, (std::vector<uint8_t>(6, 0)));
+
+  // Swapping user 2's two t=2 lines in the file swaps test and validation.
+  std::swap(raw.movie_id[5], raw.movie_id[7]);
+  std::swap(raw.rating[5], raw.rating[7]);
+  PreparedRatings q = prepare_ratings(raw, options);
+  EXPECT_EQ(q.raw_movie[q.movie[q.test_rows[1]]], 8);
+  EXPECT_EQ(q.raw_movie[q.movie[q.valid_rows[1]]], 7);
+}
+
+TEST(PrepareTest, ZeroTestPerUserIsTodaysSplit) {
+  RawRatings raw = make_raw({
+      {1, 1, 1, 10}, {1, 2, 2, 20}, {1, 3, 3, 30},
+      {2, 1, 4, 10}, {2, 2, 5, 20},
+      {3, 3, 2, 40}, {3, 2, 3, 30}, {3, 1, 4, 20}, {3, 4, 5, 10},
+  });
+  for (int valid : {0, 1, 2}) {
+    SplitOptions options;
+    options.valid_per_user = valid;
+    options.test_per_user = 0;
+    PreparedRatings p = prepare_ratings(raw, options);
+    PreparedRatings today = prepare_ratings(raw, SplitOptions{valid, 0});
+    EXPECT_TRUE(p.test_rows.empty());
+    EXPECT_EQ(p.is_test, std::vector<uint8_t>(9, 0));
+    EXPECT_EQ(p.is_valid, today.is_valid);
+    EXPECT_EQ(p.valid_rows, today.valid_rows);
+    EXPECT_EQ(p.train_rows, today.train_rows);
+    EXPECT_EQ(p.movie, today.movie);
+    expect_partition(p);
+  }
+  // The defaults hold out each user's last rating for validation and nothing for test.
+  PreparedRatings d = prepare_ratings(raw, SplitOptions{});
+  EXPECT_EQ(SplitOptions{}.test_per_user, 0);
+  EXPECT_EQ(d.is_valid, (std::vector<uint8_t>{0, 0, 1, 0, 1, 0, 0, 0, 1}));
+  EXPECT_EQ(d.valid_rows, (std::vector<int64_t>{2, 4, 8}));
+  EXPECT_TRUE(d.test_rows.empty());
+}
+
+TEST(PrepareTest, TwoValidationRowsBeforeOneTestRow) {
+  RawRatings raw = make_raw({
+      // User 1, 5 ratings: m2@10, m4@20, m5@30, m3@40, m1@50 in time order.
+      {1, 1, 1, 50}, {1, 2, 2, 10}, {1, 3, 3, 40}, {1, 4, 4, 20}, {1, 5, 5, 30},
+      // User 2, 3 ratings = valid + test: too few, all training.
+      {2, 1, 4, 3}, {2, 2, 5, 2}, {2, 3, 1, 1},
+      // User 3, 4 ratings = valid + test + 1: the minimum that holds out.
+      {3, 4, 2, 4}, {3, 3, 3, 3}, {3, 2, 4, 2}, {3, 1, 5, 1},
+  });
+  SplitOptions options;
+  options.valid_per_user = 2;
+  options.test_per_user = 1;
+  PreparedRatings p = prepare_ratings(raw, options);
+  EXPECT_EQ(raw_movies_of(p, 1), (std::vector<int32_t>{2, 4, 5, 3, 1}));
+  EXPECT_EQ(raw_movies_of(p, 2), (std::vector<int32_t>{3, 2, 1}));
+  EXPECT_EQ(raw_movies_of(p, 3), (std::vector<int32_t>{1, 2, 3, 4}));
+  EXPECT_EQ(p.is_test, (std::vector<uint8_t>{0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1}));
+  EXPECT_EQ(p.is_valid, (std::vector<uint8_t>{0, 0, 1, 1, 0, 0, 0, 0, 0, 1, 1, 0}));
+  EXPECT_EQ(p.test_rows, (std::vector<int64_t>{4, 11}));
+  EXPECT_EQ(p.valid_rows, (std::vector<int64_t>{2, 3, 9, 10}));
+  EXPECT_EQ(p.train_rows, (std::vector<int64_t>{0, 1, 5, 6, 7, 8}));
+  EXPECT_EQ(p.rating[p.test_rows[0]], 1);  // user 1's m1@50
+  EXPECT_EQ(p.rating[p.test_rows[1]], 2);  // user 3's m4@4
+  expect_partition(p);
+}
+
+TEST(PrepareTest, UsersWithTooFewRatingsStayInTraining) {
+  // Users 1..5 have 1..5 ratings (times 1..k, file order reversed).
+  std::vector<Row> rows;
+  for (int32_t u = 1; u <= 5; ++u) {
+    for (int32_t k = u; k >= 1; --k) rows.push_back({u, 10 * u + k, 3, k});
+  }
+  RawRatings raw = make_raw(rows);
+  auto held_out_per_user = [](const PreparedRatings& p) {
+    std::vector<std::pair<int, int>> out;  // (validation, test) per user
+    for (int32_t u = 1; u <= p.num_users; ++u) {
+      int v = 0, t = 0;
+      for (int64_t r = p.user_start[u]; r < p.user_start[u + 1]; ++r) {
+        v += p.is_valid[r];
+        t += p.is_test[r];
+      }
+      out.emplace_back(v, t);
+    }
+    return out;
+  };
+  SplitOptions options;
+  options.valid_per_user = 1;
+  options.test_per_user = 2;  // needs 4 ratings
+  PreparedRatings p = prepare_ratings(raw, options);
+  EXPECT_EQ(held_out_per_user(p),
+            (std::vector<std::pair<int, int>>{{0, 0}, {0, 0}, {0, 0}, {1, 2}, {1, 2}}));
+  EXPECT_EQ(p.train_rows.size(), 1u + 2u + 3u + 1u + 2u);
+  // User 5 in time order: 51..55; 53 validation, 54 and 55 test.
+  const int64_t u5 = p.user_start[5];
+  EXPECT_EQ(p.test_rows, (std::vector<int64_t>{p.user_start[4] + 2, p.user_start[4] + 3, u5 + 3, u5 + 4}));
+  EXPECT_EQ(p.raw_movie[p.movie[p.valid_rows[1]]], 53);
+  expect_partition(p);
+
+  // No validation, one test rating: a single rating stays in training, two give one of each.
+  options.valid_per_user = 0;
+  options.test_per_user = 1;
+  PreparedRatings q = prepare_ratings(raw, options);
+  EXPECT_EQ(held_out_per_user(q),
+            (std::vector<std::pair<int, int>>{{0, 0}, {0, 1}, {0, 1}, {0, 1}, {0, 1}}));
+  EXPECT_TRUE(q.valid_rows.empty());
+  EXPECT_EQ(q.raw_movie[q.movie[q.test_rows[0]]], 22);
+  expect_partition(q);
+}
+
 TEST(PrepareTest, ReadsFeaturesFromFiles) {
   test_support::TempDir dir;
   test_support::write_file(dir.file("ratings.dat"), "8::1::5::3\n8::2::4::3\n4::2::1::9\n");
@@ -215,7 +386,7 @@ TEST(FillWindowsTest, WindowsFollowTimeOrderNotFileOrder) {
 
 // Randomized check of the fast (radix) and fallback (wide timestamps) orderings against a naive
 // stable sort by (user, timestamp).
-void check_against_naive(int64_t ts_lo, int64_t ts_hi, uint64_t seed) {
+void check_against_naive(int64_t ts_lo, int64_t ts_hi, uint64_t seed, int test_per_user = 0) {
   std::mt19937_64 gen(seed);
   std::vector<Row> rows;
   for (int i = 0; i < 3000; ++i) {
@@ -226,7 +397,9 @@ void check_against_naive(int64_t ts_lo, int64_t ts_hi, uint64_t seed) {
     rows.push_back({user, movie, static_cast<float>(gen() % 5 + 1), t});
   }
   RawRatings raw = make_raw(rows);
-  PreparedRatings p = prepare_ratings(raw, SplitOptions{3, 60});
+  SplitOptions options{3, 60};
+  options.test_per_user = test_per_user;
+  PreparedRatings p = prepare_ratings(raw, options);
 
   std::vector<int32_t> per_user_count(40000, 0);
   for (const Row& r : rows) ++per_user_count[r.user];
@@ -245,26 +418,35 @@ void check_against_naive(int64_t ts_lo, int64_t ts_hi, uint64_t seed) {
     ASSERT_EQ(p.timestamp[r], want.timestamp) << "row " << r;
     ASSERT_EQ(p.rating[r], want.rating) << "row " << r;
   }
-  int64_t valid = 0;
+  // Every kept user has >= 60 ratings, so each holds out 3 for validation before test_per_user.
+  int64_t valid = 0, test = 0;
   for (int32_t u = 1; u <= p.num_users; ++u) {
     const int64_t end = p.user_start[u + 1];
+    const int64_t test_begin = end - test_per_user;
     for (int64_t r = p.user_start[u]; r < end; ++r) {
-      EXPECT_EQ(p.is_valid[r], r >= end - 3 ? 1 : 0);
+      EXPECT_EQ(p.is_test[r], r >= test_begin ? 1 : 0);
+      EXPECT_EQ(p.is_valid[r], r >= test_begin - 3 && r < test_begin ? 1 : 0);
       EXPECT_EQ(p.user[r], u);
     }
     valid += 3;
+    test += test_per_user;
   }
   EXPECT_EQ(static_cast<int64_t>(p.valid_rows.size()), valid);
-  EXPECT_EQ(p.train_rows.size() + p.valid_rows.size(), naive.size());
-  EXPECT_TRUE(std::is_sorted(p.train_rows.begin(), p.train_rows.end()));
+  EXPECT_EQ(static_cast<int64_t>(p.test_rows.size()), test);
+  expect_partition(p);
 }
 
-TEST(PrepareTest, MatchesNaiveStableSort) { check_against_naive(978300000, 978300100, 1); }
+TEST(PrepareTest, MatchesNaiveStableSort) {
+  check_against_naive(978300000, 978300100, 1);
+  check_against_naive(978300000, 978300100, 3, /*test_per_user=*/2);
+}
 
 TEST(PrepareTest, MatchesNaiveStableSortWithWideTimestamps) {
   // A span of ~2^63 does not pack into 64 bits with the user and index: the fallback path.
   check_against_naive(std::numeric_limits<int64_t>::min() / 2 - 5,
                       std::numeric_limits<int64_t>::max() / 2, 2);
+  check_against_naive(std::numeric_limits<int64_t>::min() / 2 - 5,
+                      std::numeric_limits<int64_t>::max() / 2, 4, /*test_per_user=*/1);
 }
 
 }  // namespace

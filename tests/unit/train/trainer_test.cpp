@@ -114,3 +114,32 @@ TEST(Trainer, StepCapShortensEpochsAndSchedule) {
 
 }  // namespace
 }  // namespace mlrec::train
+
+namespace mlrec::train {
+namespace {
+
+TEST(FusedAdamW, MatchesTorchAdamWStepForStepWithChangingLrAndBeta1) {
+  torch::manual_seed(3);
+  auto a = torch::randn({37, 5}, torch::requires_grad());
+  auto b = a.detach().clone().requires_grad_(true);
+  FusedAdamW fused({a}, 0.999, 1e-8, 0.01);
+  torch::optim::AdamW reference({b}, torch::optim::AdamWOptions(0.01).betas({0.9, 0.999}).eps(1e-8).weight_decay(0.01));
+  for (int step = 0; step < 12; ++step) {
+    const double lr = 0.001 * (1 + step), beta1 = 0.95 - 0.01 * step;
+    auto& o = static_cast<torch::optim::AdamWOptions&>(reference.param_groups()[0].options());
+    o.lr(lr);
+    o.betas({beta1, 0.999});
+    auto target = torch::randn({37, 5});
+    fused.zero_grad();
+    reference.zero_grad();
+    ((a - target).square().sum()).backward();
+    ((b - target).square().sum()).backward();
+    fused.step(lr, beta1);
+    reference.step();
+    ASSERT_TRUE(torch::allclose(a, b, 1e-5, 1e-6)) << "step " << step << ": " << (a - b).abs().max().item<double>();
+  }
+  EXPECT_FALSE(torch::allclose(a, torch::zeros_like(a)));
+}
+
+}  // namespace
+}  // namespace mlrec::train

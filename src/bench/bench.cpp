@@ -1,0 +1,145 @@
+#include "mlrec/bench/bench.h"
+
+#include <c10/cuda/CUDACachingAllocator.h>
+#include <sys/resource.h>
+#include <torch/cuda.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "mlrec/common/json.h"
+#include "mlrec/common/logging.h"
+#include "mlrec/common/timer.h"
+#include "mlrec/config/config.h"
+#include "mlrec/train/run.h"
+
+namespace mlrec::bench {
+namespace {
+
+// Times windows of steps. On a GPU the clock is read after a device synchronisation, once per
+// window, so the steps in between run without host synchronisation.
+class StepTimer : public train::Callback {
+ public:
+  explicit StepTimer(int window) : window_(window) {}
+
+  void on_step_end(train::Trainer& trainer, int64_t step, const torch::Tensor&) override {
+    if (trainer.epoch() != epoch_ || step == 0) {
+      // Each epoch's windows start after its first step (the epoch's permutation and the
+      // first gather are not steady state).
+      epoch_ = trainer.epoch();
+      sync(trainer);
+      watch_.restart();
+      steps_ = 0;
+      return;
+    }
+    if (++steps_ < window_) return;
+    sync(trainer);
+    rates_.push_back(steps_ * trainer.global_batch() / watch_.seconds());
+    watch_.restart();
+    steps_ = 0;
+  }
+
+  /// Median window rate, leaving out the run's first window (warm-up); 0 if too few.
+  double steady_samples_per_second() const {
+    if (rates_.size() < 2) return rates_.empty() ? 0 : rates_.front();
+    std::vector<double> rates(rates_.begin() + 1, rates_.end());
+    std::nth_element(rates.begin(), rates.begin() + rates.size() / 2, rates.end());
+    return rates[rates.size() / 2];
+  }
+  size_t windows() const { return rates_.size(); }
+
+ private:
+  static void sync(train::Trainer& trainer) {
+    if (trainer.device().is_cuda()) torch::cuda::synchronize(trainer.device().index());
+  }
+  int window_;
+  int epoch_ = 0;
+  int steps_ = 0;
+  Stopwatch watch_;
+  std::vector<double> rates_;
+};
+
+double target_mae(const std::string& model) {
+  if (model == "mf") return 0.895;
+  if (model == "seq" || model == "seq_ratings" || model == "seq_features") return 0.73;
+  return NAN;
+}
+
+double peak_host_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024.0;  // kilobytes on Linux
+}
+
+}  // namespace
+
+void run_bench(const BenchOptions& options, dist::ProcessGroup& group) {
+  std::string json = "[\n";
+  for (size_t i = 0; i < options.configs.size(); ++i) {
+    const config::Config config = config::load_config(options.configs[i], options.overrides);
+    dist::set_collective_timeout(*group.comm, config.dist.timeout_seconds);
+    const bool cuda = torch::cuda::is_available() && config.train.device != "cpu";
+    if (cuda) c10::cuda::CUDACachingAllocator::resetPeakStats(static_cast<c10::DeviceIndex>(group.local_rank % torch::cuda::device_count()));
+    auto timer = std::make_shared<StepTimer>(options.window);
+    const train::RunResult run = train::run_training(config, group, {timer});
+
+    double train_seconds = 0, eval_seconds = 0, to_target = NAN, elapsed = 0;
+    const double target = target_mae(run.model);
+    for (const auto& e : run.fit.epochs) {
+      train_seconds += e.train_seconds;
+      eval_seconds += e.eval_seconds;
+      elapsed += e.train_seconds + e.eval_seconds;
+      if (std::isnan(to_target) && e.valid.mae <= target) to_target = elapsed;
+    }
+    const double epochs = std::max<size_t>(1, run.fit.epochs.size());
+    double peak_device_mb = 0;
+    if (cuda) {
+      const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(
+          static_cast<c10::DeviceIndex>(group.local_rank % torch::cuda::device_count()));
+      peak_device_mb = stats.allocated_bytes[0].peak / 1048576.0;
+    }
+    JsonObject valid;
+    valid.add("mae", run.best.mae).add("mse", run.best.mse).add("rmse", run.best.rmse).add("count", run.best.count);
+    JsonObject entry;
+    entry.add("config", options.configs[i])
+        .add("model", run.model)
+        .add("device", run.device)
+        .add("world_size", group.world_size)
+        .add("precision", config.train.precision)
+        .add("batch_size", config.train.batch_size)
+        .add("data_seconds", run.data_seconds)
+        .add("steady_samples_per_second", timer->steady_samples_per_second())
+        .add("timing_windows", static_cast<int64_t>(timer->windows()))
+        .add("samples_per_second", train_seconds > 0 ? run.fit.train_samples / train_seconds : 0.0)
+        .add("train_seconds", train_seconds)
+        .add("epoch_seconds", train_seconds / epochs)
+        .add("eval_seconds", eval_seconds / epochs)
+        .add("epochs_run", run.epochs_run)
+        .add("best_epoch", run.best_epoch)
+        .add("target_mae", target)
+        .add("time_to_target_seconds", to_target)
+        .add("valid", valid)
+        .add("comm_wait_share", train_seconds > 0 ? run.fit.comm_wait_seconds / train_seconds : 0.0)
+        .add("peak_host_mb", peak_host_mb())
+        .add("peak_device_mb", peak_device_mb);
+    json += "  " + entry.str() + (i + 1 < options.configs.size() ? ",\n" : "\n");
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "bench %s: %.0f samples/s steady, %.0f over whole epochs, data %.3f s, MAE %.5f",
+                  run.model.c_str(), timer->steady_samples_per_second(),
+                  train_seconds > 0 ? run.fit.train_samples / train_seconds : 0.0, run.data_seconds, run.best.mae);
+    log_rank0(line);
+  }
+  json += "]\n";
+  if (group.rank == 0) {
+    if (options.out.empty()) {
+      std::fputs(json.c_str(), stdout);
+    } else {
+      write_file_atomic(options.out, json);
+      log_rank0("benchmark written to " + options.out);
+    }
+  }
+}
+
+}  // namespace mlrec::bench
