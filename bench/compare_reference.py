@@ -91,7 +91,7 @@ def main():
         c, py = r["mlrec"], r["reference"]
         fmt = lambda v, spec: "-" if v is None else format(v, spec)
         print(f"| {r['model']} | {fmt(c['samples_per_second'] if r['ratio'] else None, ',.0f')} | "
-              f"{fmt(py['samples_per_second'] if r['ratio'] else None, ',.0f')} | {fmt(r['ratio'], '.2f')}x | "
+              f"{fmt(py['samples_per_second'] if r['ratio'] else None, ',.0f')} | {fmt(r['ratio'], '.2f') + ('x' if r['ratio'] else '')} | "
               f"{c['valid']['mae']:.5f} | {py['mae']:.5f} | {c['data_seconds']:.3f} | {py['prep_seconds']:.2f} |")
     print(f"(epochs {args.epochs}, steps per epoch cap {args.max_steps or 'none'}; device: mlrec {rows[0]['mlrec']['device']}, "
           f"reference {rows[0]['reference']['device']})")

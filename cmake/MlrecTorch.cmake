@@ -40,6 +40,10 @@ target_include_directories(mlrec::torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
 separate_arguments(_mlrec_torch_flags UNIX_COMMAND "${TORCH_CXX_FLAGS}")
 target_compile_options(mlrec::torch INTERFACE ${_mlrec_torch_flags})
 
+# LibTorch's own OpenMP runtime (the wheel ships libgomp.so.1 beside libtorch_cpu.so).
+get_filename_component(_mlrec_torch_lib_dir "${TORCH_LIBRARY}" DIRECTORY)
+find_file(MLREC_TORCH_GOMP NAMES libgomp.so.1 PATHS "${_mlrec_torch_lib_dir}" NO_DEFAULT_PATH)
+
 # The NCCL next to torch in site-packages: <site>/torch/share/cmake/Torch -> <site>/nvidia/nccl
 get_filename_component(_mlrec_site "${Torch_DIR}/../../../.." ABSOLUTE)
 find_path(MLREC_NCCL_INCLUDE_DIR nccl.h PATHS "${_mlrec_site}/nvidia/nccl/include" NO_DEFAULT_PATH)

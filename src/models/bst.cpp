@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "mlrec/models/dropout.h"
 #include "mlrec/models/init.h"
 
 namespace mlrec::models {
@@ -33,9 +34,9 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
   auto attend = pad_mask.logical_not().view({batch, 1, 1, length});
   auto attention = at::scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attend, p);
   attention = attention.transpose(1, 2).reshape({batch, length, dim_});
-  auto h = norm1_(x + torch::dropout(out_proj_(attention), p, is_training()));
-  auto ff = linear2_(torch::dropout(torch::gelu(linear1_(h)), p, is_training()));
-  return norm2_(h + torch::dropout(ff, p, is_training()));
+  auto h = norm1_(x + models::dropout(out_proj_(attention), p, is_training()));
+  auto ff = linear2_(models::dropout(torch::gelu(linear1_(h)), p, is_training()));
+  return norm2_(h + models::dropout(ff, p, is_training()));
 }
 
 BehaviorSequenceTransformer::BehaviorSequenceTransformer(const BehaviorSequenceTransformerOptions& o)
@@ -97,7 +98,7 @@ torch::Tensor BehaviorSequenceTransformer::forward(const data::Batch& batch) {
   auto h = torch::cat(parts, 1);
   for (size_t i = 0; i < hidden_.size(); ++i) {
     h = torch::mish(norms_[i](hidden_[i](h)));
-    if (i == 1) h = torch::dropout(h, options_.mlp_dropout, is_training());  // after the 2nd block, as the study
+    if (i == 1) h = models::dropout(h, options_.mlp_dropout, is_training());  // after the 2nd block, as the study
   }
   auto score = torch::sigmoid(output_(h)).squeeze(1);
   return score * (options_.range.high - options_.range.low) + options_.range.low;
