@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <sstream>
 #include <thread>
 #include <string>
 #include <vector>
@@ -18,6 +19,8 @@
 #include "mlrec/data/synthetic.h"
 #include "mlrec/dist/process_group.h"
 #include "mlrec/report/compare.h"
+#include "mlrec/config/sweep.h"
+#include "mlrec/train/experiments.h"
 #include "mlrec/train/run.h"
 
 namespace po = boost::program_options;
@@ -31,7 +34,11 @@ int g_rank = 0;
 constexpr const char* kUsage = R"(mlrec_dist: rating-prediction training on MovieLens (LibTorch)
 
 usage:
-  mlrec_dist [train] --config FILE [--set key=value ...]   train one model (see --help-config)
+  mlrec_dist [train] --config FILE [--set key=value ...] [--seeds 42,1,2]
+                                                           train one model (see --help-config); with
+                                                           --seeds, once per seed, with mean and std
+  mlrec_dist sweep --sweep FILE [--set key=value ...]      a grid or random search; under mpirun the
+                                                           trials are spread over the ranks
   mlrec_dist bench --config FILE [--config FILE ...] [--set key=value ...] [--out FILE.json] [--window N]
                                                            benchmark: throughput, time to target MAE, memory
   mlrec_dist stats --data-dir DIR                          print statistics of a MovieLens release
@@ -51,6 +58,8 @@ int run_train(const std::vector<std::string>& args) {
       ("config,c", po::value<std::string>(&config_path), "YAML configuration file (configs/*.yaml)")
       ("set,s", po::value<std::vector<std::string>>(&overrides)->composing(),
        "override one key: --set train.epochs=3 (repeatable, applied in order)")
+      ("seeds", po::value<std::string>(), "comma-separated seeds: one run per seed in output.dir/seed-N, "
+       "then mean and std of every metric (output.dir/seeds.json)")
       ("help,h", "this help");
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(options).run(), vm);
@@ -67,7 +76,51 @@ int run_train(const std::vector<std::string>& args) {
   g_rank = group.rank;
   const mlrec::config::Config config = mlrec::config::load_config(config_path, overrides);
   mlrec::dist::set_collective_timeout(*group.comm, config.dist.timeout_seconds);
-  mlrec::train::run_training(config, group);
+  if (vm.count("seeds")) {
+    std::vector<int64_t> seeds;
+    std::stringstream list(vm["seeds"].as<std::string>());
+    std::string item;
+    while (std::getline(list, item, ',')) {
+      try {
+        size_t used = 0;
+        seeds.push_back(std::stoll(item, &used));
+        if (used != item.size() || seeds.back() < 0) throw std::invalid_argument(item);
+      } catch (const std::exception&) {
+        throw mlrec::ConfigError("--seeds: '" + item + "' is not a seed (a whole number >= 0)");
+      }
+    }
+    if (seeds.empty()) throw mlrec::ConfigError("--seeds: no seed given");
+    mlrec::train::run_seeds(config, group, seeds);
+  } else {
+    mlrec::train::run_training(config, group);
+  }
+  mlrec::dist::finalize_process_group(group);
+  return 0;
+}
+
+int run_sweep(const std::vector<std::string>& args) {
+  po::options_description options("sweep options");
+  std::string sweep_path;
+  std::vector<std::string> overrides;
+  options.add_options()
+      ("sweep", po::value<std::string>(&sweep_path)->required(), "sweep file (see sweeps/*.yaml)")
+      ("set,s", po::value<std::vector<std::string>>(&overrides)->composing(), "override for every trial");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(options).run(), vm);
+  po::notify(vm);
+  mlrec::dist::ProcessGroup group = mlrec::dist::init_process_group(/*timeout_seconds=*/300);
+  mlrec::set_log_rank(group.rank, group.world_size);
+  g_world_size = group.world_size;
+  g_rank = group.rank;
+  const mlrec::config::SweepSpec spec = mlrec::config::load_sweep(sweep_path);
+  // Every trial's configuration is checked before any runs, so a bad key fails the sweep at once.
+  for (const auto& trial : spec.trials) {
+    std::vector<std::string> all = spec.fixed;
+    all.insert(all.end(), trial.begin(), trial.end());
+    all.insert(all.end(), overrides.begin(), overrides.end());
+    mlrec::config::load_config(spec.base, all);
+  }
+  mlrec::train::run_sweep(spec, overrides, group);
   mlrec::dist::finalize_process_group(group);
   return 0;
 }
@@ -151,11 +204,12 @@ int dispatch(int argc, char** argv) {
     return 0;
   }
   std::string command = "train";
-  if (args[0] == "train" || args[0] == "bench" || args[0] == "stats" || args[0] == "compare" || args[0] == "synth") {
+  if (args[0] == "train" || args[0] == "sweep" || args[0] == "bench" || args[0] == "stats" || args[0] == "compare" || args[0] == "synth") {
     command = args[0];
     args.erase(args.begin());
   }
   if (command == "bench") return run_bench(args);
+  if (command == "sweep") return run_sweep(args);
   if (command == "stats") return run_stats(args);
   if (command == "compare") return run_compare(args);
   if (command == "synth") return run_synth(args);

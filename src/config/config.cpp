@@ -147,6 +147,9 @@ std::vector<ParamSpec> build_specs() {
   t.push_back(MLREC_PARAM(data, dir, "MovieLens release folder: ML-1M (ratings.dat), ML-100K (u.data) or a CSV release (ratings.csv), detected from its files."));
   t.push_back(MLREC_PARAM(data, valid_per_user,
                           "Ratings per user held out for validation.").ge(1));
+  t.push_back(MLREC_PARAM(data, test_per_user,
+                          "Ratings per user held out for test, after the validation ones (0 = the "
+                          "study's protocol: select and report on validation).").ge(0));
   t.push_back(MLREC_PARAM(data, min_ratings_per_user,
                           "Drop users with fewer ratings than this (0 = keep all).").ge(0));
   t.push_back(MLREC_PARAM(data, sequence_length,
@@ -158,6 +161,11 @@ std::vector<ParamSpec> build_specs() {
   t.push_back(MLREC_PARAM(model, embedding_init_std,
                           "Std of the N(0, std) init of every embedding (PyTorch's default: 1).")
                   .gt(0));
+  t.push_back(MLREC_PARAM(model, bias_init_std,
+                          "Std of the N(0, std) init of MF's user and item biases (0 = zeros).").ge(0));
+  t.push_back(MLREC_PARAM(model, linear_init,
+                          "Init of the sequence models' Linear layers: default (PyTorch's "
+                          "kaiming-uniform) or xavier_uniform.").one_of({"default", "xavier_uniform"}));
   t.push_back(MLREC_PARAM(model, embedding_dim,
                           "Movie/position embedding size of the sequence models; divisible by "
                           "model.heads.").ge(1));

@@ -72,6 +72,15 @@ BehaviorSequenceTransformer::BehaviorSequenceTransformer(const BehaviorSequenceT
     in = o.mlp_dims[i];
   }
   output_ = register_module("mlp_output", torch::nn::Linear(in, 1));
+  if (o.xavier_linear_init) {
+    torch::NoGradGuard no_grad;
+    for (auto& module : modules(/*include_self=*/false)) {
+      if (auto* linear = module->as<torch::nn::Linear>()) {
+        torch::nn::init::xavier_uniform_(linear->weight);
+        torch::nn::init::zeros_(linear->bias);
+      }
+    }
+  }
 }
 
 torch::Tensor BehaviorSequenceTransformer::forward(const data::Batch& batch) {

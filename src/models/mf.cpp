@@ -8,16 +8,16 @@ namespace mlrec::models {
 
 MatrixFactorization::MatrixFactorization(const MatrixFactorizationOptions& options)
     : range_(options.range) {
-  auto embedding = [&](const char* name, int64_t rows, int64_t dim) {
+  auto embedding = [&](const char* name, int64_t rows, int64_t dim, double std) {
     auto e = register_module(name, torch::nn::Embedding(
                                        torch::nn::EmbeddingOptions(rows, dim).padding_idx(0)));
-    init_embedding(e->weight, options.embedding_init_std, /*padding_idx=*/0);
+    init_embedding(e->weight, std, /*padding_idx=*/0);
     return e;
   };
-  user_ = embedding("user", options.num_users + 1, options.factors);
-  item_ = embedding("item", options.num_movies + 1, options.factors);
-  user_bias_ = embedding("user_bias", options.num_users + 1, 1);
-  item_bias_ = embedding("item_bias", options.num_movies + 1, 1);
+  user_ = embedding("user", options.num_users + 1, options.factors, options.embedding_init_std);
+  item_ = embedding("item", options.num_movies + 1, options.factors, options.embedding_init_std);
+  user_bias_ = embedding("user_bias", options.num_users + 1, 1, options.bias_init_std);
+  item_bias_ = embedding("item_bias", options.num_movies + 1, 1, options.bias_init_std);
 }
 
 torch::Tensor MatrixFactorization::forward(const data::Batch& batch) {

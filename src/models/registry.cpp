@@ -30,6 +30,7 @@ RatingModelPtr make_model(const config::Config::Model& m, const data::DatasetInf
     o.num_movies = info.num_movies;
     o.factors = m.factors;
     o.embedding_init_std = m.embedding_init_std;
+    o.bias_init_std = m.bias_init_std;
     o.range = range;
     return std::make_shared<MatrixFactorization>(o);
   }
@@ -52,6 +53,7 @@ RatingModelPtr make_model(const config::Config::Model& m, const data::DatasetInf
     o.age_dim = m.age_dim;
     o.occupation_dim = m.occupation_dim;
     o.embedding_init_std = m.embedding_init_std;
+    o.xavier_linear_init = m.linear_init == "xavier_uniform";
     o.range = range;
     return std::make_shared<BehaviorSequenceTransformer>(o);
   }

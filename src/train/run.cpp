@@ -27,7 +27,7 @@ namespace {
 
 struct LoadedData {
   data::DatasetInfo info;
-  data::RatingDataset train, valid;
+  data::RatingDataset train, valid, test;  // test is empty under the study's protocol
   std::string release;
   double seconds = 0;  // from opening the files to the tensors being ready
 };
@@ -39,18 +39,25 @@ LoadedData load_data(const config::Config::Data& options) {
   data::SplitOptions split;
   split.valid_per_user = options.valid_per_user;
   split.min_ratings_per_user = options.min_ratings_per_user;
+  split.test_per_user = options.test_per_user;
   const data::PreparedRatings prepared = data::prepare_ratings(raw, split);
   loaded.train = data::RatingDataset(prepared, prepared.train_rows, options.sequence_length);
   loaded.valid = data::RatingDataset(prepared, prepared.valid_rows, options.sequence_length);
+  if (!prepared.test_rows.empty()) {
+    loaded.test = data::RatingDataset(prepared, prepared.test_rows, options.sequence_length);
+  }
   loaded.info = data::make_dataset_info(prepared, options.sequence_length);
   loaded.seconds = watch.seconds();
   loaded.release = data::release_name(raw.release);
 
   log_rank0(data::format_stats(raw, data::compute_stats(raw)));
-  log_rank0("split: " + with_commas(loaded.train.size()) + " training and " +
-            with_commas(loaded.valid.size()) + " validation ratings (last " +
-            std::to_string(options.valid_per_user) + " per user by time); data ready in " +
-            std::to_string(loaded.seconds) + " s");
+  std::string held_out = with_commas(loaded.valid.size()) + " validation";
+  if (options.test_per_user > 0) held_out += " and " + with_commas(loaded.test.size()) + " test";
+  log_rank0("split: " + with_commas(loaded.train.size()) + " training, " + held_out +
+            " ratings (each user's last ratings by time); data ready in " + std::to_string(loaded.seconds) + " s");
+  if (options.test_per_user > 0 && loaded.test.size() == 0) {
+    throw InputError::in(options.dir, "data.test_per_user leaves no test ratings");
+  }
   if (loaded.train.size() == 0 || loaded.valid.size() == 0) {
     throw InputError::in(options.dir, "the split leaves no training or no validation ratings");
   }
@@ -140,6 +147,7 @@ RunResult run_training(const config::Config& config, dist::ProcessGroup& group,
 
   data.train = data.train.to(device);
   data.valid = data.valid.to(device);
+  if (data.test.size() > 0) data.test = data.test.to(device);
   Trainer trainer(model, config.train, comm, device, int64_t(config.dist.bucket_mb) << 20);
 
   Metrics best;
@@ -172,7 +180,19 @@ RunResult run_training(const config::Config& config, dist::ProcessGroup& group,
     epochs_run = static_cast<int>(fit.epochs.size());
   }
 
+  // The test set is scored once, for the selected model (the best epoch's weights, reloaded):
+  // no decision above has seen it.
+  Metrics test;
+  if (data.test.size() > 0) {
+    test = trainer.evaluate(data.test);
+    char line[160];
+    std::snprintf(line, sizeof line, "test (selected model, scored once): MAE %.5f MSE %.5f RMSE %.5f (%lld)",
+                  test.mae, test.mse, test.rmse, static_cast<long long>(test.count));
+    log_rank0(line);
+  }
+
   RunResult result;
+  result.test = test;
   result.model = config.model.name;
   result.device = device_name(device);
   result.data_seconds = data.seconds;
@@ -188,8 +208,10 @@ RunResult run_training(const config::Config& config, dist::ProcessGroup& group,
       .add("best_epoch", best_epoch)
       .add("epochs_run", epochs_run)
       .add("max_epochs", config.train.epochs)
+      .add("protocol", data.test.size() > 0 ? "valid_test" : "study")
       .add("valid", metrics_json(best))
       .add("train_count", data.train.size())
+      .add("test_count", data.test.size())
       .add("data_seconds", data.seconds)
       .add("train_seconds", fit.train_seconds)
       .add("train_samples", fit.train_samples)
@@ -205,6 +227,7 @@ RunResult run_training(const config::Config& config, dist::ProcessGroup& group,
       .add("backend", comm.backend())
       .add("device", device_name(device))
       .add("torch", std::string(TORCH_VERSION));
+  if (data.test.size() > 0) summary.add("test", metrics_json(test));
   write_file_atomic((run_dir / "summary.json").string(), summary.str() + "\n");
   log_rank0("run directory: " + run_dir.string());
   return result;

@@ -87,12 +87,13 @@ TEST(DataParallel, EvaluationScoresEachSampleExactlyOnce) {
   train::Trainer trainer(model, training(60), world(), torch::Device(torch::kCPU));
   const auto metrics = trainer.evaluate(data().valid);
   EXPECT_EQ(metrics.count, 301);
-  // The same model scored on one rank alone gives the same sums.
+  // The same model scored on one rank alone gives the same sums (up to float32 rounding, which
+  // depends on the batch shapes).
   auto local = make_local_communicator();
   train::Trainer alone(model, training(60), *local, torch::Device(torch::kCPU));
   const auto single = alone.evaluate(data().valid);
-  EXPECT_NEAR(metrics.mae, single.mae, 1e-9);
-  EXPECT_NEAR(metrics.mse, single.mse, 1e-9);
+  EXPECT_NEAR(metrics.mae, single.mae, 1e-6 * single.mae);
+  EXPECT_NEAR(metrics.mse, single.mse, 1e-6 * single.mse);
 }
 
 TEST(DataParallel, NRanksTrainLikeOneRankWithTheSameGlobalBatch) {

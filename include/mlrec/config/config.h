@@ -30,6 +30,7 @@ struct Config {
   struct Data {
     std::string dir = "data/ml-1m";   // MovieLens-1M directory (ratings.dat, users.dat, movies.dat)
     int valid_per_user = 1;           // ratings per user held out for validation
+    int test_per_user = 0;            // ratings per user held out for test (0 = the study's protocol)
     int min_ratings_per_user = 0;     // users with fewer ratings are dropped (0 = keep all)
     int sequence_length = 10;         // movies per user sequence window
   } data;
@@ -38,6 +39,8 @@ struct Config {
     std::string name = "seq_features";  // baseline | mf | seq | seq_ratings | seq_features
     int factors = 120;                  // MF factors
     double embedding_init_std = 1.0;    // N(0, std) for all embeddings (PyTorch's default is 1.0)
+    double bias_init_std = 1.0;         // N(0, std) for MF's bias embeddings; 0 = zeros
+    std::string linear_init = "default"; // default (PyTorch's kaiming-uniform) | xavier_uniform
     int embedding_dim = 120;
     int heads = 12;
     int ff_dim = 2048;

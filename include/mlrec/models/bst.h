@@ -18,6 +18,7 @@ struct BehaviorSequenceTransformerOptions {
   bool use_user_features = false;     // concatenate sex / age / occupation embeddings
   int64_t sex_dim = 2, age_dim = 4, occupation_dim = 11;
   double embedding_init_std = 1.0;
+  bool xavier_linear_init = false;    // xavier-uniform weights and zero biases for the Linear layers
   RatingRange range;
 };
 

@@ -8,6 +8,7 @@ struct MatrixFactorizationOptions {
   int64_t num_users = 0, num_movies = 0;  // dense ids 1..n; row 0 is padding
   int64_t factors = 120;
   double embedding_init_std = 1.0;        // N(0, std); PyTorch's default is 1
+  double bias_init_std = 1.0;             // N(0, std) for the biases; 0 = zeros
   RatingRange range;
 };
 

@@ -15,8 +15,9 @@ namespace mlrec::train {
 ///   config.yaml    the resolved configuration
 ///   metrics.jsonl  one JSON object per epoch (epoch, train_loss, mae, mse, rmse, count, lr,
 ///                  seconds, eval_seconds, samples_per_second)
-///   summary.json   model, best_epoch, epochs_run, valid {mae, mse, rmse, count}, data_seconds,
-///                  train_seconds, samples_per_second, world_size, device, torch version, ...
+///   summary.json   model, protocol, best_epoch, epochs_run, valid {mae, mse, rmse, count},
+///                  test {...} (with data.test_per_user > 0: the selected model, scored once),
+///                  data_seconds, train_seconds, samples_per_second, world_size, device, torch, ...
 ///   best.pt        the best epoch's weights (unless output.save_checkpoint is false)
 /// Nothing is written before the data has loaded and the model has been built, so bad input
 /// leaves no run directory behind. Input and configuration errors throw InputError/ConfigError.
@@ -26,6 +27,7 @@ struct RunResult {
   double data_seconds = 0;
   FitResult fit;                 // per-epoch results (empty for the baseline)
   Metrics best;                  // the best epoch's validation metrics (the baseline's)
+  Metrics test;                  // the selected model on the test set (count 0 without one)
   int best_epoch = 0, epochs_run = 0;
   int64_t steps_per_epoch = 0;
 };
