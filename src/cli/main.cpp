@@ -31,6 +31,16 @@ namespace {
 int g_world_size = 1;
 int g_rank = 0;
 
+// MPI comes up before anything else of a command that trains, so that every later failure,
+// bad input included, ends the whole job. The timeout is the configuration's once it is read.
+mlrec::dist::ProcessGroup start_process_group() {
+  mlrec::dist::ProcessGroup group = mlrec::dist::init_process_group(/*timeout_seconds=*/300);
+  mlrec::set_log_rank(group.rank, group.world_size);
+  g_world_size = group.world_size;
+  g_rank = group.rank;
+  return group;
+}
+
 constexpr const char* kUsage = R"(mlrec_dist: rating-prediction training on MovieLens (LibTorch)
 
 usage:
@@ -69,11 +79,7 @@ int run_train(const std::vector<std::string>& args) {
     return 0;
   }
   if (config_path.empty()) throw mlrec::ConfigError("no configuration: pass --config FILE (e.g. configs/mf.yaml)");
-  // MPI comes up first, so that every later failure, bad input included, ends the whole job.
-  mlrec::dist::ProcessGroup group = mlrec::dist::init_process_group(/*timeout_seconds=*/300);
-  mlrec::set_log_rank(group.rank, group.world_size);
-  g_world_size = group.world_size;
-  g_rank = group.rank;
+  mlrec::dist::ProcessGroup group = start_process_group();
   const mlrec::config::Config config = mlrec::config::load_config(config_path, overrides);
   mlrec::dist::set_collective_timeout(*group.comm, config.dist.timeout_seconds);
   if (vm.count("seeds")) {
@@ -108,10 +114,7 @@ int run_sweep(const std::vector<std::string>& args) {
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(options).run(), vm);
   po::notify(vm);
-  mlrec::dist::ProcessGroup group = mlrec::dist::init_process_group(/*timeout_seconds=*/300);
-  mlrec::set_log_rank(group.rank, group.world_size);
-  g_world_size = group.world_size;
-  g_rank = group.rank;
+  mlrec::dist::ProcessGroup group = start_process_group();
   const mlrec::config::SweepSpec spec = mlrec::config::load_sweep(sweep_path);
   // Every trial's configuration is checked before any runs, so a bad key fails the sweep at once.
   for (const auto& trial : spec.trials) {
@@ -139,10 +142,7 @@ int run_bench(const std::vector<std::string>& args) {
   po::store(po::command_line_parser(args).options(options).run(), vm);
   po::notify(vm);
   if (bench.window < 1) throw mlrec::ConfigError("--window must be at least 1");
-  mlrec::dist::ProcessGroup group = mlrec::dist::init_process_group(/*timeout_seconds=*/300);
-  mlrec::set_log_rank(group.rank, group.world_size);
-  g_world_size = group.world_size;
-  g_rank = group.rank;
+  mlrec::dist::ProcessGroup group = start_process_group();
   mlrec::bench::run_bench(bench, group);
   mlrec::dist::finalize_process_group(group);
   return 0;
