@@ -35,13 +35,8 @@ for precision in fp32 tf32; do
     --set train.log_every_steps=0 --set train.device=cuda --set "train.precision=$precision" \
     --out "$out/bench-$precision.json" 2>&1 | grep -E "bench |error" | tee -a "$out/bench.log"
 done
-# bench writes every configuration's run into the one output.dir; the comparison table wants
-# a run directory per model, so the table's runs (fp32) get their own:
-for model in baseline mf seq seq_ratings seq_features; do
-  build-gpu/mlrec_dist --config "configs/$model.yaml" --set "data.dir=$data" --set "output.dir=$out/table/$model" \
-    --set train.log_every_steps=0 --set train.device=cuda >/dev/null 2>&1
-done
-build-gpu/mlrec_dist compare "$out"/table/{baseline,mf,seq,seq_ratings,seq_features} | tee "$out/table.md"
+# bench puts each configuration's run in output.dir/<config stem>: the table of the fp32 runs
+build-gpu/mlrec_dist compare "$out"/runs-fp32/{baseline,mf,seq,seq_ratings,seq_features} | tee "$out/table.md"
 
 "$python" bench/compare_reference.py --binary build-gpu/mlrec_dist --data "$data" \
   --models mf,seq_features --epochs 1 --max-steps 300 --out "$out/compare.json" | tee "$out/compare.md"

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <cstdio>
 
 #include "mlrec/common/json.h"
@@ -77,7 +78,12 @@ double peak_host_mb() {
 void run_bench(const BenchOptions& options, dist::ProcessGroup& group) {
   std::string json = "[\n";
   for (size_t i = 0; i < options.configs.size(); ++i) {
-    const config::Config config = config::load_config(options.configs[i], options.overrides);
+    config::Config config = config::load_config(options.configs[i], options.overrides);
+    if (options.configs.size() > 1) {
+      // One run directory per configuration, under the common output.dir.
+      config.output.dir = (std::filesystem::path(config.output.dir) /
+                           std::filesystem::path(options.configs[i]).stem()).string();
+    }
     dist::set_collective_timeout(*group.comm, config.dist.timeout_seconds);
     const bool cuda = torch::cuda::is_available() && config.train.device != "cpu";
     if (cuda) c10::cuda::CUDACachingAllocator::resetPeakStats(static_cast<c10::DeviceIndex>(group.local_rank % torch::cuda::device_count()));

@@ -20,6 +20,7 @@ struct BenchOptions {
 /// whole epochs, mean epoch and evaluation time, time to the target validation MAE (0.895 for
 /// MF, 0.73 for the BST variants: training plus evaluation time until the first epoch that
 /// reaches it), the validation metrics, and peak host and device memory. Writes a JSON array.
+/// With several configurations each run goes to output.dir/<config file stem>.
 void run_bench(const BenchOptions& options, dist::ProcessGroup& group);
 
 }  // namespace mlrec::bench
