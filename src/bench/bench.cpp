@@ -85,8 +85,8 @@ void run_bench(const BenchOptions& options, dist::ProcessGroup& group) {
                            std::filesystem::path(options.configs[i]).stem()).string();
     }
     dist::set_collective_timeout(*group.comm, config.dist.timeout_seconds);
-    const bool cuda = torch::cuda::is_available() && config.train.device != "cpu";
-    if (cuda) c10::cuda::CUDACachingAllocator::resetPeakStats(static_cast<c10::DeviceIndex>(group.local_rank % torch::cuda::device_count()));
+    const torch::Device device = train::choose_device(config.train.device, group.local_rank);
+    if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
     auto timer = std::make_shared<StepTimer>(options.window);
     const train::RunResult run = train::run_training(config, group, {timer});
 
@@ -100,9 +100,8 @@ void run_bench(const BenchOptions& options, dist::ProcessGroup& group) {
     }
     const double epochs = std::max<size_t>(1, run.fit.epochs.size());
     double peak_device_mb = 0;
-    if (cuda) {
-      const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(
-          static_cast<c10::DeviceIndex>(group.local_rank % torch::cuda::device_count()));
+    if (device.is_cuda()) {
+      const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
       peak_device_mb = stats.allocated_bytes[0].peak / 1048576.0;
     }
     JsonObject valid;

@@ -117,11 +117,8 @@ int run_sweep(const std::vector<std::string>& args) {
   mlrec::dist::ProcessGroup group = start_process_group();
   const mlrec::config::SweepSpec spec = mlrec::config::load_sweep(sweep_path);
   // Every trial's configuration is checked before any runs, so a bad key fails the sweep at once.
-  for (const auto& trial : spec.trials) {
-    std::vector<std::string> all = spec.fixed;
-    all.insert(all.end(), trial.begin(), trial.end());
-    all.insert(all.end(), overrides.begin(), overrides.end());
-    mlrec::config::load_config(spec.base, all);
+  for (size_t i = 0; i < spec.trials.size(); ++i) {
+    mlrec::config::load_config(spec.base, spec.trial_overrides(i, overrides));
   }
   mlrec::train::run_sweep(spec, overrides, group);
   mlrec::dist::finalize_process_group(group);

@@ -121,9 +121,7 @@ void run_sweep(const config::SweepSpec& spec, const std::vector<std::string>& ex
   };
   for (size_t i = static_cast<size_t>(group.rank); i < count; i += static_cast<size_t>(group.world_size)) {
     const fs::path dir = trial_dir(i);
-    std::vector<std::string> overrides = spec.fixed;
-    overrides.insert(overrides.end(), spec.trials[i].begin(), spec.trials[i].end());
-    overrides.insert(overrides.end(), extra_overrides.begin(), extra_overrides.end());
+    std::vector<std::string> overrides = spec.trial_overrides(i, extra_overrides);
     overrides.push_back("output.dir=" + dir.string());
     std::string settings;
     for (const auto& o : spec.trials[i]) settings += (settings.empty() ? "" : " ") + o;

@@ -64,8 +64,8 @@ LoadedData load_data(const config::Config::Data& options) {
   return loaded;
 }
 
-// The GPU of this rank's local rank (CUDA_VISIBLE_DEVICES decides which GPUs are visible),
-// or the CPU when there is none or the configuration says so.
+}  // namespace
+
 torch::Device choose_device(const std::string& requested, int local_rank) {
   const bool cuda = torch::cuda::is_available();
   if (requested == "cuda" && !cuda) {
@@ -75,6 +75,8 @@ torch::Device choose_device(const std::string& requested, int local_rank) {
   const int count = static_cast<int>(torch::cuda::device_count());
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank % count));
 }
+
+namespace {
 
 // Rank 0 logs where every rank runs: each rank writes its line into its row of a byte matrix,
 // and a sum over ranks assembles the table.

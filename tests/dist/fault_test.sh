@@ -51,34 +51,34 @@ status=$?
 grep -q "error: config key 'train.device'" "$work/out" || fail "rank 1's error was not reported"
 echo "   exit $status after $(elapsed "$start") s"
 
+# Starts a 2-rank run (extra arguments appended), sends signal $1 to rank 1 once training is
+# under way, and waits for the job: sets status and took (seconds from the signal to the end).
+signal_rank_1() {
+  local signal="$1"
+  shift
+  timeout 120 "$mpirun_local" 2 "$bin" "${train_args[@]}" "$@" >"$work/out" 2>&1 &
+  local job=$!
+  wait_for_training
+  local pid
+  pid="$(rank_pid 1)" || fail "rank 1 not found"
+  kill "-$signal" "$pid"
+  local start
+  start=$(date +%s)
+  wait "$job"
+  status=$?
+  took=$(elapsed "$start")
+  [ "$status" -ne 0 ] || fail "job exited 0 after SIG$signal to rank 1"
+  [ "$status" -ne 124 ] || fail "job hung after SIG$signal to rank 1"
+}
+
 echo "== 2. a stopped rank trips the timeout"
-timeout 120 "$mpirun_local" 2 "$bin" "${train_args[@]}" --set dist.timeout_seconds=5 >"$work/out" 2>&1 &
-job=$!
-wait_for_training
-pid="$(rank_pid 1)" || fail "rank 1 not found"
-kill -STOP "$pid"
-start=$(date +%s)
-wait "$job"
-status=$?
-took=$(elapsed "$start")
-[ "$status" -ne 0 ] || fail "job exited 0 after a rank stopped"
-[ "$status" -ne 124 ] || fail "job hung with a stopped rank"
+signal_rank_1 STOP --set dist.timeout_seconds=5
 [ "$took" -le 25 ] || fail "the job took $took s to end (timeout 5 s)"
 grep -q "rank 1 did not arrive" "$work/out" || fail "the report does not name rank 1"
 echo "   exit $status after $took s: $(grep -o 'rank 1 did not arrive at.*' "$work/out" | head -1)"
 
 echo "== 3. a killed rank"
-timeout 120 "$mpirun_local" 2 "$bin" "${train_args[@]}" >"$work/out" 2>&1 &
-job=$!
-wait_for_training
-pid="$(rank_pid 1)" || fail "rank 1 not found"
-kill -KILL "$pid"
-start=$(date +%s)
-wait "$job"
-status=$?
-took=$(elapsed "$start")
-[ "$status" -ne 0 ] || fail "job exited 0 after a rank was killed"
-[ "$status" -ne 124 ] || fail "job hung with a killed rank"
+signal_rank_1 KILL
 [ "$took" -le 30 ] || fail "the job took $took s to end"
 echo "   exit $status after $took s"
 echo "3 passed, 0 failed"

@@ -15,6 +15,15 @@ struct SweepSpec {
   std::vector<std::vector<std::string>> trials;  // per trial, its own "key=value" overrides
   std::string output = "runs/sweep";     // trial i runs in output/trial-NNN
   std::string metric = "valid.mae";      // what ranks the trials (lower is better)
+
+  /// Trial i's overrides in the order they apply: the fixed ones, the trial's own, then `extra`
+  /// (e.g. --set on the command line, which wins).
+  std::vector<std::string> trial_overrides(size_t i, const std::vector<std::string>& extra) const {
+    std::vector<std::string> all = fixed;
+    all.insert(all.end(), trials[i].begin(), trials[i].end());
+    all.insert(all.end(), extra.begin(), extra.end());
+    return all;
+  }
 };
 
 /// Reads a sweep file:

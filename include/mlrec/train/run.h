@@ -32,6 +32,11 @@ struct RunResult {
   int64_t steps_per_epoch = 0;
 };
 
+/// The device of a rank: the GPU of its local rank (CUDA_VISIBLE_DEVICES decides which GPUs
+/// are visible), or the CPU when there is none or `requested` (train.device) says "cpu".
+/// ConfigError when "cuda" is requested and no GPU is visible.
+torch::Device choose_device(const std::string& requested, int local_rank);
+
 /// Each rank uses the GPU of its local rank (train.device auto/cuda) or the CPU; with GPUs and
 /// several ranks (or dist.backend=nccl) the group's communicator becomes NCCL. `extra` callbacks
 /// (the benchmark's step timer, say) are added to the trainer's own.
