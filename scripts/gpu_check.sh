@@ -1,42 +1,109 @@
 #!/usr/bin/env bash
-# The checks that need a GPU, as one script for a GPU machine (no network there: it uses the
-# machine's own torch, CMake and Open MPI, and skips scripts/setup.sh):
-#   1. build into build-gpu/ (tests included when GoogleTest is installed or its sources are
-#      carried: MLREC_GTEST_SOURCE_DIR=/path/to/googletest)
-#   2. the CUDA / size-1 NCCL tests (tests/unit/gpu/cuda_test.cpp)
-#   3. the five study configurations trained to completion, benchmarked, and the comparison table
-#   4. the Python reference on the same GPU for the speed ratios (short: --max-steps)
-# usage: scripts/gpu_check.sh DATA_DIR [OUT_DIR]
-# Prepared without a GPU to run it on: not yet run.
-set -euo pipefail
+# Everything that needs a GPU, as one script for the short-lived GPU machine (no network there:
+# it uses the machine's own torch, CMake and Open MPI, and skips scripts/setup.sh). Stages run in
+# order of importance; each is skipped when the time budget cannot cover it, so a run cut short
+# still returns what it finished.
+#   build -> CUDA tests -> the five study models (fp32, CUDA graphs) -> BST in tf32 and bf16 ->
+#   eager vs graph -> the Python reference (speed ratios) -> kernel profile (ncu) ->
+#   BST over 3 seeds x 2 protocols -> a BST sweep -> the tuned BST over 3 seeds
+#
+# usage: scripts/gpu_check.sh DATA_DIR OUT_DIR [BUDGET_SECONDS] [REFERENCE_PY]
+#   MLREC_GTEST_SOURCE_DIR  GoogleTest sources, when GoogleTest is not installed (tests)
+#   MLREC_GPU_DRY=1         rehearsal without a GPU: the existing build/, the CPU, 3 steps per run
+# OUT_DIR receives log.txt (the summary lines) and results.tar.gz (every log, JSON and run
+# directory), refreshed after each stage.
+set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-data="${1:?usage: gpu_check.sh DATA_DIR [OUT_DIR]}"
-out="${2:-${OUT:-/tmp/mlrec-gpu}}"
-python="${MLREC_PYTHON:-python3}"
-mkdir -p "$out"
-export PATH="$PATH:/usr/local/cuda/bin"
+data="$(realpath "${1:?usage: gpu_check.sh DATA_DIR OUT_DIR [BUDGET_SECONDS] [REFERENCE_PY]}")"
+out="$(mkdir -p "${2:?OUT_DIR}" && realpath "$2")"
+budget="${3:-540}"
+reference="${4:-$ROOT/../shared/reference/seed_reference.py}"
+python="${MLREC_PYTHON:-$(command -v python3)}"
+work="$(mktemp -d /tmp/mlrec-gpu.XXXX)"
+dry="${MLREC_GPU_DRY:-0}"
+build_dir="$ROOT/build-gpu"; device=cuda; ref_steps=300
+if [ "$dry" = 1 ]; then build_dir="$ROOT/build"; device=cpu; ref_steps=3; fi
+bin="$build_dir/mlrec_dist"
+export PATH="$PATH:/usr/local/cuda/bin" OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+start=$(date +%s)
+log="$out/log.txt"
 
+say() { echo "[gpu $(( $(date +%s) - start ))s] $*" | tee -a "$log"; }
+bundle() { tar czf "$out/results.tar.gz.tmp" --exclude='*.pt' -C "$work" . && mv "$out/results.tar.gz.tmp" "$out/results.tar.gz"; }
+
+# stage NAME NEEDED_SECONDS COMMAND...: runs COMMAND into $work/NAME.log when at least
+# NEEDED_SECONDS of the budget are left, never past the budget; prints its summary lines.
+stage() {
+  local name=$1 need=$2; shift 2
+  local left=$(( budget - ($(date +%s) - start) ))
+  if (( left < need )); then say "SKIP $name (${left}s left, needs ~${need}s)"; return 1; fi
+  say "=== $name"
+  local t0; t0=$(date +%s.%N)
+  timeout --kill-after=5 "$left" "$@" >"$work/$name.log" 2>&1
+  local rc=$?
+  grep -E "^bench |error|warning|captured|over 3 seeds|sweep|trial|PASSED|FAILED|OK \]|samples/s|ratio|\| " "$work/$name.log" \
+    | grep -v -e "^\[ *RUN" -e "\] epoch " | head -40 | tee -a "$log"
+  say "$name: rc=$rc, $(awk "BEGIN { printf \"%.1f\", $(date +%s.%N) - $t0 }") s"
+  bundle
+  return $rc
+}
+
+info="nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; nproc;
+  '$python' -c 'import torch; print(\"torch\", torch.__version__, torch.cuda.is_available() and torch.cuda.get_device_name(0))';
+  cmake --version | head -1; mpirun --version | head -1; command -v ncu || true"
 tests=OFF
 if [ -n "${MLREC_GTEST_SOURCE_DIR:-}" ] || [ -f /usr/lib/x86_64-linux-gnu/cmake/GTest/GTestConfig.cmake ]; then tests=ON; fi
-cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DMLREC_PYTHON="$python" \
-      -DMLREC_BUILD_TESTS="$tests" -DMLREC_GTEST_SOURCE_DIR="${MLREC_GTEST_SOURCE_DIR:-}" | tail -3
-cmake --build build-gpu -j "$(nproc)" 2>&1 | tail -3
-nvidia-smi --query-gpu=name,memory.total --format=csv | tee "$out/gpu.txt"
-
-if [ "$tests" = ON ]; then
-  build-gpu/tests/mlrec_torch_tests --gtest_filter='Cuda.*:Dropout.*:Trainer.*' 2>&1 | tee "$out/gpu_tests.log" | tail -5
+targets="mlrec_dist"; [ "$tests" = ON ] && targets="mlrec_dist mlrec_torch_tests"
+build="cmake --build '$build_dir' -j $(nproc) --target $targets"
+if [ "$dry" != 1 ]; then
+  build="cmake -S . -B '$build_dir' -G Ninja -DCMAKE_BUILD_TYPE=Release -DMLREC_PYTHON='$python' \
+    -DMLREC_BUILD_TESTS=$tests -DMLREC_GTEST_SOURCE_DIR='${MLREC_GTEST_SOURCE_DIR:-}' && $build"
 fi
+# Every run: on the GPU, no progress lines, no checkpoints (the tarball stays small).
+common=(--set "data.dir=$data" --set "train.device=$device" --set train.log_every_steps=0 --set output.save_checkpoint=false)
+[ "$dry" = 1 ] && common+=(--set train.epochs=1 --set train.max_steps_per_epoch=3 --set train.threads=2)
+# the arguments that put a benchmark's runs and JSON under $work, by name
+to() { echo "--set" "output.dir=$work/runs-$1" "--out" "$work/bench-$1.json"; }
+five=(); for m in baseline mf seq seq_ratings seq_features; do five+=(--config "configs/$m.yaml"); done
 
-configs=()
-for model in baseline mf seq seq_ratings seq_features; do configs+=(--config "configs/$model.yaml"); done
-for precision in fp32 tf32; do
-  build-gpu/mlrec_dist bench "${configs[@]}" --set "data.dir=$data" --set "output.dir=$out/runs-$precision" \
-    --set train.log_every_steps=0 --set train.device=cuda --set "train.precision=$precision" \
-    --out "$out/bench-$precision.json" 2>&1 | grep -E "bench |error" | tee -a "$out/bench.log"
-done
-# bench puts each configuration's run in output.dir/<config stem>: the table of the fp32 runs
-build-gpu/mlrec_dist compare "$out"/runs-fp32/{baseline,mf,seq,seq_ratings,seq_features} | tee "$out/table.md"
-
-"$python" bench/compare_reference.py --binary build-gpu/mlrec_dist --data "$data" \
-  --models mf,seq_features --epochs 1 --max-steps 300 --out "$out/compare.json" | tee "$out/compare.md"
+stage info 5 bash -c "$info"
+stage build 60 bash -c "$build" || { say "build failed: stopping"; tail -30 "$work/build.log" | tee -a "$log"; exit 1; }
+if [ -x "$build_dir/tests/mlrec_torch_tests" ]; then
+  stage cuda_tests 40 "$build_dir/tests/mlrec_torch_tests" --gtest_filter='Cuda.*'
+fi
+# Issue 4: the five models to completion, data loading included (also issue 2's GPU criterion).
+stage bench_fp32 60 "$bin" bench "${five[@]}" --set train.precision=fp32 "${common[@]}" $(to fp32)
+"$bin" compare "$work"/runs-fp32/{baseline,mf,seq,seq_ratings,seq_features} > "$work/table-fp32.md" 2>&1 && cat "$work/table-fp32.md" | tee -a "$log"
+stage bench_tf32 20 "$bin" bench --config configs/seq_features.yaml --set train.precision=tf32 "${common[@]}" $(to tf32)
+stage bench_bf16 20 "$bin" bench --config configs/seq_features.yaml --set train.precision=bf16 "${common[@]}" $(to bf16)
+# The same 300 steps with and without the graph: what the capture is worth.
+short=(--config configs/mf.yaml --config configs/seq_features.yaml --set train.epochs=1 --set train.max_steps_per_epoch=300)
+stage eager 20 "$bin" bench "${short[@]}" --set train.cuda_graphs=false "${common[@]}" $(to eager)
+stage graph 15 "$bin" bench "${short[@]}" "${common[@]}" $(to graph)
+if [ -f "$reference" ]; then
+  stage reference 60 "$python" bench/compare_reference.py --binary "$bin" --reference "$reference" --data "$data" \
+    --models mf,seq_features --epochs 1 --max-steps "$ref_steps" --set "train.device=$device" --out "$work/compare.json"
+fi
+# Where a graph-replayed BST step spends its GPU time: per-kernel durations of ~2 steps.
+if command -v ncu >/dev/null; then
+  stage ncu 60 ncu --clock-control none --metrics gpu__time_duration.sum --csv --launch-skip 4000 --launch-count 400 \
+    "$bin" bench --config configs/seq_features.yaml "${common[@]}" --set "output.dir=$work/runs-ncu" \
+    --set train.epochs=1 --set train.max_steps_per_epoch=60
+fi
+# Issue 5: the study's BST + user features over 3 seeds, on both protocols.
+stage seeds_study 60 "$bin" --config configs/seq_features.yaml "${common[@]}" --set "output.dir=$work/seeds-study" --seeds 42,1,2
+stage seeds_valid_test 60 "$bin" --config configs/seq_features.yaml "${common[@]}" --set data.test_per_user=1 \
+  --set "output.dir=$work/seeds-valid-test" --seeds 42,1,2
+# (the sweep writes where sweeps/seq.yaml says: runs/sweep-seq, copied into the results)
+rm -rf runs/sweep-seq
+stage sweep 60 "$bin" sweep --sweep sweeps/seq.yaml "${common[@]}"
+cp -r runs/sweep-seq "$work/" 2>/dev/null && bundle
+if [ -f runs/sweep-seq/best.yaml ]; then
+  stage tuned_valid_test 45 "$bin" --config runs/sweep-seq/best.yaml "${common[@]}" --set data.test_per_user=1 \
+    --set "output.dir=$work/tuned-valid-test" --seeds 42,1,2
+  stage tuned_study 45 "$bin" --config runs/sweep-seq/best.yaml "${common[@]}" --set data.test_per_user=0 \
+    --set "output.dir=$work/tuned-study" --seeds 42,1,2
+fi
+say "done"
+bundle

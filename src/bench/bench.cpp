@@ -88,7 +88,9 @@ void run_bench(const BenchOptions& options, dist::ProcessGroup& group) {
     const torch::Device device = train::choose_device(config.train.device, group.local_rank);
     if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
     auto timer = std::make_shared<StepTimer>(options.window);
+    Stopwatch run_watch;
     const train::RunResult run = train::run_training(config, group, {timer});
+    const double run_seconds = run_watch.seconds();  // everything: data, training, evaluation, files
 
     double train_seconds = 0, eval_seconds = 0, to_target = NAN, elapsed = 0;
     const double target = target_mae(run.model);
@@ -112,7 +114,9 @@ void run_bench(const BenchOptions& options, dist::ProcessGroup& group) {
         .add("device", run.device)
         .add("world_size", group.world_size)
         .add("precision", config.train.precision)
+        .add("cuda_graph", run.fit.cuda_graph)
         .add("batch_size", config.train.batch_size)
+        .add("run_seconds", run_seconds)
         .add("data_seconds", run.data_seconds)
         .add("steady_samples_per_second", timer->steady_samples_per_second())
         .add("timing_windows", static_cast<int64_t>(timer->windows()))
@@ -131,9 +135,10 @@ void run_bench(const BenchOptions& options, dist::ProcessGroup& group) {
     json += "  " + entry.str() + (i + 1 < options.configs.size() ? ",\n" : "\n");
     char line[256];
     std::snprintf(line, sizeof line,
-                  "bench %s: %.0f samples/s steady, %.0f over whole epochs, data %.3f s, MAE %.5f",
+                  "bench %s: %.0f samples/s steady, %.0f over whole epochs, data %.3f s, run %.1f s, MAE %.5f%s",
                   run.model.c_str(), timer->steady_samples_per_second(),
-                  train_seconds > 0 ? run.fit.train_samples / train_seconds : 0.0, run.data_seconds, run.best.mae);
+                  train_seconds > 0 ? run.fit.train_samples / train_seconds : 0.0, run.data_seconds, run_seconds,
+                  run.best.mae, run.fit.cuda_graph ? " (CUDA graph)" : "");
     log_rank0(line);
   }
   json += "]\n";

@@ -218,6 +218,10 @@ std::vector<ParamSpec> build_specs() {
                           "Micro-batches per optimizer step: the global batch is processed in this "
                           "many parts whose gradients add up; ranks synchronise once, on the "
                           "last.").ge(1));
+  t.push_back(MLREC_PARAM(train, cuda_graphs,
+                          "On a GPU with one rank, capture the training step (batch gather, forward, "
+                          "backward) once as a CUDA graph and replay it; false = launch every kernel "
+                          "eagerly. A step that cannot be captured falls back to eager with a warning."));
   t.push_back(MLREC_PARAM(train, log_every_steps,
                           "Print a progress line every this many steps (0 = none).").ge(0));
   // output

@@ -224,6 +224,7 @@ RunResult run_training(const config::Config& config, dist::ProcessGroup& group,
       .add("batch_size", config.train.batch_size)
       .add("seed", config.train.seed)
       .add("precision", config.train.precision)
+      .add("cuda_graph", fit.cuda_graph)
       .add("parameters", parameter_count)
       .add("world_size", comm.world_size())
       .add("backend", comm.backend())

@@ -4,6 +4,7 @@
 #include <torch/cuda.h>
 
 #include "mlrec/common/error.h"
+#include "mlrec/common/logging.h"
 #include "mlrec/common/timer.h"
 #include "mlrec/dist/sampler.h"
 
@@ -122,9 +123,17 @@ FitResult Trainer::fit(const data::RatingDataset& train, const data::RatingDatas
   schedule_ = make_schedule(options_, int64_t(options_.epochs) * steps_per_epoch_);
   optimizer_ = std::make_unique<FusedAdamW>(model_->parameters(), options_.beta2, options_.eps,
                                             options_.weight_decay);
-  if (options_.precision == "tf32") {
-    at::globalContext().setAllowTF32CuBLAS(true);
-    at::globalContext().setAllowTF32CuDNN(true);
+  // Set either way: the flags are process-wide and an earlier run (bench runs several) may
+  // have changed them.
+  at::globalContext().setAllowTF32CuBLAS(options_.precision == "tf32");
+  at::globalContext().setAllowTF32CuDNN(options_.precision == "tf32");
+  // Graphs only for one rank: with several, the gradient hooks talk to the communicator
+  // between kernels, which a graph cannot replay.
+  graph_warm_up_steps_ = 0;
+  if (device_.is_cuda() && options_.cuda_graphs && comm_.world_size() == 1) {
+    graph_step_ = std::make_unique<CudaGraphStep>(
+        [this, &train](const torch::Tensor& index) { return forward_backward(train, index); }, device_,
+        sampler.local_batch());
   }
 
   FitResult fit;
@@ -148,6 +157,12 @@ FitResult Trainer::fit(const data::RatingDataset& train, const data::RatingDatas
   epoch_ = std::min(epoch_, options_.epochs);
   for (auto& c : callbacks_) c->on_train_end(*this);
   grad_sync_.reset();
+  fit.cuda_graph = graph_step_ && graph_step_->captured();
+  if (graph_step_) {
+    // The gradients live in the graph's memory pool: drop them with the graph.
+    optimizer_->zero_grad();
+    graph_step_.reset();
+  }
   return fit;
 }
 
@@ -158,12 +173,6 @@ void Trainer::train_epoch(const data::RatingDataset& train, dist::DistributedSam
   auto indices = sampler.epoch_indices(epoch_).to(device_);
   // The loss is summed on the device and read once per epoch: no host synchronisation per step.
   auto loss_sum = torch::zeros({1}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
-  const bool bf16 = options_.precision == "bf16";
-
-  const int micro_batches = options_.accumulation_steps;
-  const int64_t micro_batch = local_batch / micro_batches;
-  const bool several_ranks = comm_.world_size() > 1;
-  const bool has_buffers = !model_->buffers().empty();
 
   synchronize_device();
   Stopwatch watch;
@@ -172,21 +181,13 @@ void Trainer::train_epoch(const data::RatingDataset& train, dist::DistributedSam
     comm_.set_progress(epoch_, step);
     const StepSettings settings = schedule_->at(global_step_);
     lr = settings.lr;
-    optimizer_->zero_grad();
+    const auto step_index = indices.narrow(0, step * local_batch, local_batch);
     torch::Tensor step_loss;
-    for (int m = 0; m < micro_batches; ++m) {
-      auto batch = train.gather(indices.narrow(0, step * local_batch + m * micro_batch, micro_batch));
-      if (several_ranks && has_buffers) broadcast_buffers();
-      if (grad_sync_) grad_sync_->begin_micro_batch(m == 0, m == micro_batches - 1);
-      torch::Tensor prediction;
-      {
-        AutocastGuard autocast(bf16, device_.type());
-        prediction = model_->forward(batch);
-      }
-      // Each micro-batch carries 1/k of the step's mean loss, so k of them add up to it.
-      auto loss = torch::mse_loss(prediction.to(torch::kFloat32), batch.target) / micro_batches;
-      loss.backward();
-      step_loss = m == 0 ? loss.detach() : step_loss + loss.detach();
+    if (graph_step_) {
+      step_loss = graphed_forward_backward(train, step_index);
+    } else {
+      optimizer_->zero_grad();
+      step_loss = forward_backward(train, step_index);
     }
     if (grad_sync_) result.comm_wait_seconds += grad_sync_->finish();
     optimizer_->step(settings.lr, settings.beta1);
@@ -202,6 +203,53 @@ void Trainer::train_epoch(const data::RatingDataset& train, dist::DistributedSam
   result.train_loss = loss_sum.item<double>() / steps;
   result.samples = steps_per_epoch_ * sampler.global_batch();
   result.samples_per_second = result.train_seconds > 0 ? result.samples / result.train_seconds : 0;
+}
+
+torch::Tensor Trainer::forward_backward(const data::RatingDataset& train, const torch::Tensor& step_index) {
+  const int micro_batches = options_.accumulation_steps;
+  const int64_t micro_batch = step_index.size(0) / micro_batches;
+  const bool several_ranks = comm_.world_size() > 1;
+  const bool has_buffers = !model_->buffers().empty();
+  const bool bf16 = options_.precision == "bf16";
+  torch::Tensor step_loss;
+  for (int m = 0; m < micro_batches; ++m) {
+    auto batch = train.gather(step_index.narrow(0, m * micro_batch, micro_batch));
+    if (several_ranks && has_buffers) broadcast_buffers();
+    if (grad_sync_) grad_sync_->begin_micro_batch(m == 0, m == micro_batches - 1);
+    torch::Tensor prediction;
+    {
+      AutocastGuard autocast(bf16, device_.type());
+      prediction = model_->forward(batch);
+    }
+    // Each micro-batch carries 1/k of the step's mean loss, so k of them add up to it.
+    auto loss = torch::mse_loss(prediction.to(torch::kFloat32), batch.target) / micro_batches;
+    loss.backward();
+    step_loss = m == 0 ? loss.detach() : step_loss + loss.detach();
+  }
+  return step_loss;
+}
+
+torch::Tensor Trainer::graphed_forward_backward(const data::RatingDataset& train, const torch::Tensor& step_index) {
+  if (graph_step_->captured()) return graph_step_->replay(step_index);
+  // Before the capture the gradients are dropped, so that the captured backward writes fresh
+  // ones into the graph's pool (instead of adding to tensors from outside it); afterwards
+  // every replay overwrites those, and they are never dropped again.
+  optimizer_->zero_grad();
+  constexpr int kWarmUpSteps = 3;  // eager steps first, as torch.cuda.graph's documentation does
+  if (graph_warm_up_steps_ < kWarmUpSteps) {
+    ++graph_warm_up_steps_;
+    return graph_step_->warm_up(step_index);
+  }
+  std::string why;
+  if (graph_step_->capture(&why)) {
+    log_rank0("training step captured as a CUDA graph");
+    return graph_step_->replay(step_index);
+  }
+  log_rank0("warning: the training step could not be captured as a CUDA graph (" + why +
+            "); training with eager kernel launches");
+  graph_step_.reset();
+  optimizer_->zero_grad();
+  return forward_backward(train, step_index);
 }
 
 Metrics Trainer::evaluate(const data::RatingDataset& dataset) {

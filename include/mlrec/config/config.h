@@ -78,6 +78,7 @@ struct Config {
     std::string precision = "fp32";          // fp32 | tf32 | bf16
     int log_every_steps = 100;               // progress line cadence (0 = none)
     int accumulation_steps = 1;              // micro-batches per optimizer step
+    bool cuda_graphs = true;                 // replay each step as a CUDA graph (one GPU rank)
   } train;
 
   struct Output {

@@ -16,6 +16,7 @@
 #include "mlrec/dist/sampler.h"
 #include "mlrec/models/model.h"
 #include "mlrec/train/adamw.h"
+#include "mlrec/train/cuda_graph_step.h"
 #include "mlrec/train/metrics.h"
 #include "mlrec/train/schedule.h"
 
@@ -51,6 +52,7 @@ struct FitResult {
   double train_seconds = 0;      // sum of the epochs' training time (no evaluation)
   int64_t train_samples = 0;
   double comm_wait_seconds = 0;
+  bool cuda_graph = false;       // whether the steps were replayed from a CUDA graph
 };
 
 class Trainer {
@@ -81,6 +83,11 @@ class Trainer {
  private:
   void train_epoch(const data::RatingDataset& train, dist::DistributedSampler& sampler,
                    EpochResult& result);
+  /// Forward and backward of one optimizer step over this rank's `step_index`, in
+  /// options_.accumulation_steps micro-batches; returns the step's loss (a device scalar).
+  torch::Tensor forward_backward(const data::RatingDataset& train, const torch::Tensor& step_index);
+  /// The same through graph_step_: eager warm-up steps, then the capture, then replays.
+  torch::Tensor graphed_forward_backward(const data::RatingDataset& train, const torch::Tensor& step_index);
   void synchronize_device();
   void broadcast_buffers();
   void broadcast_and_verify_model();
@@ -92,6 +99,8 @@ class Trainer {
   std::unique_ptr<FusedAdamW> optimizer_;
   std::unique_ptr<Schedule> schedule_;
   std::unique_ptr<dist::GradientSynchronizer> grad_sync_;
+  std::unique_ptr<CudaGraphStep> graph_step_;  // set while fit() runs with CUDA graphs
+  int graph_warm_up_steps_ = 0;
   int64_t bucket_bytes_;
   std::vector<std::shared_ptr<Callback>> callbacks_;
   int64_t steps_per_epoch_ = 0;
