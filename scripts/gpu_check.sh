@@ -9,6 +9,8 @@
 #
 # usage: scripts/gpu_check.sh DATA_DIR OUT_DIR [BUDGET_SECONDS] [REFERENCE_PY]
 #   MLREC_GTEST_SOURCE_DIR  GoogleTest sources, when GoogleTest is not installed (tests)
+#   MLREC_BOOST_PO_SOURCE_DIR  Boost.Program_options sources (libs/program_options/src of the
+#                           installed Boost headers' version), when only Boost's headers are installed
 #   MLREC_GPU_DRY=1         rehearsal without a GPU: the existing build/, the CPU, 3 steps per run
 # OUT_DIR receives log.txt (the summary lines) and results.tar.gz (every log, JSON and run
 # directory), refreshed after each stage.
@@ -58,7 +60,8 @@ targets="mlrec_dist"; [ "$tests" = ON ] && targets="mlrec_dist mlrec_torch_tests
 build="cmake --build '$build_dir' -j $(nproc) --target $targets"
 if [ "$dry" != 1 ]; then
   build="cmake -S . -B '$build_dir' -G Ninja -DCMAKE_BUILD_TYPE=Release -DMLREC_PYTHON='$python' \
-    -DMLREC_BUILD_TESTS=$tests -DMLREC_GTEST_SOURCE_DIR='${MLREC_GTEST_SOURCE_DIR:-}' && $build"
+    -DMLREC_BUILD_TESTS=$tests -DMLREC_GTEST_SOURCE_DIR='${MLREC_GTEST_SOURCE_DIR:-}' \
+    -DMLREC_BOOST_PO_SOURCE_DIR='${MLREC_BOOST_PO_SOURCE_DIR:-}' && $build"
 fi
 # Every run: on the GPU, no progress lines, no checkpoints (the tarball stays small).
 common=(--set "data.dir=$data" --set "train.device=$device" --set train.log_every_steps=0 --set output.save_checkpoint=false)
