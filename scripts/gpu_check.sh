@@ -2,16 +2,19 @@
 # Everything that needs a GPU, as one script for the short-lived GPU machine (no network there:
 # it uses the machine's own torch, CMake and Open MPI, and skips scripts/setup.sh). Stages run in
 # order of importance; each is skipped when the time budget cannot cover it, so a run cut short
-# still returns what it finished.
-#   build -> CUDA tests -> the five study models (fp32, CUDA graphs) -> BST in tf32 and bf16 ->
-#   eager vs graph -> the Python reference (speed ratios) -> kernel profile (ncu) ->
-#   BST over 3 seeds x 2 protocols -> a BST sweep -> the tuned BST over 3 seeds
+# still returns what it finished:
+#   build -> each CUDA test (crashes rerun under cuda-gdb) -> the five study models (fp32, CUDA
+#   graphs) -> BST in tf32 and bf16 -> eager vs graph -> the Python reference (speed ratios) ->
+#   kernel profile (ncu) -> the sequence models over 3 seeds x 2 protocols -> the BST sweep ->
+#   the tuned BST over 3 seeds
 #
 # usage: scripts/gpu_check.sh DATA_DIR OUT_DIR [BUDGET_SECONDS] [REFERENCE_PY]
 #   MLREC_GTEST_SOURCE_DIR  GoogleTest sources, when GoogleTest is not installed (tests)
 #   MLREC_BOOST_PO_SOURCE_DIR  Boost.Program_options sources (libs/program_options/src of the
 #                           installed Boost headers' version), when only Boost's headers are installed
 #   MLREC_GPU_DRY=1         rehearsal without a GPU: the existing build/, the CPU, 3 steps per run
+#   MLREC_GPU_STAGES        the stages to run (names as in the log), e.g. "cuda_tests ncu";
+#                           by default all but those already measured (done_stages below)
 # OUT_DIR receives log.txt (the summary lines) and results.tar.gz (every log, JSON and run
 # directory), refreshed after each stage.
 set -uo pipefail
@@ -70,43 +73,66 @@ common=(--set "data.dir=$data" --set "train.device=$device" --set train.log_ever
 to() { echo "--set" "output.dir=$work/runs-$1" "--out" "$work/bench-$1.json"; }
 five=(); for m in baseline mf seq seq_ratings seq_features; do five+=(--config "configs/$m.yaml"); done
 
+# Which stages run: MLREC_GPU_STAGES (space-separated names below), by default all but the ones
+# whose figures a GPU session already measured (the "done" list, kept in step with BENCHMARKS.md
+# and the README).
+done_stages="seeds_features_study seeds_features_valid_test sweep tuned_valid_test"
+want() {
+  if [ -n "${MLREC_GPU_STAGES:-}" ]; then [[ " $MLREC_GPU_STAGES " == *" $1 "* ]]; else [[ " $done_stages " != *" $1 "* ]]; fi
+}
+run_stage() { local name=$1; shift; if want "$name"; then stage "$name" "$@"; else return 0; fi; }
+
 stage info 5 bash -c "$info"
 stage build 60 bash -c "$build" || { say "build failed: stopping"; tail -30 "$work/build.log" | tee -a "$log"; exit 1; }
-if [ -x "$build_dir/tests/mlrec_torch_tests" ]; then
-  stage cuda_tests 40 "$build_dir/tests/mlrec_torch_tests" --gtest_filter='Cuda.*'
+# Each CUDA test in its own process (a crash names its test); a crash is rerun under cuda-gdb for
+# the host backtrace (gdb itself is not on those machines).
+tests_bin="$build_dir/tests/mlrec_torch_tests"
+if want cuda_tests && [ -x "$tests_bin" ]; then
+  for t in $("$tests_bin" --gtest_list_tests --gtest_filter='Cuda.*' | grep '^  ' | tr -d ' '); do
+    stage "test_$t" 20 "$tests_bin" --gtest_filter="Cuda.$t"
+    rc=$?
+    if (( rc > 128 )) && command -v cuda-gdb >/dev/null; then
+      stage "gdb_$t" 30 cuda-gdb -batch -ex run -ex bt -ex "thread apply all bt 8" --args "$tests_bin" --gtest_filter="Cuda.$t"
+      grep -A25 "^#0" "$work/gdb_$t.log" | head -40 | tee -a "$log"
+    fi
+  done
 fi
 # Issue 4: the five models to completion, data loading included (also issue 2's GPU criterion).
-stage bench_fp32 60 "$bin" bench "${five[@]}" --set train.precision=fp32 "${common[@]}" $(to fp32)
-"$bin" compare "$work"/runs-fp32/{baseline,mf,seq,seq_ratings,seq_features} > "$work/table-fp32.md" 2>&1 && cat "$work/table-fp32.md" | tee -a "$log"
-stage bench_tf32 20 "$bin" bench --config configs/seq_features.yaml --set train.precision=tf32 "${common[@]}" $(to tf32)
-stage bench_bf16 20 "$bin" bench --config configs/seq_features.yaml --set train.precision=bf16 "${common[@]}" $(to bf16)
+if run_stage bench_fp32 60 "$bin" bench "${five[@]}" --set train.precision=fp32 "${common[@]}" $(to fp32) && want bench_fp32; then
+  "$bin" compare "$work"/runs-fp32/{baseline,mf,seq,seq_ratings,seq_features} > "$work/table-fp32.md" 2>&1 && tee -a "$log" < "$work/table-fp32.md"
+fi
+run_stage bench_tf32 20 "$bin" bench --config configs/seq_features.yaml --set train.precision=tf32 "${common[@]}" $(to tf32)
+run_stage bench_bf16 20 "$bin" bench --config configs/seq_features.yaml --set train.precision=bf16 "${common[@]}" $(to bf16)
 # The same 300 steps with and without the graph: what the capture is worth.
 short=(--config configs/mf.yaml --config configs/seq_features.yaml --set train.epochs=1 --set train.max_steps_per_epoch=300)
-stage eager 20 "$bin" bench "${short[@]}" --set train.cuda_graphs=false "${common[@]}" $(to eager)
-stage graph 15 "$bin" bench "${short[@]}" "${common[@]}" $(to graph)
+run_stage eager 20 "$bin" bench "${short[@]}" --set train.cuda_graphs=false "${common[@]}" $(to eager)
+run_stage graph 15 "$bin" bench "${short[@]}" "${common[@]}" $(to graph)
 if [ -f "$reference" ]; then
-  stage reference 60 "$python" bench/compare_reference.py --binary "$bin" --reference "$reference" --data "$data" \
+  run_stage reference 60 "$python" bench/compare_reference.py --binary "$bin" --reference "$reference" --data "$data" \
     --models mf,seq_features --epochs 1 --max-steps "$ref_steps" --set "train.device=$device" --out "$work/compare.json"
 fi
 # Where a graph-replayed BST step spends its GPU time: per-kernel durations of ~2 steps.
 if command -v ncu >/dev/null; then
-  stage ncu 60 ncu --clock-control none --metrics gpu__time_duration.sum --csv --launch-skip 4000 --launch-count 400 \
+  run_stage ncu 60 ncu --clock-control none --metrics gpu__time_duration.sum --csv --launch-skip 4000 --launch-count 400 \
     "$bin" bench --config configs/seq_features.yaml "${common[@]}" --set "output.dir=$work/runs-ncu" \
     --set train.epochs=1 --set train.max_steps_per_epoch=60
 fi
-# Issue 5: the study's BST + user features over 3 seeds, on both protocols.
-stage seeds_study 60 "$bin" --config configs/seq_features.yaml "${common[@]}" --set "output.dir=$work/seeds-study" --seeds 42,1,2
-stage seeds_valid_test 60 "$bin" --config configs/seq_features.yaml "${common[@]}" --set data.test_per_user=1 \
-  --set "output.dir=$work/seeds-valid-test" --seeds 42,1,2
-# (the sweep writes where sweeps/seq.yaml says: runs/sweep-seq, copied into the results)
-rm -rf runs/sweep-seq
-stage sweep 60 "$bin" sweep --sweep sweeps/seq.yaml "${common[@]}"
-cp -r runs/sweep-seq "$work/" 2>/dev/null && bundle
-if [ -f runs/sweep-seq/best.yaml ]; then
-  stage tuned_valid_test 45 "$bin" --config runs/sweep-seq/best.yaml "${common[@]}" --set data.test_per_user=1 \
-    --set "output.dir=$work/tuned-valid-test" --seeds 42,1,2
-  stage tuned_study 45 "$bin" --config runs/sweep-seq/best.yaml "${common[@]}" --set data.test_per_user=0 \
-    --set "output.dir=$work/tuned-study" --seeds 42,1,2
+# Issue 5: the study's sequence models over 3 seeds on both protocols, the sweep, the tuned model.
+for model in seq seq_ratings seq_features; do
+  run_stage "seeds_${model#seq_}_study" 60 "$bin" --config "configs/$model.yaml" "${common[@]}" \
+    --set "output.dir=$work/seeds-$model-study" --seeds 42,1,2
+  run_stage "seeds_${model#seq_}_valid_test" 60 "$bin" --config "configs/$model.yaml" "${common[@]}" --set data.test_per_user=1 \
+    --set "output.dir=$work/seeds-$model-valid-test" --seeds 42,1,2
+done
+if want sweep; then
+  # (the sweep writes where sweeps/seq.yaml says: runs/sweep-seq, copied into the results)
+  rm -rf runs/sweep-seq
+  stage sweep 60 "$bin" sweep --sweep sweeps/seq.yaml "${common[@]}"
+  cp -r runs/sweep-seq "$work/" 2>/dev/null && bundle
 fi
+run_stage tuned_valid_test 45 "$bin" --config configs/seq_tuned.yaml "${common[@]}" --set data.test_per_user=1 \
+  --set "output.dir=$work/tuned-valid-test" --seeds 42,1,2
+run_stage tuned_study 45 "$bin" --config configs/seq_tuned.yaml "${common[@]}" \
+  --set "output.dir=$work/tuned-study" --seeds 42,1,2
 say "done"
 bundle

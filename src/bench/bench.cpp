@@ -86,7 +86,11 @@ void run_bench(const BenchOptions& options, dist::ProcessGroup& group) {
     }
     dist::set_collective_timeout(*group.comm, config.dist.timeout_seconds);
     const torch::Device device = train::choose_device(config.train.device, group.local_rank);
-    if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
+    if (device.is_cuda()) {
+      // The allocator knows the device only once CUDA is initialised (lazily, at first use).
+      torch::empty({1}, torch::TensorOptions().device(device));
+      c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
+    }
     auto timer = std::make_shared<StepTimer>(options.window);
     Stopwatch run_watch;
     const train::RunResult run = train::run_training(config, group, {timer});

@@ -1,4 +1,5 @@
 #include "mlrec/config/config.h"
+#include "mlrec/config/sweep.h"
 
 #include <gtest/gtest.h>
 
@@ -498,6 +499,33 @@ TEST(ShippedConfigs, StudyConfigsLoad) {
     d.train.epochs = c.train.epochs;
     d.output.dir = c.output.dir;
     EXPECT_EQ(to_yaml(c), to_yaml(d));
+  }
+}
+
+// The tuned configurations are their study configuration plus exactly what their sweep chose.
+TEST(ShippedConfigs, TunedConfigsDifferFromTheStudyOnlyInTheSweepsChoices) {
+  struct Expect {
+    const char* tuned;
+    const char* study;
+    std::vector<std::string> choices;
+  };
+  for (const Expect& e : {Expect{"mf_tuned", "mf",
+                                 {"model.factors=128", "model.embedding_init_std=0.01", "model.bias_init_std=0",
+                                  "train.epochs=20", "train.lr=0.001", "train.weight_decay=0.01"}},
+                          Expect{"seq_tuned", "seq_features", {"model.embedding_init_std=0.02"}}}) {
+    SCOPED_TRACE(e.tuned);
+    Config tuned, study;
+    ASSERT_NO_THROW(tuned = load_config(shipped(e.tuned), {}));
+    ASSERT_NO_THROW(study = load_config(shipped(e.study), e.choices));
+    study.output.dir = tuned.output.dir;
+    EXPECT_EQ(to_yaml(tuned), to_yaml(study));
+    EXPECT_EQ(tuned.data.test_per_user, 0);  // the study's protocol, as the README's table uses
+  }
+  // The sweeps that found them load, over their study configurations.
+  for (const char* sweep : {"mf", "seq"}) {
+    SCOPED_TRACE(sweep);
+    const auto spec = load_sweep(std::string(MLREC_SOURCE_DIR) + "/sweeps/" + sweep + ".yaml");
+    EXPECT_EQ(spec.trials.size(), std::string(sweep) == "mf" ? 12u : 8u);
   }
 }
 
