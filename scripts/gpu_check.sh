@@ -116,6 +116,9 @@ if command -v ncu >/dev/null; then
   run_stage ncu 60 ncu --clock-control none --metrics gpu__time_duration.sum --csv --launch-skip 4000 --launch-count 400 \
     "$bin" bench --config configs/seq_features.yaml "${common[@]}" --set "output.dir=$work/runs-ncu" \
     --set train.epochs=1 --set train.max_steps_per_epoch=60
+  if [ -f "$work/ncu.log" ]; then
+    "$python" bench/ncu_summary.py "$work/ncu.log" > "$work/ncu_summary.md" 2>&1; head -30 "$work/ncu_summary.md" | tee -a "$log"; bundle
+  fi
 fi
 # Issue 5: the study's sequence models over 3 seeds on both protocols, the sweep, the tuned model.
 for model in seq seq_ratings seq_features; do
