@@ -15,6 +15,14 @@
 namespace mlrec {
 namespace {
 
+// Generated ML-1M-format ratings of 300 users on 100 movies, in dir/data.
+void write_small_dataset(const test_support::TempDir& dir) {
+  data::SyntheticOptions synthetic;
+  synthetic.users = 300;
+  synthetic.movies = 100;
+  data::write_synthetic_movielens(dir.file("data"), data::Release::kMovieLens1M, synthetic);
+}
+
 class Cuda : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -45,10 +53,7 @@ TEST_F(Cuda, SizeOneNcclCommunicatorReducesAndBroadcastsOnTheDevice) {
 
 TEST_F(Cuda, WholeTrainingLoopRunsOnTheDeviceWithNccl) {
   test_support::TempDir dir;
-  data::SyntheticOptions synthetic;
-  synthetic.users = 300;
-  synthetic.movies = 100;
-  data::write_synthetic_movielens(dir.file("data"), data::Release::kMovieLens1M, synthetic);
+  write_small_dataset(dir);
   for (const std::string model : {"mf", "seq_features"}) {
     for (const std::string precision : {"fp32", "bf16"}) {
       auto config = config::config_from_yaml_string(
@@ -72,10 +77,7 @@ TEST_F(Cuda, WholeTrainingLoopRunsOnTheDeviceWithNccl) {
 // up to the order of atomic additions in the embeddings' backward.
 TEST_F(Cuda, GraphReplayedStepsTrainAsEagerSteps) {
   test_support::TempDir dir;
-  data::SyntheticOptions synthetic;
-  synthetic.users = 300;
-  synthetic.movies = 100;
-  data::write_synthetic_movielens(dir.file("data"), data::Release::kMovieLens1M, synthetic);
+  write_small_dataset(dir);
   auto train = [&](const std::string& model, bool graphs, const std::string& precision) {
     auto config = config::config_from_yaml_string(
         "{}", {"model.name=" + model, "data.dir=" + dir.file("data"), "output.dir=" + dir.file("run"),
