@@ -9,6 +9,7 @@
 #   the tuned BST over 3 seeds
 #
 # usage: scripts/gpu_check.sh DATA_DIR OUT_DIR [BUDGET_SECONDS] [REFERENCE_PY]
+#   (scripts/gpu_carry.sh prepares the .gpu/ folder to carry to such a machine, and says how)
 #   MLREC_GTEST_SOURCE_DIR  GoogleTest sources, when GoogleTest is not installed (tests)
 #   MLREC_BOOST_PO_SOURCE_DIR  Boost.Program_options sources (libs/program_options/src of the
 #                           installed Boost headers' version), when only Boost's headers are installed
