@@ -96,10 +96,10 @@ void run_bench(const BenchOptions& options, dist::ProcessGroup& group) {
     const train::RunResult run = train::run_training(config, group, {timer});
     const double run_seconds = run_watch.seconds();  // everything: data, training, evaluation, files
 
-    double train_seconds = 0, eval_seconds = 0, to_target = NAN, elapsed = 0;
+    const double train_seconds = run.fit.train_seconds, samples_per_second = run.fit.samples_per_second();
+    double eval_seconds = 0, to_target = NAN, elapsed = 0;
     const double target = target_mae(run.model);
     for (const auto& e : run.fit.epochs) {
-      train_seconds += e.train_seconds;
       eval_seconds += e.eval_seconds;
       elapsed += e.train_seconds + e.eval_seconds;
       if (std::isnan(to_target) && e.valid.mae <= target) to_target = elapsed;
@@ -124,7 +124,7 @@ void run_bench(const BenchOptions& options, dist::ProcessGroup& group) {
         .add("data_seconds", run.data_seconds)
         .add("steady_samples_per_second", timer->steady_samples_per_second())
         .add("timing_windows", static_cast<int64_t>(timer->windows()))
-        .add("samples_per_second", train_seconds > 0 ? run.fit.train_samples / train_seconds : 0.0)
+        .add("samples_per_second", samples_per_second)
         .add("train_seconds", train_seconds)
         .add("epoch_seconds", train_seconds / epochs)
         .add("eval_seconds", eval_seconds / epochs)
@@ -133,7 +133,7 @@ void run_bench(const BenchOptions& options, dist::ProcessGroup& group) {
         .add("target_mae", target)
         .add("time_to_target_seconds", to_target)
         .add("valid", valid)
-        .add("comm_wait_share", train_seconds > 0 ? run.fit.comm_wait_seconds / train_seconds : 0.0)
+        .add("comm_wait_share", run.fit.comm_wait_share())
         .add("peak_host_mb", peak_host_mb())
         .add("peak_device_mb", peak_device_mb);
     json += "  " + entry.str() + (i + 1 < options.configs.size() ? ",\n" : "\n");
@@ -141,7 +141,7 @@ void run_bench(const BenchOptions& options, dist::ProcessGroup& group) {
     std::snprintf(line, sizeof line,
                   "bench %s: %.0f samples/s steady, %.0f over whole epochs, data %.3f s, run %.1f s, MAE %.5f%s",
                   run.model.c_str(), timer->steady_samples_per_second(),
-                  train_seconds > 0 ? run.fit.train_samples / train_seconds : 0.0, run.data_seconds, run_seconds,
+                  samples_per_second, run.data_seconds, run_seconds,
                   run.best.mae, run.fit.cuda_graph ? " (CUDA graph)" : "");
     log_rank0(line);
   }

@@ -41,6 +41,15 @@ mlrec::dist::ProcessGroup start_process_group() {
   return group;
 }
 
+// A subcommand's arguments parsed into `options`' variables (and returned for flags).
+po::variables_map parse(const std::vector<std::string>& args, const po::options_description& options,
+                        const po::positional_options_description& positional = {}) {
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
+  po::notify(vm);
+  return vm;
+}
+
 constexpr const char* kUsage = R"(mlrec_dist: rating-prediction training on MovieLens (LibTorch)
 
 usage:
@@ -71,9 +80,7 @@ int run_train(const std::vector<std::string>& args) {
       ("seeds", po::value<std::string>(), "comma-separated seeds: one run per seed in output.dir/seed-N, "
        "then mean and std of every metric (output.dir/seeds.json)")
       ("help,h", "this help");
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(options).run(), vm);
-  po::notify(vm);
+  const po::variables_map vm = parse(args, options);
   if (vm.count("help")) {
     std::cout << kUsage << "\n" << options << "\nconfiguration keys:\n" << mlrec::config::help_text();
     return 0;
@@ -111,9 +118,7 @@ int run_sweep(const std::vector<std::string>& args) {
   options.add_options()
       ("sweep", po::value<std::string>(&sweep_path)->required(), "sweep file (see sweeps/*.yaml)")
       ("set,s", po::value<std::vector<std::string>>(&overrides)->composing(), "override for every trial");
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(options).run(), vm);
-  po::notify(vm);
+  parse(args, options);
   mlrec::dist::ProcessGroup group = start_process_group();
   const mlrec::config::SweepSpec spec = mlrec::config::load_sweep(sweep_path);
   // Every trial's configuration is checked before any runs, so a bad key fails the sweep at once.
@@ -135,9 +140,7 @@ int run_bench(const std::vector<std::string>& args) {
        "override applied to every configuration (repeatable)")
       ("out,o", po::value<std::string>(&bench.out), "write the results as JSON here")
       ("window,w", po::value<int>(&bench.window), "steps per timing window (default 20)");
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(options).run(), vm);
-  po::notify(vm);
+  parse(args, options);
   if (bench.window < 1) throw mlrec::ConfigError("--window must be at least 1");
   mlrec::dist::ProcessGroup group = start_process_group();
   mlrec::bench::run_bench(bench, group);
@@ -151,9 +154,7 @@ int run_stats(const std::vector<std::string>& args) {
   options.add_options()("data-dir,d", po::value<std::string>(&dir)->required(), "MovieLens folder");
   po::positional_options_description positional;
   positional.add("data-dir", 1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
-  po::notify(vm);
+  parse(args, options, positional);
   const auto raw = mlrec::data::load_movielens(dir);
   std::cout << mlrec::data::format_stats(raw, mlrec::data::compute_stats(raw)) << "\n";
   return 0;
@@ -177,9 +178,7 @@ int run_synth(const std::vector<std::string>& args) {
       ("users", po::value<int>(&synthetic.users), "number of users")
       ("movies", po::value<int>(&synthetic.movies), "number of movies")
       ("seed", po::value<uint64_t>(&synthetic.seed), "random seed");
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(options).run(), vm);
-  po::notify(vm);
+  parse(args, options);
   mlrec::data::Release release;
   if (format == "ml-1m") release = mlrec::data::Release::kMovieLens1M;
   else if (format == "ml-100k") release = mlrec::data::Release::kMovieLens100K;

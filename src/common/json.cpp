@@ -1,8 +1,11 @@
 #include "mlrec/common/json.h"
 
+#include "mlrec/common/error.h"
+
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include <unistd.h>
@@ -83,6 +86,15 @@ void write_file_atomic(const std::string& path, const std::string& contents) {
     std::remove(tmp.c_str());
     throw std::runtime_error(path + ": cannot rename " + tmp + " into place");
   }
+}
+
+std::string read_file(const std::string& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError::in(path, "cannot open " + what);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw InputError::in(path, "cannot read " + what);
+  return text.str();
 }
 
 }  // namespace mlrec

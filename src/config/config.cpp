@@ -9,13 +9,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <set>
 #include <sstream>
 #include <type_traits>
 #include <utility>
 
 #include "mlrec/common/error.h"
+#include "mlrec/common/json.h"
 
 namespace mlrec::config {
 namespace {
@@ -655,12 +655,7 @@ Config load_config(const std::string& yaml_path, const std::vector<std::string>&
     validate(config);
     return config;
   }
-  std::ifstream in(yaml_path, std::ios::binary);
-  if (!in) throw InputError::in(yaml_path, "cannot open config file");
-  std::stringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) throw InputError::in(yaml_path, "cannot read config file");
-  return config_from_yaml_string(buf.str(), overrides, yaml_path);
+  return config_from_yaml_string(read_file(yaml_path, "config file"), overrides, yaml_path);
 }
 
 std::string to_yaml(const Config& config) {

@@ -4,11 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <random>
 #include <sstream>
 
 #include "mlrec/common/error.h"
+#include "mlrec/common/json.h"
 #include "mlrec/config/config.h"
 
 namespace mlrec::config {
@@ -186,11 +186,7 @@ SweepSpec sweep_from_yaml_string(const std::string& text, const std::string& sou
 }
 
 SweepSpec load_sweep(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError::in(path, "cannot open sweep file");
-  std::stringstream text;
-  text << in.rdbuf();
-  return sweep_from_yaml_string(text.str(), path);
+  return sweep_from_yaml_string(read_file(path, "sweep file"), path);
 }
 
 }  // namespace mlrec::config

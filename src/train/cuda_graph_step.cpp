@@ -18,6 +18,7 @@ struct CudaGraphStep::State {
   c10::cuda::CUDAStream stream;     // warm-up and capture run here, never on the default stream
   std::unique_ptr<at::cuda::CUDAGraph> graph;
   at::Tensor loss;                  // the captured step's output
+  int warm_up_steps = 0;
 };
 
 namespace {
@@ -37,12 +38,14 @@ CudaGraphStep::CudaGraphStep(StepFunction step, c10::Device device, int64_t batc
   c10::cuda::CUDAGuard guard(device);
   state_ = std::unique_ptr<State>(new State{
       std::move(step), device, at::empty({batch}, at::TensorOptions().dtype(at::kLong).device(device)),
-      c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index()), nullptr, at::Tensor()});
+      c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index()), nullptr, at::Tensor(), 0});
 }
 
 CudaGraphStep::~CudaGraphStep() = default;
 
 bool CudaGraphStep::captured() const { return state_->graph != nullptr; }
+
+bool CudaGraphStep::warmed_up() const { return state_->warm_up_steps >= 3; }
 
 at::Tensor CudaGraphStep::warm_up(const at::Tensor& index) {
   State& s = *state_;
@@ -58,6 +61,7 @@ at::Tensor CudaGraphStep::warm_up(const at::Tensor& index) {
     loss = s.step(s.index);
   }
   wait_for(current, s.stream);
+  ++s.warm_up_steps;
   return loss;
 }
 

@@ -7,8 +7,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "mlrec/common/error.h"
 #include "mlrec/common/json.h"
@@ -62,13 +60,6 @@ std::string describe(const char* what, const std::vector<Metrics>& runs) {
   std::snprintf(line, sizeof line, "%s over %zu seeds: MAE %.5f +- %.5f, RMSE %.5f +- %.5f", what, runs.size(),
                 a.mean, a.std, b.mean, b.std);
   return line;
-}
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 }  // namespace
@@ -165,7 +156,7 @@ void run_sweep(const config::SweepSpec& spec, const std::vector<std::string>& ex
         row.test_rmse = s["test"]["rmse"].as<double>();
       }
     } else {
-      row.error = fs::exists(dir / "failed.txt") ? read_text(dir / "failed.txt") : "no result";
+      row.error = fs::exists(dir / "failed.txt") ? read_file((dir / "failed.txt").string(), "trial failure") : "no result";
       row.error.erase(std::remove(row.error.begin(), row.error.end(), '\n'), row.error.end());
     }
     rows.push_back(row);
@@ -203,7 +194,7 @@ void run_sweep(const config::SweepSpec& spec, const std::vector<std::string>& ex
     const fs::path best = trial_dir(rows.front().trial) / "config.yaml";
     write_file_atomic((out / "best.yaml").string(),
                       "# Best trial of the sweep (" + std::to_string(rows.front().trial) + ": " + rows.front().settings +
-                          "), selected by validation MAE.\n" + read_text(best));
+                          "), selected by validation MAE.\n" + read_file(best.string(), "best configuration"));
   }
   std::printf("%s", table.c_str());
   log_info("sweep results: " + (out / "results.md").string() + ", best configuration: " + (out / "best.yaml").string());

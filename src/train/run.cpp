@@ -119,10 +119,11 @@ RunResult run_training(const config::Config& config, dist::ProcessGroup& group,
   const int threads = config.train.threads > 0 ? config.train.threads : std::max(1, cores / group.local_size);
   torch::set_num_threads(threads);
   const torch::Device device = choose_device(config.train.device, group.local_rank);
+  const std::string where = device_name(device);
   if (config.dist.backend == "nccl" && !device.is_cuda()) {
     throw ConfigError::for_key("dist.backend", "'nccl' needs a GPU, and this run is on the CPU");
   }
-  if (group.world_size > 1) log_placement(group, device_name(device));
+  if (group.world_size > 1) log_placement(group, where);
   const bool wants_nccl = config.dist.backend == "nccl" || (config.dist.backend == "auto" && group.world_size > 1);
   if (device.is_cuda() && wants_nccl && group.comm->backend() != "nccl") {
     dist::use_nccl(group, device.index(), config.dist.timeout_seconds);
@@ -135,7 +136,7 @@ RunResult run_training(const config::Config& config, dist::ProcessGroup& group,
   int64_t parameter_count = 0;
   for (const auto& p : model->parameters()) parameter_count += p.numel();
   log_rank0("model " + config.model.name + ": " + with_commas(parameter_count) + " parameters on " +
-            device_name(device) + ", " + std::to_string(comm.world_size()) + " rank(s), global batch " +
+            where + ", " + std::to_string(comm.world_size()) + " rank(s), global batch " +
             std::to_string(config.train.batch_size));
 
   // From here on the run directory exists: everything before could still fail on bad input.
@@ -196,7 +197,7 @@ RunResult run_training(const config::Config& config, dist::ProcessGroup& group,
   RunResult result;
   result.test = test;
   result.model = config.model.name;
-  result.device = device_name(device);
+  result.device = where;
   result.data_seconds = data.seconds;
   result.fit = fit;
   result.best = best;
@@ -217,9 +218,9 @@ RunResult run_training(const config::Config& config, dist::ProcessGroup& group,
       .add("data_seconds", data.seconds)
       .add("train_seconds", fit.train_seconds)
       .add("train_samples", fit.train_samples)
-      .add("samples_per_second", fit.train_seconds > 0 ? fit.train_samples / fit.train_seconds : 0.0)
+      .add("samples_per_second", fit.samples_per_second())
       .add("comm_wait_seconds", fit.comm_wait_seconds)
-      .add("comm_wait_share", fit.train_seconds > 0 ? fit.comm_wait_seconds / fit.train_seconds : 0.0)
+      .add("comm_wait_share", fit.comm_wait_share())
       .add("steps_per_epoch", trainer.steps_per_epoch())
       .add("batch_size", config.train.batch_size)
       .add("seed", config.train.seed)
@@ -228,7 +229,7 @@ RunResult run_training(const config::Config& config, dist::ProcessGroup& group,
       .add("parameters", parameter_count)
       .add("world_size", comm.world_size())
       .add("backend", comm.backend())
-      .add("device", device_name(device))
+      .add("device", where)
       .add("torch", std::string(TORCH_VERSION));
   if (data.test.size() > 0) summary.add("test", metrics_json(test));
   write_file_atomic((run_dir / "summary.json").string(), summary.str() + "\n");

@@ -54,6 +54,7 @@ Trainer::Trainer(models::RatingModelPtr model, const config::Config::Train& opti
                  dist::Communicator& comm, torch::Device device, int64_t bucket_bytes)
     : model_(std::move(model)), options_(options), comm_(comm), device_(device), bucket_bytes_(bucket_bytes) {
   model_->to(device_);
+  sync_buffers_ = comm_.world_size() > 1 && !model_->buffers().empty();
   if (comm_.world_size() > 1) broadcast_and_verify_model();
 }
 
@@ -129,7 +130,6 @@ FitResult Trainer::fit(const data::RatingDataset& train, const data::RatingDatas
   at::globalContext().setAllowTF32CuDNN(options_.precision == "tf32");
   // Graphs only for one rank: with several, the gradient hooks talk to the communicator
   // between kernels, which a graph cannot replay.
-  graph_warm_up_steps_ = 0;
   if (device_.is_cuda() && options_.cuda_graphs && comm_.world_size() == 1) {
     graph_step_ = std::make_unique<CudaGraphStep>(
         [this, &train](const torch::Tensor& index) { return forward_backward(train, index); }, device_,
@@ -208,13 +208,11 @@ void Trainer::train_epoch(const data::RatingDataset& train, dist::DistributedSam
 torch::Tensor Trainer::forward_backward(const data::RatingDataset& train, const torch::Tensor& step_index) {
   const int micro_batches = options_.accumulation_steps;
   const int64_t micro_batch = step_index.size(0) / micro_batches;
-  const bool several_ranks = comm_.world_size() > 1;
-  const bool has_buffers = !model_->buffers().empty();
   const bool bf16 = options_.precision == "bf16";
   torch::Tensor step_loss;
   for (int m = 0; m < micro_batches; ++m) {
     auto batch = train.gather(step_index.narrow(0, m * micro_batch, micro_batch));
-    if (several_ranks && has_buffers) broadcast_buffers();
+    if (sync_buffers_) broadcast_buffers();
     if (grad_sync_) grad_sync_->begin_micro_batch(m == 0, m == micro_batches - 1);
     torch::Tensor prediction;
     {
@@ -222,7 +220,8 @@ torch::Tensor Trainer::forward_backward(const data::RatingDataset& train, const 
       prediction = model_->forward(batch);
     }
     // Each micro-batch carries 1/k of the step's mean loss, so k of them add up to it.
-    auto loss = torch::mse_loss(prediction.to(torch::kFloat32), batch.target) / micro_batches;
+    auto loss = torch::mse_loss(prediction.to(torch::kFloat32), batch.target);
+    if (micro_batches > 1) loss = loss / micro_batches;
     loss.backward();
     step_loss = m == 0 ? loss.detach() : step_loss + loss.detach();
   }
@@ -235,11 +234,7 @@ torch::Tensor Trainer::graphed_forward_backward(const data::RatingDataset& train
   // ones into the graph's pool (instead of adding to tensors from outside it); afterwards
   // every replay overwrites those, and they are never dropped again.
   optimizer_->zero_grad();
-  constexpr int kWarmUpSteps = 3;  // eager steps first, as torch.cuda.graph's documentation does
-  if (graph_warm_up_steps_ < kWarmUpSteps) {
-    ++graph_warm_up_steps_;
-    return graph_step_->warm_up(step_index);
-  }
+  if (!graph_step_->warmed_up()) return graph_step_->warm_up(step_index);
   std::string why;
   if (graph_step_->capture(&why)) {
     log_rank0("training step captured as a CUDA graph");
@@ -255,7 +250,7 @@ torch::Tensor Trainer::graphed_forward_backward(const data::RatingDataset& train
 Metrics Trainer::evaluate(const data::RatingDataset& dataset) {
   torch::NoGradGuard no_grad;
   model_->eval();
-  if (comm_.world_size() > 1 && !model_->buffers().empty()) broadcast_buffers();
+  if (sync_buffers_) broadcast_buffers();
   const auto shard = dist::evaluation_shard(dataset.size(), comm_.rank(), comm_.world_size());
   auto sums = torch::zeros({3}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
   const bool bf16 = options_.precision == "bf16";

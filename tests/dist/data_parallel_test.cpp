@@ -21,15 +21,10 @@ const test_support::SyntheticData& data() {
   return d;
 }
 
+// Without dropout, so that N ranks and one rank draw nothing differently.
 config::Config::Model model_options(const std::string& name) {
-  config::Config::Model m;
-  m.name = name;
-  m.factors = 8;
-  m.embedding_dim = 16;
+  config::Config::Model m = test_support::small_model(name);
   m.heads = 2;
-  m.ff_dim = 32;
-  m.mlp_dims = {32, 16, 8};
-  m.embedding_init_std = 0.1;
   m.dropout = 0;
   m.mlp_dropout = 0;
   return m;

@@ -2,6 +2,7 @@
 // every torch-side test trains on (no ../shared, no network).
 #pragma once
 
+#include "mlrec/config/config.h"
 #include "mlrec/data/dataset.h"
 #include "mlrec/data/movielens.h"
 #include "mlrec/data/prepare.h"
@@ -29,5 +30,19 @@ struct SyntheticData {
     valid = data::RatingDataset(prepared, prepared.valid_rows, length);
   }
 };
+
+/// A model configuration small enough to train in a test: every size cut down, embeddings
+/// N(0, 0.1) (the study's N(0, 1) saturates MF).
+inline config::Config::Model small_model(const std::string& name) {
+  config::Config::Model m;
+  m.name = name;
+  m.factors = 8;
+  m.embedding_dim = 16;
+  m.heads = 4;
+  m.ff_dim = 32;
+  m.mlp_dims = {32, 16, 8};
+  m.embedding_init_std = 0.1;
+  return m;
+}
 
 }  // namespace mlrec::test_support

@@ -34,4 +34,7 @@ std::string json_quote(const std::string& text);
 /// renamed over the target, so a reader (or a crash) never sees a half-written file.
 void write_file_atomic(const std::string& path, const std::string& contents);
 
+/// The whole of a text file; InputError "PATH: cannot open WHAT" (or "cannot read WHAT").
+std::string read_file(const std::string& path, const std::string& what);
+
 }  // namespace mlrec

@@ -30,6 +30,8 @@ class CudaGraphStep {
   /// Runs the step eagerly on the capture stream (the warm-up that precedes a capture: lazy
   /// initialisation such as cuBLAS workspaces must not happen inside it).
   at::Tensor warm_up(const at::Tensor& index);
+  /// Whether enough warm-up steps ran for a capture (3, as torch.cuda.graph's documentation does).
+  bool warmed_up() const;
   /// Captures the step. On failure (an operation that cannot be captured) returns false with
   /// the reason in `why`, having run nothing and left no capture open: the caller runs the
   /// step eagerly instead.

@@ -53,6 +53,10 @@ struct FitResult {
   int64_t train_samples = 0;
   double comm_wait_seconds = 0;
   bool cuda_graph = false;       // whether the steps were replayed from a CUDA graph
+  /// Training samples over training time across whole epochs (0 before any).
+  double samples_per_second() const { return train_seconds > 0 ? train_samples / train_seconds : 0.0; }
+  /// The share of training time spent waiting for gradient all-reduces.
+  double comm_wait_share() const { return train_seconds > 0 ? comm_wait_seconds / train_seconds : 0.0; }
 };
 
 class Trainer {
@@ -100,7 +104,7 @@ class Trainer {
   std::unique_ptr<Schedule> schedule_;
   std::unique_ptr<dist::GradientSynchronizer> grad_sync_;
   std::unique_ptr<CudaGraphStep> graph_step_;  // set while fit() runs with CUDA graphs
-  int graph_warm_up_steps_ = 0;
+  bool sync_buffers_ = false;  // several ranks and a model with buffers (BatchNorm statistics)
   int64_t bucket_bytes_;
   std::vector<std::shared_ptr<Callback>> callbacks_;
   int64_t steps_per_epoch_ = 0;

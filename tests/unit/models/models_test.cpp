@@ -11,17 +11,7 @@
 namespace mlrec::models {
 namespace {
 
-config::Config::Model small_model(const std::string& name) {
-  config::Config::Model m;
-  m.name = name;
-  m.factors = 8;
-  m.embedding_dim = 16;
-  m.heads = 4;
-  m.ff_dim = 32;
-  m.mlp_dims = {32, 16, 8};
-  m.embedding_init_std = 0.1;
-  return m;
-}
+using test_support::small_model;
 
 class ModelsTest : public ::testing::TestWithParam<std::string> {
  protected:

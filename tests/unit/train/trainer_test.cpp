@@ -9,14 +9,6 @@
 namespace mlrec::train {
 namespace {
 
-config::Config::Model mf_model() {
-  config::Config::Model m;
-  m.name = "mf";
-  m.factors = 8;
-  m.embedding_init_std = 0.1;
-  return m;
-}
-
 config::Config::Train quick_training(int epochs) {
   config::Config::Train t;
   t.epochs = epochs;
@@ -36,7 +28,7 @@ struct TrainedRun {
 TrainedRun train_mf(const test_support::SyntheticData& d, const config::Config::Train& options) {
   torch::manual_seed(static_cast<uint64_t>(options.seed));
   auto comm = dist::make_local_communicator();
-  Trainer trainer(models::make_model(mf_model(), d.info), options, *comm, torch::Device(torch::kCPU));
+  Trainer trainer(models::make_model(test_support::small_model("mf"), d.info), options, *comm, torch::Device(torch::kCPU));
   TrainedRun run;
   run.best = std::make_shared<SaveBestCallback>("");
   trainer.add_callback(run.best);
