@@ -4,9 +4,9 @@
 # order of importance; each is skipped when the time budget cannot cover it, so a run cut short
 # still returns what it finished:
 #   build -> each CUDA test (crashes rerun under cuda-gdb) -> the five study models (fp32, CUDA
-#   graphs) -> BST in tf32 and bf16 -> eager vs graph -> the Python reference (speed ratios) ->
+#   graphs) -> BST in tf32 and bf16 -> eager vs graph ->
 #   kernel profile (ncu) -> the sequence models over 3 seeds x 2 protocols -> the BST sweep ->
-#   the tuned BST over 3 seeds
+#   the tuned BST over 3 seeds -> the Python reference (speed ratios)
 #
 # usage: scripts/gpu_check.sh DATA_DIR OUT_DIR [BUDGET_SECONDS] [REFERENCE_PY]
 #   (scripts/gpu_carry.sh prepares the .gpu/ folder to carry to such a machine, and says how)
@@ -77,7 +77,8 @@ five=(); for m in baseline mf seq seq_ratings seq_features; do five+=(--config "
 # Which stages run: MLREC_GPU_STAGES (space-separated names below), by default all but the ones
 # whose figures a GPU session already measured (the "done" list, kept in step with BENCHMARKS.md
 # and the README).
-done_stages="seeds_features_study seeds_features_valid_test sweep tuned_valid_test"
+done_stages="seeds_seq_study seeds_seq_valid_test seeds_ratings_study seeds_ratings_valid_test
+  seeds_features_study seeds_features_valid_test sweep tuned_valid_test tuned_study"
 want() {
   if [ -n "${MLREC_GPU_STAGES:-}" ]; then [[ " $MLREC_GPU_STAGES " == *" $1 "* ]]; else [[ " $done_stages " != *" $1 "* ]]; fi
 }
@@ -108,15 +109,13 @@ run_stage bench_bf16 20 "$bin" bench --config configs/seq_features.yaml --set tr
 short=(--config configs/mf.yaml --config configs/seq_features.yaml --set train.epochs=1 --set train.max_steps_per_epoch=300)
 run_stage eager 20 "$bin" bench "${short[@]}" --set train.cuda_graphs=false "${common[@]}" $(to eager)
 run_stage graph 15 "$bin" bench "${short[@]}" "${common[@]}" $(to graph)
-if [ -f "$reference" ]; then
-  run_stage reference 60 "$python" bench/compare_reference.py --binary "$bin" --reference "$reference" --data "$data" \
-    --models mf,seq_features --epochs 1 --max-steps "$ref_steps" --set "train.device=$device" --out "$work/compare.json"
-fi
-# Where a graph-replayed BST step spends its GPU time: per-kernel durations of ~2 steps.
+# Where a graph-replayed BST step spends its GPU time: per-kernel durations of ~2 steps, in TF32
+# (the precision of the 1M samples/s target; fp32 differs only in the matrix products). Capped:
+# a profiler that stalls must not eat the stages after it.
 if command -v ncu >/dev/null; then
-  run_stage ncu 60 ncu --clock-control none --metrics gpu__time_duration.sum --csv --launch-skip 4000 --launch-count 400 \
+  run_stage ncu 60 timeout 120 ncu --clock-control none --metrics gpu__time_duration.sum --csv --launch-skip 4000 --launch-count 400 \
     "$bin" bench --config configs/seq_features.yaml "${common[@]}" --set "output.dir=$work/runs-ncu" \
-    --set train.epochs=1 --set train.max_steps_per_epoch=60
+    --set train.precision=tf32 --set train.epochs=1 --set train.max_steps_per_epoch=60
   if [ -f "$work/ncu.log" ]; then
     "$python" bench/ncu_summary.py "$work/ncu.log" > "$work/ncu_summary.md" 2>&1; head -30 "$work/ncu_summary.md" | tee -a "$log"; bundle
   fi
@@ -138,5 +137,10 @@ run_stage tuned_valid_test 45 "$bin" --config configs/seq_tuned.yaml "${common[@
   --set "output.dir=$work/tuned-valid-test" --seeds 42,1,2
 run_stage tuned_study 45 "$bin" --config configs/seq_tuned.yaml "${common[@]}" \
   --set "output.dir=$work/tuned-study" --seeds 42,1,2
+# The Python reference on the same GPU and data (speed ratios), last: the longest to wait for.
+if [ -f "$reference" ]; then
+  run_stage reference 60 "$python" bench/compare_reference.py --binary "$bin" --reference "$reference" --data "$data" \
+    --models mf,seq_features --epochs 1 --max-steps "$ref_steps" --set "train.device=$device" --out "$work/compare.json"
+fi
 say "done"
 bundle
