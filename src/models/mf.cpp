@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "mlrec/models/embedding.h"
 #include "mlrec/models/init.h"
 
 namespace mlrec::models {
@@ -23,8 +24,8 @@ MatrixFactorization::MatrixFactorization(const MatrixFactorizationOptions& optio
 torch::Tensor MatrixFactorization::forward(const data::Batch& batch) {
   auto user = batch.user;
   auto item = batch.movies.select(1, batch.movies.size(1) - 1);  // the target movie
-  auto dot = (user_(user) * item_(item)).sum(1);
-  auto score = dot + user_bias_(user).squeeze(1) + item_bias_(item).squeeze(1);
+  auto dot = (lookup(user_, user) * lookup(item_, item)).sum(1);
+  auto score = dot + lookup(user_bias_, user).squeeze(1) + lookup(item_bias_, item).squeeze(1);
   return torch::sigmoid(score) * (range_.high - range_.low) + range_.low;
 }
 

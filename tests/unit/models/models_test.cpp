@@ -5,6 +5,7 @@
 #include "mlrec/config/config.h"
 #include "mlrec/models/baseline.h"
 #include "mlrec/models/bst.h"
+#include "mlrec/models/embedding.h"
 #include "mlrec/models/registry.h"
 #include "support/synthetic_fixture.h"
 
@@ -97,6 +98,44 @@ TEST(Bst, PaddedKeysAreIgnoredByAttention) {
   auto out2 = layer(x2, pad);
   // ...does not reach the non-padded outputs
   EXPECT_TRUE(torch::allclose(out.narrow(1, 2, 3), out2.narrow(1, 2, 3), 1e-5, 1e-6));
+}
+
+TEST(ScatterAddEmbedding, GradientsMatchTorchsEmbeddingIncludingThePaddingRow) {
+  torch::manual_seed(3);
+  // Repeated indices (rows 1 and 0 several times) and a 2-D index tensor, as the models use.
+  auto indices = torch::tensor({0, 2, 1, 1, 4, 0, 1, 3}, torch::kLong).view({2, 4});
+  auto upstream = torch::randn({2, 4, 3});
+  for (int64_t padding_idx : {-1, 0}) {
+    auto ours = torch::randn({5, 3}).requires_grad_(true);
+    auto theirs = ours.detach().clone().requires_grad_(true);
+    auto y = scatter_add_embedding(ours, indices, padding_idx);
+    auto expected = torch::embedding(theirs, indices, padding_idx);
+    EXPECT_TRUE(torch::equal(y, expected));
+    (y * upstream).sum().backward();
+    (expected * upstream).sum().backward();
+    EXPECT_TRUE(torch::allclose(ours.grad(), theirs.grad(), 1e-6, 1e-6)) << "padding_idx " << padding_idx;
+    EXPECT_EQ(ours.grad()[0].abs().sum().item<float>() == 0.f, padding_idx == 0);
+  }
+}
+
+TEST(Bst, PaddingTheHeadDimensionLeavesAttentionUnchanged) {
+  torch::manual_seed(4);
+  const int64_t batch = 3, length = 5, heads = 2, head_dim = 10;
+  auto qkv = torch::randn({batch, length, 3, heads, head_dim}).requires_grad_(true);
+  auto pad = torch::zeros({batch, length}, torch::kBool);
+  pad.index_put_({0, torch::indexing::Slice(0, 2)}, true);  // the first sample's two oldest keys
+  auto attend = pad.logical_not().view({batch, 1, 1, length});
+  auto upstream = torch::randn({batch, length, heads * head_dim});
+  auto reference = self_attention(qkv, attend, 0.0, 1);
+  auto reference_grad = torch::autograd::grad({(reference * upstream).sum()}, {qkv})[0];
+  for (int64_t multiple : {4, 8}) {
+    auto out = self_attention(qkv, attend, 0.0, multiple);
+    ASSERT_EQ(out.sizes(), reference.sizes());
+    EXPECT_TRUE(torch::allclose(out, reference, 1e-5, 1e-6)) << multiple;
+    auto grad = torch::autograd::grad({(out * upstream).sum()}, {qkv})[0];
+    EXPECT_TRUE(torch::allclose(grad, reference_grad, 1e-5, 1e-6)) << multiple;
+  }
+  EXPECT_EQ(attention_head_dim_multiple(qkv), 1);  // no padding on the CPU
 }
 
 TEST(MedianBaseline, FitsTheMedianAsNumpyDoes) {
