@@ -87,13 +87,13 @@ run_stage() { local name=$1; shift; if want "$name"; then stage "$name" "$@"; el
 stage info 5 bash -c "$info"
 stage build 60 bash -c "$build" || { say "build failed: stopping"; tail -30 "$work/build.log" | tee -a "$log"; exit 1; }
 # Each CUDA test in its own process (a crash names its test); a crash is rerun under cuda-gdb for
-# the host backtrace (gdb itself is not on those machines).
+# the host backtrace (gdb itself is not on those machines), unless MLREC_GPU_STAGES leaves out "gdb".
 tests_bin="$build_dir/tests/mlrec_torch_tests"
 if want cuda_tests && [ -x "$tests_bin" ]; then
   for t in $("$tests_bin" --gtest_list_tests --gtest_filter='Cuda.*' | grep '^  ' | tr -d ' '); do
     stage "test_$t" 20 "$tests_bin" --gtest_filter="Cuda.$t"
     rc=$?
-    if (( rc > 128 )) && command -v cuda-gdb >/dev/null; then
+    if (( rc > 128 )) && want gdb && command -v cuda-gdb >/dev/null; then
       stage "gdb_$t" 30 cuda-gdb -batch -ex run -ex bt -ex "thread apply all bt 8" --args "$tests_bin" --gtest_filter="Cuda.$t"
       grep -A25 "^#0" "$work/gdb_$t.log" | head -40 | tee -a "$log"
     fi

@@ -2,71 +2,75 @@
 
 #include <torch/torch.h>
 
+#include <cstring>
+
 namespace mlrec::data {
 
-RatingDataset::RatingDataset(const PreparedRatings& prepared, const std::vector<int64_t>& rows,
-                             int sequence_length) {
-  const int64_t n = static_cast<int64_t>(rows.size());
-  const int64_t length = sequence_length;
-  auto i32 = torch::TensorOptions().dtype(torch::kInt32);
-  movies_ = torch::empty({n, length}, i32);
-  levels_ = torch::empty({n, length}, i32);
-  auto pad = torch::empty({n, length}, torch::TensorOptions().dtype(torch::kUInt8));
-  fill_windows(prepared, rows, sequence_length, movies_.data_ptr<int32_t>(),
-               levels_.data_ptr<int32_t>(), pad.data_ptr<uint8_t>());
-  pad_mask_ = pad.to(torch::kBool);
+namespace {
 
-  user_ = torch::empty({n}, torch::kInt64);
+// Columns of a sample row, for window length L. Rows are padded to a multiple of 4 columns
+// (16 bytes), the unit torch's vectorised row gather moves.
+struct Columns {
+  int64_t length;
+  int64_t user() const { return 0; }
+  int64_t movies() const { return 1; }
+  int64_t levels() const { return 1 + length; }
+  int64_t pad() const { return 1 + 2 * length; }
+  int64_t features() const { return 1 + 3 * length; }
+  int64_t target() const { return 4 + 3 * length; }
+  int64_t width() const { return (target() + 1 + 3) / 4 * 4; }
+};
+
+}  // namespace
+
+RatingDataset::RatingDataset(const PreparedRatings& prepared, const std::vector<int64_t>& rows,
+                             int sequence_length)
+    : length_(sequence_length) {
+  const int64_t n = static_cast<int64_t>(rows.size());
+  const Columns c{length_};
+  samples_ = torch::zeros({n, c.width()}, torch::kInt32);
+  auto* table = samples_.data_ptr<int32_t>();
+  const int64_t width = c.width();
+  fill_windows(prepared, rows, sequence_length, table + c.movies(), table + c.levels(), table + c.pad(), width);
   target_ = torch::empty({n}, torch::kFloat32);
-  auto* user = user_.data_ptr<int64_t>();
   auto* target = target_.data_ptr<float>();
   for (int64_t i = 0; i < n; ++i) {
-    user[i] = prepared.user[rows[i]];
-    target[i] = prepared.rating[rows[i]];
-  }
-
-  const int64_t users = prepared.num_users + 1;
-  user_features_ = torch::zeros({users, 3}, torch::kInt64);
-  auto* features = user_features_.data_ptr<int64_t>();
-  if (prepared.has_user_features) {
-    for (int64_t u = 0; u < users; ++u) {
-      features[3 * u + 0] = prepared.sex[u];
-      features[3 * u + 1] = prepared.age_group[u];
-      features[3 * u + 2] = prepared.occupation[u];
+    const int64_t row = rows[static_cast<size_t>(i)];
+    const int32_t user = prepared.user[static_cast<size_t>(row)];
+    int32_t* sample = table + i * width;
+    sample[c.user()] = user;
+    if (prepared.has_user_features) {
+      sample[c.features() + 0] = prepared.sex[static_cast<size_t>(user)];
+      sample[c.features() + 1] = prepared.age_group[static_cast<size_t>(user)];
+      sample[c.features() + 2] = prepared.occupation[static_cast<size_t>(user)];
     }
+    target[i] = prepared.rating[static_cast<size_t>(row)];
+    // The target's bits as an int32 column, so that one gather brings it along.
+    std::memcpy(&sample[c.target()], &target[i], sizeof(float));
   }
 }
 
-Batch RatingDataset::gather(const at::Tensor& index) const {
+Batch RatingDataset::unpack(const at::Tensor& rows) const {
+  const Columns c{length_};
   Batch batch;
-  batch.user = user_.index_select(0, index);
-  batch.movies = movies_.index_select(0, index);
-  batch.levels = levels_.index_select(0, index);
-  batch.pad_mask = pad_mask_.index_select(0, index);
-  batch.features = user_features_.index_select(0, batch.user);
-  batch.target = target_.index_select(0, index);
+  batch.user = rows.select(1, c.user());
+  batch.movies = rows.narrow(1, c.movies(), length_);
+  batch.levels = rows.narrow(1, c.levels(), length_);
+  batch.pad_mask = rows.narrow(1, c.pad(), length_).ne(0);
+  batch.features = rows.narrow(1, c.features(), 3);
+  batch.target = rows.select(1, c.target()).view(torch::kFloat32);
   return batch;
 }
 
-Batch RatingDataset::slice(int64_t begin, int64_t end) const {
-  Batch batch;
-  batch.user = user_.slice(0, begin, end);
-  batch.movies = movies_.slice(0, begin, end);
-  batch.levels = levels_.slice(0, begin, end);
-  batch.pad_mask = pad_mask_.slice(0, begin, end);
-  batch.features = user_features_.index_select(0, batch.user);
-  batch.target = target_.slice(0, begin, end);
-  return batch;
-}
+Batch RatingDataset::gather(const at::Tensor& index) const { return unpack(samples_.index_select(0, index)); }
+
+Batch RatingDataset::slice(int64_t begin, int64_t end) const { return unpack(samples_.slice(0, begin, end)); }
 
 RatingDataset RatingDataset::to(const c10::Device& device) const {
   RatingDataset out;
-  out.user_ = user_.to(device);
-  out.movies_ = movies_.to(device);
-  out.levels_ = levels_.to(device);
-  out.pad_mask_ = pad_mask_.to(device);
+  out.length_ = length_;
+  out.samples_ = samples_.to(device);
   out.target_ = target_.to(device);
-  out.user_features_ = user_features_.to(device);
   return out;
 }
 

@@ -258,8 +258,12 @@ PreparedRatings prepare_ratings(const RawRatings& raw, const SplitOptions& optio
   return out;
 }
 
-void fill_windows(const PreparedRatings& data, const std::vector<int64_t>& rows, int length,
-                  int32_t* movies, int32_t* levels, uint8_t* pad) {
+namespace {
+
+// fill_windows for any padding-flag type and row stride (in elements).
+template <typename Pad>
+void fill_windows_strided(const PreparedRatings& data, const std::vector<int64_t>& rows, int length,
+                          int32_t* movies, int32_t* levels, Pad* pad, int64_t stride) {
   MLREC_CHECK(length >= 1, "window length must be positive");
   const int64_t n = data.size();
   const size_t len = static_cast<size_t>(length);
@@ -268,21 +272,34 @@ void fill_windows(const PreparedRatings& data, const std::vector<int64_t>& rows,
     MLREC_CHECK(row >= 0 && row < n, "row " + std::to_string(row) + " out of range");
     const int64_t start = data.user_start[static_cast<size_t>(data.user[static_cast<size_t>(row)])];
     const int64_t first = row - (length - 1);
-    int32_t* m = movies + w * len;
-    int32_t* l = levels + w * len;
-    uint8_t* p = pad + w * len;
+    const auto offset = static_cast<int64_t>(w) * stride;
+    int32_t* m = movies + offset;
+    int32_t* l = levels + offset;
+    Pad* p = pad + offset;
     // Positions before the user's first row are padding; the rest copy contiguous rows.
     const size_t padded = first < start ? static_cast<size_t>(start - first) : 0;
     std::fill(m, m + padded, 0);
     std::fill(l, l + padded, 0);
-    std::fill(p, p + padded, uint8_t{1});
+    std::fill(p, p + padded, Pad{1});
     const size_t src = static_cast<size_t>(first + static_cast<int64_t>(padded));
     std::copy(data.movie.begin() + static_cast<std::ptrdiff_t>(src),
               data.movie.begin() + static_cast<std::ptrdiff_t>(src + len - padded), m + padded);
     std::copy(data.rating_level.begin() + static_cast<std::ptrdiff_t>(src),
               data.rating_level.begin() + static_cast<std::ptrdiff_t>(src + len - padded), l + padded);
-    std::fill(p + padded, p + len, uint8_t{0});
+    std::fill(p + padded, p + len, Pad{0});
   }
+}
+
+}  // namespace
+
+void fill_windows(const PreparedRatings& data, const std::vector<int64_t>& rows, int length,
+                  int32_t* movies, int32_t* levels, uint8_t* pad) {
+  fill_windows_strided(data, rows, length, movies, levels, pad, length);
+}
+
+void fill_windows(const PreparedRatings& data, const std::vector<int64_t>& rows, int length,
+                  int32_t* movies, int32_t* levels, int32_t* pad, int64_t row_stride) {
+  fill_windows_strided(data, rows, length, movies, levels, pad, row_stride);
 }
 
 }  // namespace mlrec::data

@@ -66,5 +66,9 @@ PreparedRatings prepare_ratings(const RawRatings& raw, const SplitOptions& optio
 /// pad: 1 where padded.
 void fill_windows(const PreparedRatings& data, const std::vector<int64_t>& rows, int length,
                   int32_t* movies, int32_t* levels, uint8_t* pad);
+/// The same into rows `row_stride` elements apart (each row's movies, levels and pad start at
+/// the given pointers plus w * row_stride), with int32 padding flags: a packed sample table.
+void fill_windows(const PreparedRatings& data, const std::vector<int64_t>& rows, int length,
+                  int32_t* movies, int32_t* levels, int32_t* pad, int64_t row_stride);
 
 }  // namespace mlrec::data
