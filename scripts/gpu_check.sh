@@ -91,7 +91,8 @@ stage build 60 bash -c "$build" || { say "build failed: stopping"; tail -30 "$wo
 tests_bin="$build_dir/tests/mlrec_torch_tests"
 if want cuda_tests && [ -x "$tests_bin" ]; then
   for t in $("$tests_bin" --gtest_list_tests --gtest_filter='Cuda.*' | grep '^  ' | tr -d ' '); do
-    stage "test_$t" 20 "$tests_bin" --gtest_filter="Cuda.$t"
+    # line-buffered, so that a crash does not swallow the verdicts already printed
+    stage "test_$t" 20 stdbuf -oL -eL "$tests_bin" --gtest_filter="Cuda.$t"
     rc=$?
     if (( rc > 128 )) && want gdb && command -v cuda-gdb >/dev/null; then
       stage "gdb_$t" 30 cuda-gdb -batch -ex run -ex bt -ex "thread apply all bt 8" --args "$tests_bin" --gtest_filter="Cuda.$t"

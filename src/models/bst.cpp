@@ -2,8 +2,6 @@
 
 #include <torch/torch.h>
 
-#include <cmath>
-
 #include "mlrec/models/dropout.h"
 #include "mlrec/models/embedding.h"
 #include "mlrec/models/init.h"
@@ -25,33 +23,18 @@ EncoderLayerImpl::EncoderLayerImpl(int64_t dim, int64_t heads, int64_t ff_dim, d
   norm2_ = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(1e-5)));
 }
 
-torch::Tensor self_attention(const torch::Tensor& qkv, const torch::Tensor& attend, double dropout_p,
-                             int64_t head_dim_multiple) {
-  const int64_t batch = qkv.size(0), length = qkv.size(1), heads = qkv.size(3), head_dim = qkv.size(4);
-  const int64_t padded = (head_dim + head_dim_multiple - 1) / head_dim_multiple * head_dim_multiple;
-  // [B, L, 3, heads, padded] -> 3 x [B, heads, L, padded] views, the last dimension contiguous.
-  auto packed = padded == head_dim ? qkv : at::constant_pad_nd(qkv, {0, padded - head_dim});
-  packed = packed.permute({2, 0, 3, 1, 4});
-  auto out = at::scaled_dot_product_attention(packed[0], packed[1], packed[2], attend, dropout_p,
-                                              /*is_causal=*/false, 1.0 / std::sqrt(double(head_dim)));
-  if (padded != head_dim) out = out.narrow(-1, 0, head_dim);
-  return out.transpose(1, 2).reshape({batch, length, heads * head_dim});
-}
-
-int64_t attention_head_dim_multiple(const torch::Tensor& qkv) {
-  if (!qkv.is_cuda()) return 1;
-  return qkv.element_size() >= 4 ? 4 : 8;
-}
-
 torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& pad_mask) {
   const int64_t batch = x.size(0), length = x.size(1), head_dim = dim_ / heads_;
   const double p = is_training() ? dropout_ : 0.0;
+  // [B, L, 3 * dim] -> 3 x [B, heads, L, head_dim]
   auto qkv = torch::nn::functional::linear(x, in_proj_weight_, in_proj_bias_)
-                 .view({batch, length, 3, heads_, head_dim});
+                 .view({batch, length, 3, heads_, head_dim})
+                 .permute({2, 0, 3, 1, 4});
   // Boolean attention masks mean "may attend": every query sees the non-padded keys. The
   // target token is never padded, so no row of the mask is empty.
   auto attend = pad_mask.logical_not().view({batch, 1, 1, length});
-  auto attention = self_attention(qkv, attend, p, attention_head_dim_multiple(qkv));
+  auto attention = at::scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attend, p);
+  attention = attention.transpose(1, 2).reshape({batch, length, dim_});
   auto h = norm1_(x + models::dropout(out_proj_(attention), p, is_training()));
   auto ff = linear2_(models::dropout(torch::gelu(linear1_(h)), p, is_training()));
   return norm2_(h + models::dropout(ff, p, is_training()));

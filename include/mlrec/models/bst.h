@@ -22,23 +22,13 @@ struct BehaviorSequenceTransformerOptions {
   RatingRange range;
 };
 
-/// Multi-head self-attention over packed projections qkv [B, L, 3, heads, head_dim] (query, key,
-/// value), each query attending to the keys where `attend` [B, 1, 1, L] is true; returns
-/// [B, L, heads * head_dim]. The head dimension is zero-padded to a multiple of
-/// `head_dim_multiple` first (1: no padding), which leaves the result unchanged (the padded
-/// columns add zero to every score, the scale stays 1/sqrt(head_dim), the padded outputs are
-/// dropped) but lets CUDA run the fused memory-efficient kernel: it needs head dimensions
-/// divisible by 4 (fp32) or 8 (bf16/fp16), and the study's 120 / 12 heads = 10 is neither, which
-/// sends torch to batched GEMMs of 10 x 10 matrices plus separate mask, softmax and dropout kernels.
-torch::Tensor self_attention(const torch::Tensor& qkv, const torch::Tensor& attend, double dropout_p,
-                             int64_t head_dim_multiple);
-
-/// The padding self_attention needs on this device and dtype for the fused kernel (1 on the CPU).
-int64_t attention_head_dim_multiple(const torch::Tensor& qkv);
-
 /// One post-norm transformer encoder layer, as nn.TransformerEncoderLayer(batch_first, gelu):
 /// self-attention with a key padding mask, then a GELU feed-forward, each with dropout and a
-/// residual followed by LayerNorm. Attention runs through self_attention above.
+/// residual followed by LayerNorm. Attention runs through scaled_dot_product_attention. With the
+/// study's head dimension (120 / 12 = 10) torch takes its math path (batched GEMMs, softmax,
+/// dropout as separate kernels): zero-padding heads to 12 or 16 so that the fused kernels accept
+/// them was measured slower on an H200 (fp32 memory-efficient attention 1.1 ms per step against
+/// ~0.25 ms; bf16 went to cuDNN's, also slower), see BENCHMARKS.md.
 class EncoderLayerImpl : public torch::nn::Module {
  public:
   EncoderLayerImpl(int64_t dim, int64_t heads, int64_t ff_dim, double dropout);

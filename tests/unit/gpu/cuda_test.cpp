@@ -1,7 +1,6 @@
 // CUDA and NCCL on one GPU: the whole training loop on the device, and a size-1 NCCL
 // communicator (NCCL refuses two ranks on one GPU, so that is all one GPU can test). Every test
 // skips where no GPU is visible, as in CI.
-#include <ATen/SDPBackend.h>
 #include <gtest/gtest.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
@@ -10,7 +9,6 @@
 #include "mlrec/config/config.h"
 #include "mlrec/data/synthetic.h"
 #include "mlrec/dist/process_group.h"
-#include "mlrec/models/bst.h"
 #include "mlrec/models/embedding.h"
 #include "mlrec/train/run.h"
 #include "support/temp_dir.h"
@@ -78,34 +76,6 @@ TEST_F(Cuda, WholeTrainingLoopRunsOnTheDeviceWithNccl) {
 
 // The captured step is the eager step replayed: without dropout (MF) both train the same model
 // up to the order of atomic additions in the embeddings' backward.
-// The study's head dimension (10) padded for the fused memory-efficient kernel: torch must pick
-// that kernel (else the padding is wasted work), and it must agree with the unpadded attention.
-TEST_F(Cuda, PaddedAttentionRunsTheFusedKernelAndMatchesUnpadded) {
-  torch::manual_seed(5);
-  const int64_t batch = 64, length = 10, heads = 12, head_dim = 10;
-  auto options = torch::TensorOptions().device(torch::kCUDA, 0);
-  auto pad = torch::rand({batch, length}, options) < 0.3;
-  pad.select(1, length - 1).fill_(false);  // the target token is never padded
-  auto attend = pad.logical_not().view({batch, 1, 1, length});
-  for (auto dtype : {torch::kFloat32, torch::kBFloat16}) {
-    auto qkv = torch::randn({batch, length, 3, heads, head_dim}, options.dtype(dtype)).requires_grad_(true);
-    const int64_t multiple = models::attention_head_dim_multiple(qkv);
-    EXPECT_EQ(multiple, dtype == torch::kFloat32 ? 4 : 8);
-    const int64_t padded = (head_dim + multiple - 1) / multiple * multiple;
-    auto q = torch::zeros({batch, heads, length, padded}, options.dtype(dtype));
-    EXPECT_EQ(at::_fused_sdp_choice(q, q, q, attend, 0.1), static_cast<int64_t>(at::SDPBackend::efficient_attention))
-        << dtype;
-    auto upstream = torch::randn({batch, length, heads * head_dim}, options.dtype(dtype));
-    auto fused = models::self_attention(qkv, attend, 0.0, multiple);
-    auto fused_grad = torch::autograd::grad({(fused * upstream).sum()}, {qkv})[0];
-    auto unpadded = models::self_attention(qkv, attend, 0.0, 1);
-    auto unpadded_grad = torch::autograd::grad({(unpadded * upstream).sum()}, {qkv})[0];
-    const double tolerance = dtype == torch::kFloat32 ? 1e-4 : 3e-2;
-    EXPECT_LT((fused - unpadded).abs().max().item<double>(), tolerance) << dtype;
-    EXPECT_LT((fused_grad - unpadded_grad).abs().max().item<double>(), 10 * tolerance) << dtype;
-  }
-}
-
 TEST_F(Cuda, ScatterAddEmbeddingGradientsMatchTorchsEmbedding) {
   torch::manual_seed(6);
   auto options = torch::TensorOptions().device(torch::kCUDA, 0);

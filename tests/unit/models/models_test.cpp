@@ -118,26 +118,6 @@ TEST(ScatterAddEmbedding, GradientsMatchTorchsEmbeddingIncludingThePaddingRow) {
   }
 }
 
-TEST(Bst, PaddingTheHeadDimensionLeavesAttentionUnchanged) {
-  torch::manual_seed(4);
-  const int64_t batch = 3, length = 5, heads = 2, head_dim = 10;
-  auto qkv = torch::randn({batch, length, 3, heads, head_dim}).requires_grad_(true);
-  auto pad = torch::zeros({batch, length}, torch::kBool);
-  pad.index_put_({0, torch::indexing::Slice(0, 2)}, true);  // the first sample's two oldest keys
-  auto attend = pad.logical_not().view({batch, 1, 1, length});
-  auto upstream = torch::randn({batch, length, heads * head_dim});
-  auto reference = self_attention(qkv, attend, 0.0, 1);
-  auto reference_grad = torch::autograd::grad({(reference * upstream).sum()}, {qkv})[0];
-  for (int64_t multiple : {4, 8}) {
-    auto out = self_attention(qkv, attend, 0.0, multiple);
-    ASSERT_EQ(out.sizes(), reference.sizes());
-    EXPECT_TRUE(torch::allclose(out, reference, 1e-5, 1e-6)) << multiple;
-    auto grad = torch::autograd::grad({(out * upstream).sum()}, {qkv})[0];
-    EXPECT_TRUE(torch::allclose(grad, reference_grad, 1e-5, 1e-6)) << multiple;
-  }
-  EXPECT_EQ(attention_head_dim_multiple(qkv), 1);  // no padding on the CPU
-}
-
 TEST(MedianBaseline, FitsTheMedianAsNumpyDoes) {
   MedianBaseline odd;
   odd.fit(torch::tensor({5.f, 1.f, 4.f}));
