@@ -166,6 +166,10 @@ std::vector<ParamSpec> build_specs() {
   t.push_back(MLREC_PARAM(model, linear_init,
                           "Init of the sequence models' Linear layers: default (PyTorch's "
                           "kaiming-uniform) or xavier_uniform.").one_of({"default", "xavier_uniform"}));
+  t.push_back(MLREC_PARAM(model, attention,
+                          "Attention of the sequence models: torch (scaled_dot_product_attention) or "
+                          "short (mlrec's fused CUDA kernels for windows of <= 32 tokens; on the CPU, "
+                          "or in a build without them, torch's).").one_of({"torch", "short"}));
   t.push_back(MLREC_PARAM(model, embedding_dim,
                           "Movie/position embedding size of the sequence models; divisible by "
                           "model.heads.").ge(1));

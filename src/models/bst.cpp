@@ -5,11 +5,12 @@
 #include "mlrec/models/dropout.h"
 #include "mlrec/models/embedding.h"
 #include "mlrec/models/init.h"
+#include "mlrec/models/short_attention.h"
 
 namespace mlrec::models {
 
-EncoderLayerImpl::EncoderLayerImpl(int64_t dim, int64_t heads, int64_t ff_dim, double dropout)
-    : dim_(dim), heads_(heads), dropout_(dropout) {
+EncoderLayerImpl::EncoderLayerImpl(int64_t dim, int64_t heads, int64_t ff_dim, double dropout, bool short_attention)
+    : dim_(dim), heads_(heads), dropout_(dropout), short_attention_(short_attention) {
   TORCH_CHECK(dim % heads == 0, "embedding dim ", dim, " is not divisible by ", heads, " heads");
   // Initialised as nn.MultiheadAttention does: xavier-uniform packed projection, zero biases.
   in_proj_weight_ = register_parameter("in_proj_weight", torch::empty({3 * dim, dim}));
@@ -26,15 +27,20 @@ EncoderLayerImpl::EncoderLayerImpl(int64_t dim, int64_t heads, int64_t ff_dim, d
 torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& pad_mask) {
   const int64_t batch = x.size(0), length = x.size(1), head_dim = dim_ / heads_;
   const double p = is_training() ? dropout_ : 0.0;
-  // [B, L, 3 * dim] -> 3 x [B, heads, L, head_dim]
-  auto qkv = torch::nn::functional::linear(x, in_proj_weight_, in_proj_bias_)
-                 .view({batch, length, 3, heads_, head_dim})
-                 .permute({2, 0, 3, 1, 4});
-  // Boolean attention masks mean "may attend": every query sees the non-padded keys. The
-  // target token is never padded, so no row of the mask is empty.
-  auto attend = pad_mask.logical_not().view({batch, 1, 1, length});
-  auto attention = at::scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attend, p);
-  attention = attention.transpose(1, 2).reshape({batch, length, dim_});
+  // [B, L, 3 * dim]: query, key, value, each heads x head_dim
+  auto packed = torch::nn::functional::linear(x, in_proj_weight_, in_proj_bias_);
+  torch::Tensor attention;
+  if (short_attention_ && short_attention_supports(packed, heads_)) {
+    attention = short_attention(packed, pad_mask, heads_, p).to(packed.scalar_type());
+  } else {
+    // -> 3 x [B, heads, L, head_dim]
+    auto qkv = packed.view({batch, length, 3, heads_, head_dim}).permute({2, 0, 3, 1, 4});
+    // Boolean attention masks mean "may attend": every query sees the non-padded keys. The
+    // target token is never padded, so no row of the mask is empty.
+    auto attend = pad_mask.logical_not().view({batch, 1, 1, length});
+    attention = at::scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attend, p);
+    attention = attention.transpose(1, 2).reshape({batch, length, dim_});
+  }
   auto h = norm1_(x + models::dropout(out_proj_(attention), p, is_training()));
   auto ff = linear2_(models::dropout(torch::gelu(linear1_(h)), p, is_training()));
   return norm2_(h + models::dropout(ff, p, is_training()));
@@ -64,7 +70,7 @@ BehaviorSequenceTransformer::BehaviorSequenceTransformer(const BehaviorSequenceT
   }
   for (int64_t i = 0; i < o.encoder_layers; ++i) {
     encoder_.push_back(register_module("encoder" + std::to_string(i),
-                                       EncoderLayer(o.embedding_dim, o.heads, o.ff_dim, o.dropout)));
+                                       EncoderLayer(o.embedding_dim, o.heads, o.ff_dim, o.dropout, o.short_attention)));
   }
   int64_t in = o.sequence_length * o.embedding_dim + o.embedding_dim + extra;
   for (size_t i = 0; i < o.mlp_dims.size(); ++i) {

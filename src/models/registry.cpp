@@ -54,6 +54,7 @@ RatingModelPtr make_model(const config::Config::Model& m, const data::DatasetInf
     o.occupation_dim = m.occupation_dim;
     o.embedding_init_std = m.embedding_init_std;
     o.xavier_linear_init = m.linear_init == "xavier_uniform";
+    o.short_attention = m.attention == "short";
     o.range = range;
     return std::make_shared<BehaviorSequenceTransformer>(o);
   }

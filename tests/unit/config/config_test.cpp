@@ -123,7 +123,7 @@ TEST(ParamSpecs, KeysAreUniqueAndCoverScriptKeys) {
     EXPECT_NE(find_param(k), nullptr) << k;
   }
   EXPECT_EQ(find_param("train.nope"), nullptr);
-  EXPECT_EQ(keys.size(), 50u);  // update when adding a parameter (and its test)
+  EXPECT_EQ(keys.size(), 51u);  // update when adding a parameter (and its test)
 }
 
 TEST(ParamSpecs, EveryKeyIsBoundToItsOwnField) {
@@ -426,6 +426,7 @@ TEST(ConfigErrors, EnumValues) {
   expect_config_error("", {"train.precision=fp16"}, {"'train.precision'"});
   expect_config_error("", {"train.schedule=cosine"}, {"'train.schedule'"});
   expect_config_error("", {"dist.backend=gloo"}, {"'dist.backend'"});
+  expect_config_error("", {"model.attention=flash"}, {"'model.attention'", "one of torch, short"});
 }
 
 TEST(ConfigErrors, CrossKeyChecks) {

@@ -10,6 +10,7 @@
 #include "mlrec/data/synthetic.h"
 #include "mlrec/dist/process_group.h"
 #include "mlrec/models/embedding.h"
+#include "mlrec/models/short_attention.h"
 #include "mlrec/train/run.h"
 #include "support/temp_dir.h"
 
@@ -87,6 +88,103 @@ TEST_F(Cuda, ScatterAddEmbeddingGradientsMatchTorchsEmbedding) {
   (torch::embedding(theirs, indices, 0) * upstream).sum().backward();
   EXPECT_TRUE(torch::allclose(ours.grad(), theirs.grad(), 1e-4, 1e-3));
   EXPECT_EQ(ours.grad()[0].abs().sum().item<float>(), 0.f);
+}
+
+// torch's attention on the same packed projections, as the encoder layer calls it.
+torch::Tensor torch_attention(const torch::Tensor& packed, const torch::Tensor& pad, int64_t heads) {
+  const int64_t batch = packed.size(0), length = packed.size(1), dim = packed.size(2) / 3;
+  auto qkv = packed.view({batch, length, 3, heads, dim / heads}).permute({2, 0, 3, 1, 4});
+  auto attend = pad.logical_not().view({batch, 1, 1, length});
+  return at::scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attend, 0.0)
+      .transpose(1, 2)
+      .reshape({batch, length, dim});
+}
+
+class ShortAttention : public Cuda {
+ protected:
+  void SetUp() override {
+    Cuda::SetUp();
+    if (!IsSkipped() && !models::short_attention_built()) GTEST_SKIP() << "built without CUDA kernels";
+  }
+  // The study's shape: 10 tokens, 12 heads of 10; some keys padded, never the target's.
+  const int64_t batch = 64, length = 10, heads = 12, dim = 120;
+  torch::TensorOptions options = torch::TensorOptions().device(torch::kCUDA, 0);
+  torch::Tensor packed() { return torch::randn({batch, length, 3 * dim}, options); }
+  torch::Tensor pad() {
+    auto mask = torch::rand({batch, length}, options) < 0.4;
+    mask.select(1, length - 1).fill_(false);
+    return mask;
+  }
+};
+
+TEST_F(ShortAttention, MatchesTorchsAttentionWithoutDropout) {
+  torch::manual_seed(7);
+  auto qkv = packed().requires_grad_(true);
+  auto mask = pad();
+  ASSERT_TRUE(models::short_attention_supports(qkv, heads));
+  auto upstream = torch::randn({batch, length, dim}, options);
+  auto ours = models::short_attention(qkv, mask, heads, 0.0);
+  auto our_grad = torch::autograd::grad({(ours * upstream).sum()}, {qkv})[0];
+  auto theirs = torch_attention(qkv, mask, heads);
+  auto their_grad = torch::autograd::grad({(theirs * upstream).sum()}, {qkv})[0];
+  EXPECT_LT((ours - theirs).abs().max().item<double>(), 1e-5);
+  EXPECT_LT((our_grad - their_grad).abs().max().item<double>(), 1e-4);
+}
+
+TEST_F(ShortAttention, DropoutIsUnbiasedSeededAndItsGradientMatchesTheForward) {
+  torch::manual_seed(8);
+  auto qkv = packed();
+  auto mask = pad();
+  const double p = 0.3;
+  auto exact = models::short_attention(qkv, mask, heads, 0.0);
+  // Each call draws new masks; the same seed draws the same ones.
+  torch::manual_seed(1);
+  auto first = models::short_attention(qkv, mask, heads, p);
+  auto second = models::short_attention(qkv, mask, heads, p);
+  torch::manual_seed(1);
+  auto again = models::short_attention(qkv, mask, heads, p);
+  EXPECT_TRUE(torch::equal(first, again));
+  EXPECT_FALSE(torch::equal(first, second));
+  // Inverted dropout keeps the expectation: the mean of many draws approaches the exact output.
+  auto mean = torch::zeros_like(exact);
+  const int draws = 400;
+  for (int i = 0; i < draws; ++i) mean += models::short_attention(qkv, mask, heads, p);
+  mean /= draws;
+  EXPECT_LT((mean - exact).abs().mean().item<double>(), 0.05 * exact.abs().mean().item<double>());
+  // With the seed fixed the masks are fixed, so the output is a function of qkv alone: the
+  // gradient must match central differences in a random direction.
+  auto direction = torch::randn_like(qkv);
+  auto weights = torch::randn({batch, length, dim}, options);
+  auto objective = [&](const torch::Tensor& x) {
+    torch::manual_seed(2);
+    return (models::short_attention(x, mask, heads, p).to(torch::kFloat64) * weights.to(torch::kFloat64)).sum();
+  };
+  auto x = qkv.clone().requires_grad_(true);
+  auto analytic = (torch::autograd::grad({objective(x)}, {x})[0] * direction).sum().item<double>();
+  const double eps = 1e-2;
+  torch::NoGradGuard no_grad;
+  const double numeric =
+      (objective(qkv + eps * direction).item<double>() - objective(qkv - eps * direction).item<double>()) / (2 * eps);
+  EXPECT_NEAR(analytic, numeric, 2e-3 * std::abs(numeric) + 1e-2);
+}
+
+TEST_F(ShortAttention, TrainsTheSequenceModelAsTorchsAttentionDoes) {
+  test_support::TempDir dir;
+  write_small_dataset(dir);
+  auto train = [&](const std::string& attention) {
+    auto config = config::config_from_yaml_string(
+        "{}", {"model.name=seq_features", "data.dir=" + dir.file("data"), "output.dir=" + dir.file("run"),
+               "train.device=cuda", "train.epochs=3", "train.batch_size=128", "train.log_every_steps=0",
+               "train.patience=0", "model.embedding_init_std=0.1", "model.attention=" + attention});
+    dist::ProcessGroup group;
+    group.comm = dist::make_local_communicator();
+    return train::run_training(config, group);
+  };
+  const auto ours = train("short");
+  const auto theirs = train("torch");
+  ASSERT_TRUE(ours.fit.cuda_graph);  // the kernels capture into the step's graph
+  EXPECT_LT(ours.fit.epochs.back().train_loss, ours.fit.epochs.front().train_loss);
+  EXPECT_NEAR(ours.best.mae, theirs.best.mae, 0.05);
 }
 
 TEST_F(Cuda, GraphReplayedStepsTrainAsEagerSteps) {

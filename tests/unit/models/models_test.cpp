@@ -6,6 +6,7 @@
 #include "mlrec/models/baseline.h"
 #include "mlrec/models/bst.h"
 #include "mlrec/models/embedding.h"
+#include "mlrec/models/short_attention.h"
 #include "mlrec/models/registry.h"
 #include "support/synthetic_fixture.h"
 
@@ -116,6 +117,23 @@ TEST(ScatterAddEmbedding, GradientsMatchTorchsEmbeddingIncludingThePaddingRow) {
     EXPECT_TRUE(torch::allclose(ours.grad(), theirs.grad(), 1e-6, 1e-6)) << "padding_idx " << padding_idx;
     EXPECT_EQ(ours.grad()[0].abs().sum().item<float>() == 0.f, padding_idx == 0);
   }
+}
+
+TEST(Bst, ShortAttentionLeavesCpuRunsOnTorchsAttention) {
+  // model.attention=short asks for CUDA kernels; on the CPU the model must train as before.
+  EXPECT_FALSE(short_attention_supports(torch::zeros({2, 10, 360}), 12));
+  test_support::SyntheticData d(40, 30);
+  auto config = small_model("seq_features");
+  torch::manual_seed(0);
+  auto plain = make_model(config, d.info);
+  config.attention = "short";
+  torch::manual_seed(0);
+  auto with_short = make_model(config, d.info);
+  plain->eval();
+  with_short->eval();
+  torch::NoGradGuard no_grad;
+  auto batch = d.valid.slice(0, 16);
+  EXPECT_TRUE(torch::equal(plain->forward(batch), with_short->forward(batch)));
 }
 
 TEST(MedianBaseline, FitsTheMedianAsNumpyDoes) {
