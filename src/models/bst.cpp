@@ -8,6 +8,20 @@
 #include "mlrec/models/short_attention.h"
 
 namespace mlrec::models {
+namespace {
+
+// x W^T + b through ATen's linear, as Python's nn.Linear does. The C++ frontend's Linear module
+// (torch::nn::functional::linear) multiplies inputs of more than two dimensions with matmul and
+// then adds the bias in a separate broadcast kernel; ATen flattens them to one addmm, whose
+// cuBLASLt epilogue adds the bias on CUDA. On the H200 profile those separate adds of the
+// encoder's four projections took ~85 us of the 2.1 ms step (59 us for the 10,240 x 2,048
+// feed-forward alone). On the CPU both ways ran at the same speed (interleaved runs).
+torch::Tensor linear(const torch::nn::Linear& layer, const torch::Tensor& x) {
+  return at::linear(x, layer->weight, layer->bias);
+}
+
+}  // namespace
+
 
 EncoderLayerImpl::EncoderLayerImpl(int64_t dim, int64_t heads, int64_t ff_dim, double dropout, bool short_attention)
     : dim_(dim), heads_(heads), dropout_(dropout), short_attention_(short_attention) {
@@ -28,7 +42,7 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
   const int64_t batch = x.size(0), length = x.size(1), head_dim = dim_ / heads_;
   const double p = is_training() ? dropout_ : 0.0;
   // [B, L, 3 * dim]: query, key, value, each heads x head_dim
-  auto packed = torch::nn::functional::linear(x, in_proj_weight_, in_proj_bias_);
+  auto packed = at::linear(x, in_proj_weight_, in_proj_bias_);
   torch::Tensor attention;
   if (short_attention_ && short_attention_supports(packed, heads_)) {
     attention = short_attention(packed, pad_mask, heads_, p).to(packed.scalar_type());
@@ -41,8 +55,8 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
     attention = at::scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attend, p);
     attention = attention.transpose(1, 2).reshape({batch, length, dim_});
   }
-  auto h = norm1_(x + models::dropout(out_proj_(attention), p, is_training()));
-  auto ff = linear2_(models::dropout(torch::gelu(linear1_(h)), p, is_training()));
+  auto h = norm1_(x + models::dropout(linear(out_proj_, attention), p, is_training()));
+  auto ff = linear(linear2_, models::dropout(torch::gelu(linear(linear1_, h)), p, is_training()));
   return norm2_(h + models::dropout(ff, p, is_training()));
 }
 
