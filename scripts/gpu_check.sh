@@ -124,15 +124,22 @@ short=(--config configs/mf.yaml --config configs/seq_features.yaml --set train.e
 run_stage eager 20 "$bin" bench "${short[@]}" --set train.cuda_graphs=false "${common[@]}" $(to eager)
 run_stage graph 15 "$bin" bench "${short[@]}" "${common[@]}" $(to graph)
 # Where a graph-replayed BST step spends its GPU time: per-kernel durations of ~2 steps, in TF32
-# (the precision of the 1M samples/s target; fp32 differs only in the matrix products). Capped:
-# a profiler that stalls must not eat the stages after it.
+# (the precision of the 1M samples/s target; fp32 differs only in the matrix products), with
+# torch's attention (ncu) and with mlrec's kernels (ncu_short). Capped: a profiler that stalls
+# must not eat the stages after it.
 if command -v ncu >/dev/null; then
-  run_stage ncu 60 timeout 120 ncu --clock-control none --metrics gpu__time_duration.sum --csv --launch-skip 4000 --launch-count 400 \
-    "$bin" bench --config configs/seq_features.yaml "${common[@]}" --set "output.dir=$work/runs-ncu" \
-    --set train.precision=tf32 --set train.epochs=1 --set train.max_steps_per_epoch=60
-  if [ -f "$work/ncu.log" ]; then
-    "$python" bench/ncu_summary.py "$work/ncu.log" > "$work/ncu_summary.md" 2>&1; head -30 "$work/ncu_summary.md" | tee -a "$log"; bundle
-  fi
+  for variant in ncu:torch ncu_short:short; do
+    name=${variant%%:*}
+    run_stage "$name" 60 timeout 120 ncu --clock-control none --metrics gpu__time_duration.sum --csv \
+      --launch-skip 4000 --launch-count 400 \
+      "$bin" bench --config configs/seq_features.yaml "${common[@]}" --set "output.dir=$work/runs-$name" \
+      --set "model.attention=${variant#*:}" --set train.precision=tf32 --set train.epochs=1 \
+      --set train.max_steps_per_epoch=60
+    if [ -f "$work/$name.log" ]; then
+      "$python" bench/ncu_summary.py "$work/$name.log" > "$work/${name}_summary.md" 2>&1
+      head -30 "$work/${name}_summary.md" | tee -a "$log"; bundle
+    fi
+  done
 fi
 # Issue 5: the study's sequence models over 3 seeds on both protocols, the sweep, the tuned model.
 for model in seq seq_ratings seq_features; do
