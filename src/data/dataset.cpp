@@ -32,8 +32,6 @@ RatingDataset::RatingDataset(const PreparedRatings& prepared, const std::vector<
   auto* table = samples_.data_ptr<int32_t>();
   const int64_t width = c.width();
   fill_windows(prepared, rows, sequence_length, table + c.movies(), table + c.levels(), table + c.pad(), width);
-  target_ = torch::empty({n}, torch::kFloat32);
-  auto* target = target_.data_ptr<float>();
   for (int64_t i = 0; i < n; ++i) {
     const int64_t row = rows[static_cast<size_t>(i)];
     const int32_t user = prepared.user[static_cast<size_t>(row)];
@@ -44,9 +42,8 @@ RatingDataset::RatingDataset(const PreparedRatings& prepared, const std::vector<
       sample[c.features() + 1] = prepared.age_group[static_cast<size_t>(user)];
       sample[c.features() + 2] = prepared.occupation[static_cast<size_t>(user)];
     }
-    target[i] = prepared.rating[static_cast<size_t>(row)];
     // The target's bits as an int32 column, so that one gather brings it along.
-    std::memcpy(&sample[c.target()], &target[i], sizeof(float));
+    std::memcpy(&sample[c.target()], &prepared.rating[static_cast<size_t>(row)], sizeof(float));
   }
 }
 
@@ -66,16 +63,19 @@ Batch RatingDataset::gather(const at::Tensor& index) const { return unpack(sampl
 
 Batch RatingDataset::slice(int64_t begin, int64_t end) const { return unpack(samples_.slice(0, begin, end)); }
 
+at::Tensor RatingDataset::targets() const {
+  return samples_.select(1, Columns{length_}.target()).view(torch::kFloat32).contiguous();
+}
+
 RatingDataset RatingDataset::to(const c10::Device& device) const {
   RatingDataset out;
   out.length_ = length_;
   out.samples_ = samples_.to(device);
-  out.target_ = target_.to(device);
   return out;
 }
 
 c10::Device RatingDataset::device() const {
-  return target_.defined() ? target_.device() : c10::Device(c10::kCPU);
+  return samples_.defined() ? samples_.device() : c10::Device(c10::kCPU);
 }
 
 DatasetInfo make_dataset_info(const PreparedRatings& prepared, int sequence_length) {

@@ -45,7 +45,7 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
   auto packed = at::linear(x, in_proj_weight_, in_proj_bias_);
   torch::Tensor attention;
   if (short_attention_ && short_attention_supports(packed, heads_)) {
-    attention = short_attention(packed, pad_mask, heads_, p).to(packed.scalar_type());
+    attention = short_attention(packed, pad_mask, heads_, p);  // fp32; out_proj casts under autocast
   } else {
     // -> 3 x [B, heads, L, head_dim]
     auto qkv = packed.view({batch, length, 3, heads_, head_dim}).permute({2, 0, 3, 1, 4});

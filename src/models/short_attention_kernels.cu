@@ -133,8 +133,7 @@ __global__ void attention_backward(const float* __restrict__ grad_out, const flo
       for (int d = 0; d < head_dim; ++d) acc = fmaf(g[d], v[d], acc);
       // Through dropout: dropped elements pass no gradient, kept ones are scaled. A kept
       // element with probability 0 (a padded key) gets no gradient either way: dS = P * (...).
-      dp[j] = s_dropped[r * length + j] != 0.f ? acc * keep_scale : 0.f;
-      if (dropout_p <= 0.f) dp[j] = acc;
+      dp[j] = dropout_p <= 0.f ? acc : s_dropped[r * length + j] != 0.f ? acc * keep_scale : 0.f;
       p[j] = probs[sample_base + static_cast<size_t>(r) * length + j];
       weighted = fmaf(p[j], dp[j], weighted);
     }

@@ -45,15 +45,15 @@ class RatingDataset {
   /// Builds the windows of `rows` (indices into `prepared`) with the given length.
   RatingDataset(const PreparedRatings& prepared, const std::vector<int64_t>& rows, int sequence_length);
 
-  int64_t size() const { return target_.defined() ? target_.size(0) : 0; }
+  int64_t size() const { return samples_.defined() ? samples_.size(0) : 0; }
   /// The samples at `index` (int64, on this dataset's device), in that order.
   Batch gather(const at::Tensor& index) const;
   /// Samples [begin, end) in dataset order: no copy.
   Batch slice(int64_t begin, int64_t end) const;
   /// A copy of the dataset on `device`.
   RatingDataset to(const c10::Device& device) const;
-  /// The targets, contiguous (kept beside the table for closed-form fits).
-  const at::Tensor& targets() const { return target_; }
+  /// The targets, float [N], contiguous (a copy of the table's column, for closed-form fits).
+  at::Tensor targets() const;
   c10::Device device() const;
 
  private:
@@ -62,7 +62,6 @@ class RatingDataset {
 
   int64_t length_ = 0;   // the window length L
   at::Tensor samples_;   // int32 [N, width], columns as in dataset.cpp
-  at::Tensor target_;    // float [N]
 };
 
 DatasetInfo make_dataset_info(const PreparedRatings& prepared, int sequence_length);
