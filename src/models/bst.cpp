@@ -4,6 +4,7 @@
 
 #include "mlrec/models/dropout.h"
 #include "mlrec/models/embedding.h"
+#include "mlrec/models/feed_forward.h"
 #include "mlrec/models/init.h"
 #include "mlrec/models/short_attention.h"
 
@@ -56,7 +57,7 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
     attention = attention.transpose(1, 2).reshape({batch, length, dim_});
   }
   auto h = norm1_(x + models::dropout(linear(out_proj_, attention), p, is_training()));
-  auto ff = linear(linear2_, models::dropout(torch::gelu(linear(linear1_, h)), p, is_training()));
+  auto ff = linear(linear2_, linear_gelu_dropout(h, linear1_->weight, linear1_->bias, p, is_training()));
   return norm2_(h + models::dropout(ff, p, is_training()));
 }
 

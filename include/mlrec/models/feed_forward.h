@@ -1,0 +1,24 @@
+// The first half of the transformer's feed-forward block, dropout(gelu(x W^T + b)), as one
+// function so that the CPU can run it fused.
+//
+// On the CPU (float32, no autocast) the product runs as a plain GEMM and the bias add, the
+// exact (erf) GELU and mlrec's hash dropout run as one vectorised pass over its [rows, ff_dim]
+// output; backward is one more pass that also sums the bias gradient. Composed of torch's ops,
+// the same work is five passes over that output forward and backward (addmm's bias copy, GELU,
+// dropout, their backwards) plus the bias-gradient sum: with the BST's ff_dim of 2,048 those
+// outputs are 84 MB per step each. Masks are the ones models::dropout draws (same seed, same
+// element order), so the fused and the composed forms train alike.
+// On CUDA and in other dtypes it is at::linear, torch::gelu and models::dropout (on CUDA the
+// bias add is in cuBLASLt's epilogue already).
+#pragma once
+
+#include <torch/torch.h>
+
+namespace mlrec::models {
+
+/// dropout(gelu(x W^T + b), p) for x [..., in], weight [out, in], bias [out]; dropout only when
+/// `training`. GELU is the exact (erf) form, as nn.TransformerEncoderLayer's "gelu".
+torch::Tensor linear_gelu_dropout(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                                  double p, bool training);
+
+}  // namespace mlrec::models

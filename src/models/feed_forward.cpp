@@ -1,0 +1,101 @@
+#include "mlrec/models/feed_forward.h"
+
+#include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
+
+#include <vector>
+
+#include "gelu_dropout_kernels.h"
+#include "hash_mask.h"
+#include "mlrec/models/dropout.h"
+
+namespace mlrec::models {
+namespace {
+
+// Rows per task: a few hundred KB of each operand.
+int64_t grain_rows(int64_t cols) { return std::max<int64_t>(1, (int64_t(1) << 16) / std::max<int64_t>(1, cols)); }
+
+struct MaskParameters {
+  hash_mask::Seed seed{0, 0};
+  uint32_t threshold = 0;  // 0 keeps every element
+  float scale = 1.0f;
+};
+
+class BiasGeluDropout : public torch::autograd::Function<BiasGeluDropout> {
+ public:
+  // t: [rows, cols] contiguous float32 (the GEMM's output), bias: [cols].
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& t,
+                               const torch::Tensor& bias, double p) {
+    MaskParameters mask;
+    if (p > 0) {
+      mask.seed = hash_mask::draw_seed();
+      mask.threshold = hash_mask::threshold(p);
+      mask.scale = static_cast<float>(1.0 / (1.0 - p));
+    }
+    const auto b = bias.contiguous();
+    auto y = torch::empty_like(t);
+    const int64_t cols = t.size(1);
+    const float* tp = t.data_ptr<float>();
+    const float* bp = b.data_ptr<float>();
+    float* yp = y.data_ptr<float>();
+    at::parallel_for(0, t.size(0), grain_rows(cols), [&](int64_t begin, int64_t end) {
+      gelu_dropout_forward_rows(tp + begin * cols, bp, yp + begin * cols, end - begin, cols, static_cast<uint32_t>(begin * cols),
+                   mask.seed.a, mask.seed.b, mask.threshold, mask.scale);
+    });
+    ctx->save_for_backward({t, b});
+    ctx->saved_data["seed_a"] = static_cast<int64_t>(mask.seed.a);
+    ctx->saved_data["seed_b"] = static_cast<int64_t>(mask.seed.b);
+    ctx->saved_data["threshold"] = static_cast<int64_t>(mask.threshold);
+    ctx->saved_data["scale"] = static_cast<double>(mask.scale);
+    return y;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto& t = saved[0];
+    const auto& b = saved[1];
+    const auto grad_y = grads[0].contiguous();
+    const hash_mask::Seed seed{static_cast<uint32_t>(ctx->saved_data["seed_a"].toInt()),
+                               static_cast<uint32_t>(ctx->saved_data["seed_b"].toInt())};
+    const auto threshold = static_cast<uint32_t>(ctx->saved_data["threshold"].toInt());
+    const auto scale = static_cast<float>(ctx->saved_data["scale"].toDouble());
+    const int64_t cols = t.size(1);
+    auto grad_t = torch::empty_like(t);
+    // One bias-gradient row per thread, summed at the end.
+    auto partial = torch::zeros({at::get_num_threads(), cols}, t.options());
+    const float* gp = grad_y.data_ptr<float>();
+    const float* tp = t.data_ptr<float>();
+    const float* bp = b.data_ptr<float>();
+    float* op = grad_t.data_ptr<float>();
+    float* pp = partial.data_ptr<float>();
+    at::parallel_for(0, t.size(0), grain_rows(cols), [&](int64_t begin, int64_t end) {
+      gelu_dropout_backward_rows(gp + begin * cols, tp + begin * cols, bp, op + begin * cols, pp + at::get_thread_num() * cols,
+                    end - begin, cols, static_cast<uint32_t>(begin * cols), seed.a, seed.b, threshold, scale);
+    });
+    return {grad_t, partial.sum(0), torch::Tensor()};
+  }
+};
+
+bool runs_fused(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+  const bool float32 = x.scalar_type() == torch::kFloat32 && weight.scalar_type() == torch::kFloat32 &&
+                       bias.defined() && bias.scalar_type() == torch::kFloat32;
+  return x.device().is_cpu() && float32 && !at::autocast::is_autocast_enabled(at::kCPU) &&
+         x.numel() / std::max<int64_t>(1, x.size(-1)) * weight.size(0) < (int64_t(1) << 32);
+}
+
+}  // namespace
+
+torch::Tensor linear_gelu_dropout(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                                  double p, bool training) {
+  const double drop = training ? p : 0.0;
+  if (!runs_fused(x, weight, bias) || drop >= 1) {
+    return models::dropout(torch::gelu(at::linear(x, weight, bias)), p, training);
+  }
+  auto sizes = x.sizes().vec();
+  sizes.back() = weight.size(0);
+  auto t = at::mm(x.reshape({-1, x.size(-1)}), weight.t());
+  return BiasGeluDropout::apply(t, bias, drop).view(sizes);
+}
+
+}  // namespace mlrec::models
