@@ -39,8 +39,9 @@ class BiasGeluDropout : public torch::autograd::Function<BiasGeluDropout> {
     const float* bp = b.data_ptr<float>();
     float* yp = y.data_ptr<float>();
     at::parallel_for(0, t.size(0), grain_rows(cols), [&](int64_t begin, int64_t end) {
-      gelu_dropout_forward_rows(tp + begin * cols, bp, yp + begin * cols, end - begin, cols, static_cast<uint32_t>(begin * cols),
-                   mask.seed.a, mask.seed.b, mask.threshold, mask.scale);
+      gelu_dropout_forward_rows(tp + begin * cols, bp, yp + begin * cols, end - begin, cols,
+                                static_cast<uint32_t>(begin * cols), mask.seed.a, mask.seed.b, mask.threshold,
+                                mask.scale);
     });
     ctx->save_for_backward({t, b});
     ctx->saved_data["seed_a"] = static_cast<int64_t>(mask.seed.a);
@@ -70,8 +71,9 @@ class BiasGeluDropout : public torch::autograd::Function<BiasGeluDropout> {
     float* op = grad_t.data_ptr<float>();
     float* pp = partial.data_ptr<float>();
     at::parallel_for(0, t.size(0), grain_rows(cols), [&](int64_t begin, int64_t end) {
-      gelu_dropout_backward_rows(gp + begin * cols, tp + begin * cols, bp, op + begin * cols, pp + at::get_thread_num() * cols,
-                    end - begin, cols, static_cast<uint32_t>(begin * cols), seed.a, seed.b, threshold, scale);
+      float* bias_grad = pp + at::get_thread_num() * cols;
+      gelu_dropout_backward_rows(gp + begin * cols, tp + begin * cols, bp, op + begin * cols, bias_grad, end - begin,
+                                 cols, static_cast<uint32_t>(begin * cols), seed.a, seed.b, threshold, scale);
     });
     return {grad_t, partial.sum(0), torch::Tensor()};
   }

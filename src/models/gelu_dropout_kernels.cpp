@@ -16,9 +16,9 @@ namespace {
 #define MLREC_INLINE inline __attribute__((always_inline))
 
 // Left of this GELU and its derivative are taken as 0 (|gelu(v)| < 1e-31 there). Computed, they
-// would be denormal floats, which x86 cores process through microcode assists, ~100x slower:
-// as training spread the pre-activations, a BST epoch slowed down by a tenth before this cut.
-// The computation stays free of denormals in every lane (the selects below discard the tail
+// would be denormal floats, which x86 cores process through microcode assists, ~100x slower,
+// wherever denormals are not flushed (mlrec_dist flushes them, common/denormals.h; a library
+// user or a test may not). The computation stays free of denormals in every lane (the selects below discard the tail
 // lanes only after they were computed): exp's argument is clamped at -80, so e >= 1.8e-35 and
 // every product with it stays above the smallest normal float (1.2e-38).
 constexpr float kLeftTail = -12.0f;
@@ -64,11 +64,9 @@ MLREC_INLINE float normal_cdf(float v, float e) {
 
 }  // namespace
 
-// y[i, j] = keep(i, j) ? gelu(t[i, j] + bias[j]) * scale : 0 for rows [0, rows) of a block whose
-// first element has index `first` in the whole output (the dropout counter).
 MLREC_CPU_CLONES void gelu_dropout_forward_rows(const float* __restrict t, const float* __restrict bias,
-                                                float* __restrict y, int64_t rows, int64_t cols, uint32_t first, uint32_t seed_a, uint32_t seed_b,
-                                   uint32_t threshold, float scale) {
+                                                float* __restrict y, int64_t rows, int64_t cols, uint32_t first,
+                                                uint32_t seed_a, uint32_t seed_b, uint32_t threshold, float scale) {
   for (int64_t i = 0; i < rows; ++i) {
     const float* ti = t + i * cols;
     float* yi = y + i * cols;
@@ -82,11 +80,11 @@ MLREC_CPU_CLONES void gelu_dropout_forward_rows(const float* __restrict t, const
   }
 }
 
-// grad_t = keep ? grad_y * scale * gelu'(t + bias) : 0, and bias_grad[j] += its column sums.
 MLREC_CPU_CLONES void gelu_dropout_backward_rows(const float* __restrict grad_y, const float* __restrict t,
-                                    const float* __restrict bias, float* __restrict grad_t,
-                                    float* __restrict bias_grad, int64_t rows, int64_t cols, uint32_t first,
-                                    uint32_t seed_a, uint32_t seed_b, uint32_t threshold, float scale) {
+                                                 const float* __restrict bias, float* __restrict grad_t,
+                                                 float* __restrict bias_grad, int64_t rows, int64_t cols,
+                                                 uint32_t first, uint32_t seed_a, uint32_t seed_b,
+                                                 uint32_t threshold, float scale) {
   for (int64_t i = 0; i < rows; ++i) {
     const float* gi = grad_y + i * cols;
     const float* ti = t + i * cols;
