@@ -7,11 +7,11 @@ namespace mlrec {
 /// in Python), and returns whether it could (false on other architectures).
 ///
 /// Why: x86 cores handle denormals through microcode assists, ~100x slower than normal floats.
-/// In CPU training they appear by themselves: AdamW's moment estimates of embedding rows that
-/// get no gradient decay geometrically (by beta1 ~ 0.9 per step) into the denormal range, and
-/// the fused optimizer then walks them every step. A 600-step BST run slowed down by ~12 % over
-/// its second half without this, not at all with it (BENCHMARKS.md). Nothing this small carries
-/// information in training.
+/// In CPU training they appear by themselves as values shrink over the steps (candidates: AdamW's
+/// moment estimates of embedding rows that get no gradient, which decay by beta1 every step;
+/// softmax weights far below their row's maximum; which of them it is was not measured). A
+/// 600-step BST run slowed down by ~12 % over its second half without this, not at all with it
+/// (BENCHMARKS.md). Nothing this small carries information in training.
 ///
 /// Threads inherit the setting from the thread that creates them (Linux copies the FP control
 /// state), so call it first thing in main, before torch starts its OpenMP threads.
