@@ -167,9 +167,11 @@ std::vector<ParamSpec> build_specs() {
                           "Init of the sequence models' Linear layers: default (PyTorch's "
                           "kaiming-uniform) or xavier_uniform.").one_of({"default", "xavier_uniform"}));
   t.push_back(MLREC_PARAM(model, attention,
-                          "Attention of the sequence models: torch (scaled_dot_product_attention) or "
-                          "short (mlrec's fused CUDA kernels for windows of <= 32 tokens; on the CPU, "
-                          "or in a build without them, torch's).").one_of({"torch", "short"}));
+                          "Attention of the sequence models: short (mlrec's kernels for windows of <= "
+                          "32 tokens: a fused loop per sample on the CPU, fused kernels on CUDA where "
+                          "built), torch (scaled_dot_product_attention), or auto: mlrec's where they "
+                          "were measured faster than torch's (the CPU), torch's elsewhere (CUDA, until "
+                          "measured there).").one_of({"auto", "torch", "short"}));
   t.push_back(MLREC_PARAM(model, embedding_dim,
                           "Movie/position embedding size of the sequence models; divisible by "
                           "model.heads.").ge(1));

@@ -24,8 +24,13 @@ torch::Tensor linear(const torch::nn::Linear& layer, const torch::Tensor& x) {
 }  // namespace
 
 
-EncoderLayerImpl::EncoderLayerImpl(int64_t dim, int64_t heads, int64_t ff_dim, double dropout, bool short_attention)
-    : dim_(dim), heads_(heads), dropout_(dropout), short_attention_(short_attention) {
+EncoderLayerImpl::EncoderLayerImpl(int64_t dim, int64_t heads, int64_t ff_dim, double dropout,
+                                   bool short_attention_cpu, bool short_attention_cuda)
+    : dim_(dim),
+      heads_(heads),
+      dropout_(dropout),
+      short_attention_cpu_(short_attention_cpu),
+      short_attention_cuda_(short_attention_cuda) {
   TORCH_CHECK(dim % heads == 0, "embedding dim ", dim, " is not divisible by ", heads, " heads");
   // Initialised as nn.MultiheadAttention does: xavier-uniform packed projection, zero biases.
   in_proj_weight_ = register_parameter("in_proj_weight", torch::empty({3 * dim, dim}));
@@ -45,7 +50,8 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
   // [B, L, 3 * dim]: query, key, value, each heads x head_dim
   auto packed = at::linear(x, in_proj_weight_, in_proj_bias_);
   torch::Tensor attention;
-  if (short_attention_ && short_attention_supports(packed, heads_)) {
+  const bool wants_short = packed.is_cuda() ? short_attention_cuda_ : short_attention_cpu_;
+  if (wants_short && short_attention_supports(packed, heads_)) {
     attention = short_attention(packed, pad_mask, heads_, p);  // fp32; out_proj casts under autocast
   } else {
     // -> 3 x [B, heads, L, head_dim]
@@ -85,7 +91,8 @@ BehaviorSequenceTransformer::BehaviorSequenceTransformer(const BehaviorSequenceT
   }
   for (int64_t i = 0; i < o.encoder_layers; ++i) {
     encoder_.push_back(register_module("encoder" + std::to_string(i),
-                                       EncoderLayer(o.embedding_dim, o.heads, o.ff_dim, o.dropout, o.short_attention)));
+                                       EncoderLayer(o.embedding_dim, o.heads, o.ff_dim, o.dropout,
+                                                    o.short_attention_cpu, o.short_attention_cuda)));
   }
   int64_t in = o.sequence_length * o.embedding_dim + o.embedding_dim + extra;
   for (size_t i = 0; i < o.mlp_dims.size(); ++i) {

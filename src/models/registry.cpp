@@ -54,7 +54,8 @@ RatingModelPtr make_model(const config::Config::Model& m, const data::DatasetInf
     o.occupation_dim = m.occupation_dim;
     o.embedding_init_std = m.embedding_init_std;
     o.xavier_linear_init = m.linear_init == "xavier_uniform";
-    o.short_attention = m.attention == "short";
+    o.short_attention_cpu = m.attention == "short" || m.attention == "auto";
+    o.short_attention_cuda = m.attention == "short";
     o.range = range;
     return std::make_shared<BehaviorSequenceTransformer>(o);
   }

@@ -19,7 +19,9 @@ struct BehaviorSequenceTransformerOptions {
   int64_t sex_dim = 2, age_dim = 4, occupation_dim = 11;
   double embedding_init_std = 1.0;
   bool xavier_linear_init = false;    // xavier-uniform weights and zero biases for the Linear layers
-  bool short_attention = false;       // mlrec's CUDA attention kernels where they apply (model.attention)
+  // mlrec's attention kernels (models/short_attention.h) where they apply, per device
+  // (model.attention: auto = CPU only, short = both, torch = neither).
+  bool short_attention_cpu = false, short_attention_cuda = false;
   RatingRange range;
 };
 
@@ -29,18 +31,19 @@ struct BehaviorSequenceTransformerOptions {
 /// study's head dimension (120 / 12 = 10) torch takes its math path (batched GEMMs, softmax,
 /// dropout as separate kernels): zero-padding heads to 12 or 16 so that the fused kernels accept
 /// them was measured slower on an H200 (fp32 memory-efficient attention 1.1 ms per step against
-/// ~0.25 ms; bf16 went to cuDNN's, also slower), see BENCHMARKS.md. With `short_attention`, CUDA
-/// runs use mlrec's own kernels for short windows instead (models/short_attention.h).
+/// ~0.25 ms; bf16 went to cuDNN's, also slower), see BENCHMARKS.md. With short attention on a
+/// device, mlrec's own kernels for short windows run instead (models/short_attention.h).
 class EncoderLayerImpl : public torch::nn::Module {
  public:
-  EncoderLayerImpl(int64_t dim, int64_t heads, int64_t ff_dim, double dropout, bool short_attention = false);
+  EncoderLayerImpl(int64_t dim, int64_t heads, int64_t ff_dim, double dropout, bool short_attention_cpu = false,
+                   bool short_attention_cuda = false);
   /// x: [B, L, dim]; pad_mask: bool [B, L], true where the token is padding.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& pad_mask);
 
  private:
   int64_t dim_, heads_;
   double dropout_;
-  bool short_attention_;
+  bool short_attention_cpu_, short_attention_cuda_;
   torch::Tensor in_proj_weight_, in_proj_bias_;
   torch::nn::Linear out_proj_{nullptr}, linear1_{nullptr}, linear2_{nullptr};
   torch::nn::LayerNorm norm1_{nullptr}, norm2_{nullptr};

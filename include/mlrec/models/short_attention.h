@@ -1,6 +1,10 @@
-// Self-attention for short windows on CUDA (model.attention = short): one fused kernel per
-// direction instead of torch's ~12 (see src/models/short_attention_kernels.cu). Opt-in until it
-// is measured on a GPU against torch's path (BENCHMARKS.md).
+// Self-attention for short windows (model.attention = short, and auto on the CPU). On CUDA one
+// fused kernel per direction instead of torch's ~12 (src/models/short_attention_kernels.cu),
+// opt-in until it is measured on a GPU against torch's path. On the CPU one pass per sample over
+// all heads (src/models/short_attention_cpu_kernels.cpp) instead of torch's 12,288 tiny batched
+// GEMMs, softmax and Bernoulli dropout; its dropout is mlrec's hash dropout (models/dropout.h),
+// and backward reads the forward's attention weights. Measured faster on the CPU, it is the
+// default there (BENCHMARKS.md).
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -10,12 +14,13 @@ namespace mlrec::models {
 /// Whether this build has the kernels (compiled where CMake found a CUDA compiler).
 bool short_attention_built();
 
-/// Whether short_attention takes these inputs: a build with the kernels, CUDA tensors, at most
-/// 32 tokens, and one sample's working set within 48 KiB of shared memory.
+/// Whether short_attention takes these inputs: float32 CPU tensors (no autocast) of at most 32
+/// tokens; or, in a build with the CUDA kernels, CUDA tensors of at most 32 tokens whose
+/// sample fits 48 KiB of shared memory.
 bool short_attention_supports(const at::Tensor& qkv, int64_t heads);
 
-/// qkv: [B, L, 3 * dim] as an input projection packs query, key and value (any float dtype; the
-/// kernels compute in fp32); pad_mask: bool [B, L], true where a key is padding. Returns
+/// qkv: [B, L, 3 * dim] as an input projection packs query, key and value (on CUDA any float
+/// dtype, computed in fp32); pad_mask: bool [B, L], true where a key is padding. Returns
 /// softmax(q k^T / sqrt(head_dim), padded keys masked) with dropout, times v, as [B, L, dim]
 /// (float). Differentiable with respect to qkv.
 at::Tensor short_attention(const at::Tensor& qkv, const at::Tensor& pad_mask, int64_t heads, double dropout_p);

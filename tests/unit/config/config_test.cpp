@@ -426,7 +426,7 @@ TEST(ConfigErrors, EnumValues) {
   expect_config_error("", {"train.precision=fp16"}, {"'train.precision'"});
   expect_config_error("", {"train.schedule=cosine"}, {"'train.schedule'"});
   expect_config_error("", {"dist.backend=gloo"}, {"'dist.backend'"});
-  expect_config_error("", {"model.attention=flash"}, {"'model.attention'", "one of torch, short"});
+  expect_config_error("", {"model.attention=flash"}, {"'model.attention'", "one of auto, torch, short"});
 }
 
 TEST(ConfigErrors, CrossKeyChecks) {
