@@ -114,7 +114,7 @@ if run_stage bench_fp32 60 "$bin" bench "${five[@]}" --set train.precision=fp32 
 fi
 run_stage bench_tf32 20 "$bin" bench --config configs/seq_features.yaml --set train.precision=tf32 "${common[@]}" $(to tf32)
 run_stage bench_bf16 20 "$bin" bench --config configs/seq_features.yaml --set train.precision=bf16 "${common[@]}" $(to bf16)
-# mlrec's attention kernels (model.attention=short, opt-in until measured) against the rows above.
+# mlrec's attention kernels (model.attention=short; on CUDA opt-in until measured) against the rows above.
 run_stage short_fp32 20 "$bin" bench --config configs/seq_features.yaml --set model.attention=short \
   --set train.precision=fp32 "${common[@]}" $(to short-fp32)
 run_stage short_tf32 20 "$bin" bench --config configs/seq_features.yaml --set model.attention=short \
