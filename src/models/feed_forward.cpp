@@ -15,23 +15,12 @@ namespace {
 // Rows per task: a few hundred KB of each operand.
 int64_t grain_rows(int64_t cols) { return std::max<int64_t>(1, (int64_t(1) << 16) / std::max<int64_t>(1, cols)); }
 
-struct MaskParameters {
-  hash_mask::Seed seed{0, 0};
-  uint32_t threshold = 0;  // 0 keeps every element
-  float scale = 1.0f;
-};
-
 class BiasGeluDropout : public torch::autograd::Function<BiasGeluDropout> {
  public:
   // t: [rows, cols] contiguous float32 (the GEMM's output), bias: [cols].
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& t,
                                const torch::Tensor& bias, double p) {
-    MaskParameters mask;
-    if (p > 0) {
-      mask.seed = hash_mask::draw_seed();
-      mask.threshold = hash_mask::threshold(p);
-      mask.scale = static_cast<float>(1.0 / (1.0 - p));
-    }
+    const auto mask = hash_mask::draw(p);
     const auto b = bias.contiguous();
     auto y = torch::empty_like(t);
     const int64_t cols = t.size(1);
@@ -40,14 +29,11 @@ class BiasGeluDropout : public torch::autograd::Function<BiasGeluDropout> {
     float* yp = y.data_ptr<float>();
     at::parallel_for(0, t.size(0), grain_rows(cols), [&](int64_t begin, int64_t end) {
       gelu_dropout_forward_rows(tp + begin * cols, bp, yp + begin * cols, end - begin, cols,
-                                static_cast<uint32_t>(begin * cols), mask.seed.a, mask.seed.b, mask.threshold,
+                                static_cast<uint32_t>(begin * cols), mask.seed_a, mask.seed_b, mask.threshold,
                                 mask.scale);
     });
     ctx->save_for_backward({t, b});
-    ctx->saved_data["seed_a"] = static_cast<int64_t>(mask.seed.a);
-    ctx->saved_data["seed_b"] = static_cast<int64_t>(mask.seed.b);
-    ctx->saved_data["threshold"] = static_cast<int64_t>(mask.threshold);
-    ctx->saved_data["scale"] = static_cast<double>(mask.scale);
+    hash_mask::save(ctx, mask);
     return y;
   }
 
@@ -57,10 +43,7 @@ class BiasGeluDropout : public torch::autograd::Function<BiasGeluDropout> {
     const auto& t = saved[0];
     const auto& b = saved[1];
     const auto grad_y = grads[0].contiguous();
-    const hash_mask::Seed seed{static_cast<uint32_t>(ctx->saved_data["seed_a"].toInt()),
-                               static_cast<uint32_t>(ctx->saved_data["seed_b"].toInt())};
-    const auto threshold = static_cast<uint32_t>(ctx->saved_data["threshold"].toInt());
-    const auto scale = static_cast<float>(ctx->saved_data["scale"].toDouble());
+    const auto mask = hash_mask::load(ctx);
     const int64_t cols = t.size(1);
     auto grad_t = torch::empty_like(t);
     // One bias-gradient row per thread, summed at the end.
@@ -73,7 +56,8 @@ class BiasGeluDropout : public torch::autograd::Function<BiasGeluDropout> {
     at::parallel_for(0, t.size(0), grain_rows(cols), [&](int64_t begin, int64_t end) {
       float* bias_grad = pp + at::get_thread_num() * cols;
       gelu_dropout_backward_rows(gp + begin * cols, tp + begin * cols, bp, op + begin * cols, bias_grad, end - begin,
-                                 cols, static_cast<uint32_t>(begin * cols), seed.a, seed.b, threshold, scale);
+                                 cols, static_cast<uint32_t>(begin * cols), mask.seed_a, mask.seed_b, mask.threshold,
+                                 mask.scale);
     });
     return {grad_t, partial.sum(0), torch::Tensor()};
   }

@@ -5,8 +5,11 @@
 // Private to src/models.
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
+
+namespace torch::autograd {
+struct AutogradContext;
+}
 
 namespace mlrec::models::hash_mask {
 
@@ -21,13 +24,6 @@ inline uint32_t lowbias32(uint32_t x) {
   return x;
 }
 
-struct Seed {
-  uint32_t a, b;
-};
-
-/// Draws one call's seed from torch's default CPU generator (so torch::manual_seed governs it).
-Seed draw_seed();
-
 /// Element `index` is kept when keep_hash(index, seed) >= threshold(p): two hash rounds, each
 /// keyed by half of the seed, so the masks of different calls are independent rather than
 /// permutations of one another.
@@ -35,8 +31,21 @@ inline uint32_t keep_hash(uint32_t index, uint32_t seed_a, uint32_t seed_b) {
   return lowbias32(lowbias32(index ^ seed_a) + seed_b);
 }
 
-/// The drop threshold for probability p: the decision is p to within 2^-32.
-inline uint32_t threshold(double p) { return static_cast<uint32_t>(std::min(p * 4294967296.0, 4294967295.0)); }
+/// One call's dropout: its seed, the drop threshold (the decision is p to within 2^-32) and the
+/// scale 1 / (1 - p) of kept elements. The default keeps every element unscaled.
+struct Mask {
+  uint32_t seed_a = 0, seed_b = 0;
+  uint32_t threshold = 0;
+  float scale = 1.0f;
+};
+
+/// The mask of one call with drop probability p: a seed drawn from torch's default CPU
+/// generator (so torch::manual_seed governs it); for p <= 0 no draw and the keep-all default.
+Mask draw(double p);
+
+/// Keep a call's mask in its autograd context, for backward to recompute the mask from.
+void save(torch::autograd::AutogradContext* ctx, const Mask& mask);
+Mask load(torch::autograd::AutogradContext* ctx);
 
 // Loops over elements are compiled for AVX-512, AVX2 and baseline x86-64, picked at load
 // time: they vectorise on the machines that can, and the binary still runs on those that can't.

@@ -55,11 +55,7 @@ class ShortAttentionCpuFunction : public torch::autograd::Function<ShortAttentio
                                const torch::Tensor& pad_mask, int64_t heads, double dropout_p) {
     const int64_t batch = qkv.size(0), length = qkv.size(1), dim = qkv.size(2) / 3, head_dim = dim / heads;
     const auto scale = static_cast<float>(1.0 / std::sqrt(double(head_dim)));
-    AttentionDropout dropout;
-    if (dropout_p > 0) {
-      const auto seed = hash_mask::draw_seed();
-      dropout = {seed.a, seed.b, hash_mask::threshold(dropout_p), static_cast<float>(1.0 / (1.0 - dropout_p))};
-    }
+    const auto dropout = hash_mask::draw(dropout_p);
     const auto padded = pad_mask.to(torch::kBool).contiguous();
     auto out = torch::empty({batch, length, dim}, qkv.options());
     // The weights before dropout, kept for backward: [B, heads, L, L], 4.9 MB for the BST's
@@ -79,10 +75,7 @@ class ShortAttentionCpuFunction : public torch::autograd::Function<ShortAttentio
     ctx->save_for_backward({qkv, weights});
     ctx->saved_data["heads"] = heads;
     ctx->saved_data["scale"] = static_cast<double>(scale);
-    ctx->saved_data["seed_a"] = static_cast<int64_t>(dropout.seed_a);
-    ctx->saved_data["seed_b"] = static_cast<int64_t>(dropout.seed_b);
-    ctx->saved_data["threshold"] = static_cast<int64_t>(dropout.threshold);
-    ctx->saved_data["dropout_scale"] = static_cast<double>(dropout.scale);
+    hash_mask::save(ctx, dropout);
     return out;
   }
 
@@ -94,10 +87,7 @@ class ShortAttentionCpuFunction : public torch::autograd::Function<ShortAttentio
     const int64_t heads = ctx->saved_data["heads"].toInt();
     const int64_t batch = qkv.size(0), length = qkv.size(1), dim = qkv.size(2) / 3, head_dim = dim / heads;
     const auto scale = static_cast<float>(ctx->saved_data["scale"].toDouble());
-    const AttentionDropout dropout{static_cast<uint32_t>(ctx->saved_data["seed_a"].toInt()),
-                                   static_cast<uint32_t>(ctx->saved_data["seed_b"].toInt()),
-                                   static_cast<uint32_t>(ctx->saved_data["threshold"].toInt()),
-                                   static_cast<float>(ctx->saved_data["dropout_scale"].toDouble())};
+    const auto dropout = hash_mask::load(ctx);
     const auto grad_out = grads[0].contiguous();
     auto grad_qkv = torch::empty_like(qkv);
     const float* in = qkv.data_ptr<float>();

@@ -46,7 +46,7 @@ inline void attention_weights(const Head& x, const bool* padded, int64_t length,
 
 // keep[n] for the L * L weights of one head, as 0 or the dropout's scale (one flat loop, which
 // vectorises).
-inline void dropout_factors(int64_t count, uint32_t first, const AttentionDropout& dropout, float* keep) {
+inline void dropout_factors(int64_t count, uint32_t first, const hash_mask::Mask& dropout, float* keep) {
   for (int64_t n = 0; n < count; ++n) {
     const uint32_t h = hash_mask::keep_hash(first + static_cast<uint32_t>(n), dropout.seed_a, dropout.seed_b);
     keep[n] = h >= dropout.threshold ? dropout.scale : 0.0f;
@@ -61,7 +61,7 @@ uint32_t first_counter(int64_t sample, int64_t h, int64_t heads, int64_t length)
 
 MLREC_CPU_CLONES void short_attention_cpu_forward(const float* qkv, const bool* padded, float* out, float* weights,
                                                   int64_t length, int64_t heads, int64_t head_dim, float scale,
-                                                  int64_t sample, const AttentionDropout& dropout) {
+                                                  int64_t sample, const hash_mask::Mask& dropout) {
   const int64_t dim = heads * head_dim, count = length * length;
   float keep[kShortAttentionCpuMaxLength * kShortAttentionCpuMaxLength];
   for (int64_t h = 0; h < heads; ++h) {
@@ -82,7 +82,7 @@ MLREC_CPU_CLONES void short_attention_cpu_forward(const float* qkv, const bool* 
 
 MLREC_CPU_CLONES void short_attention_cpu_backward(const float* qkv, const float* weights, const float* grad_out,
                                                    float* grad_qkv, int64_t length, int64_t heads, int64_t head_dim,
-                                                   float scale, int64_t sample, const AttentionDropout& dropout) {
+                                                   float scale, int64_t sample, const hash_mask::Mask& dropout) {
   const int64_t dim = heads * head_dim, count = length * length, stride = 3 * dim;
   float keep[kShortAttentionCpuMaxLength * kShortAttentionCpuMaxLength];
   float ds[kShortAttentionCpuMaxLength * kShortAttentionCpuMaxLength];

@@ -4,17 +4,14 @@
 
 #include <cstdint>
 
+#include "hash_mask.h"
+
 namespace mlrec::models {
 
 constexpr int64_t kShortAttentionCpuMaxLength = 32;
 
-/// The dropout of one call: element (sample b, head h, query i, key j) is kept when
-/// keep_hash(counter, seed_a, seed_b) >= threshold, counter = ((b * heads + h) * L + i) * L + j.
-struct AttentionDropout {
-  uint32_t seed_a = 0, seed_b = 0;
-  uint32_t threshold = 0;  // 0 keeps every element
-  float scale = 1.0f;      // 1 / (1 - p)
-};
+// The attention weights' dropout: element (sample b, head h, query i, key j) has the mask's
+// counter ((b * heads + h) * L + i) * L + j.
 
 /// One sample. qkv: [L, 3 * heads * head_dim] (query, key, value, each heads x head_dim);
 /// padded: [L], true where the key is padding; out: [L, heads * head_dim]; weights: [heads, L, L]
@@ -22,12 +19,12 @@ struct AttentionDropout {
 /// sample in the batch (the dropout counter).
 void short_attention_cpu_forward(const float* qkv, const bool* padded, float* out, float* weights, int64_t length,
                                  int64_t heads, int64_t head_dim, float scale, int64_t sample,
-                                 const AttentionDropout& dropout);
+                                 const hash_mask::Mask& dropout);
 
 /// Gradient of one sample's output with respect to its qkv (written whole into grad_qkv), from
 /// the forward's weights.
 void short_attention_cpu_backward(const float* qkv, const float* weights, const float* grad_out, float* grad_qkv,
                                   int64_t length, int64_t heads, int64_t head_dim, float scale, int64_t sample,
-                                  const AttentionDropout& dropout);
+                                  const hash_mask::Mask& dropout);
 
 }  // namespace mlrec::models
