@@ -3,10 +3,11 @@
 # it uses the machine's own torch, CMake and Open MPI, and skips scripts/setup.sh). Stages run in
 # order of importance; each is skipped when the time budget cannot cover it, so a run cut short
 # still returns what it finished:
-#   build -> each CUDA test (crashes rerun under cuda-gdb) -> the five study models (fp32, CUDA
-#   graphs) -> BST in tf32 and bf16 -> BST with mlrec's attention kernels -> eager vs graph ->
-#   kernel profile (ncu) -> the sequence models over 3 seeds x 2 protocols -> the BST sweep ->
-#   the tuned BST over 3 seeds -> the Python reference (speed ratios)
+#   build -> the tests of mlrec's CUDA kernels (which decide whether the runs below use them) ->
+#   BST + user features in TF32 and fp32, torch's ops against mlrec's kernels -> the five study
+#   models in one process -> kernel profile (ncu) -> the other CUDA tests (crashes rerun under
+#   cuda-gdb) -> bf16 -> the sequence models over 3 seeds x 2 protocols -> the BST sweep -> the
+#   tuned BST over 3 seeds -> the Python reference (speed ratios)
 #
 # usage: scripts/gpu_check.sh DATA_DIR OUT_DIR [BUDGET_SECONDS] [REFERENCE_PY]
 #   (scripts/gpu_carry.sh prepares the .gpu/ folder to carry to such a machine, and says how)
@@ -80,7 +81,10 @@ five=(); for m in baseline mf seq seq_ratings seq_features; do five+=(--config "
 done_stages="seeds_seq_study seeds_seq_valid_test seeds_ratings_study seeds_ratings_valid_test
   seeds_features_study seeds_features_valid_test sweep tuned_valid_test tuned_study"
 want() {
-  if [ -n "${MLREC_GPU_STAGES:-}" ]; then [[ " $MLREC_GPU_STAGES " == *" $1 "* ]]; else [[ " $done_stages " != *" $1 "* ]]; fi
+  # (the lists' line breaks count as spaces)
+  local chosen=" ${MLREC_GPU_STAGES:-} " done=" $done_stages "
+  chosen=${chosen//$'\n'/ }; done=${done//$'\n'/ }
+  if [ -n "${MLREC_GPU_STAGES:-}" ]; then [[ "$chosen" == *" $1 "* ]]; else [[ "$done" != *" $1 "* ]]; fi
 }
 run_stage() { local name=$1; shift; if want "$name"; then stage "$name" "$@"; else return 0; fi; }
 
@@ -92,55 +96,65 @@ if ! stage build 60 bash -c "$build"; then
   stage build_without_kernels 60 bash -c "${build/-DMLREC_BUILD_TESTS/-DMLREC_CUDA_KERNELS=OFF -DMLREC_BUILD_TESTS}" ||
     { say "build failed: stopping"; tail -30 "$work/build_without_kernels.log" | tee -a "$log"; exit 1; }
 fi
-# Each CUDA test in its own process (a crash names its test); a crash is rerun under cuda-gdb for
-# the host backtrace (gdb itself is not on those machines), unless MLREC_GPU_STAGES leaves out "gdb".
+# mlrec's CUDA kernels first (short attention, fused feed-forward), a process each: the speed
+# stages below run each only where its tests pass. A crash names its test (the last RUN line).
 tests_bin="$build_dir/tests/mlrec_torch_tests"
-if want cuda_tests && [ -x "$tests_bin" ]; then
-  # "Suite.Test" names of the GPU suites (gtest lists the suite, then its tests indented)
-  for t in $("$tests_bin" --gtest_list_tests --gtest_filter='Cuda.*:ShortAttention.*' |
-             awk '/^[^ ]/ { suite = $1 } /^  / { print suite $1 }'); do
-    # line-buffered, so that a crash does not swallow the verdicts already printed
-    stage "test_$t" 20 stdbuf -oL -eL "$tests_bin" --gtest_filter="$t"
-    rc=$?
-    if (( rc > 128 )) && want gdb && command -v cuda-gdb >/dev/null; then
-      stage "gdb_$t" 30 cuda-gdb -batch -ex run -ex bt -ex "thread apply all bt 8" --args "$tests_bin" --gtest_filter="$t"
-      grep -A25 "^#0" "$work/gdb_$t.log" | head -40 | tee -a "$log"
+kernels=()
+run_tests() {  # NAME FILTER
+  stage "$1" 20 stdbuf -oL -eL "$tests_bin" --gtest_filter="$2"
+  local rc=$?
+  if (( rc > 128 )); then
+    local crashed; crashed=$(grep '^\[ RUN' "$work/$1.log" | tail -1 | awk '{ print $NF }')
+    say "$1: crashed (rc=$rc) in $crashed"
+    if want gdb && command -v cuda-gdb >/dev/null; then
+      stage "gdb_$1" 30 cuda-gdb -batch -ex run -ex bt -ex "thread apply all bt 8" --args "$tests_bin" --gtest_filter="$crashed"
+      grep -A25 "^#0" "$work/gdb_$1.log" | head -40 | tee -a "$log"
     fi
-  done
+  fi
+  return $rc
+}
+if [ -x "$tests_bin" ] && want kernel_tests; then
+  if run_tests attention_tests 'ShortAttention.*'; then kernels+=(--set model.attention=short)
+  else say "mlrec's attention kernels failed their tests: the speed stages run torch's attention"; fi
+  if run_tests feed_forward_tests 'FusedFeedForward.*'; then kernels+=(--set model.feed_forward=fused)
+  else say "mlrec's feed-forward kernels failed their tests: the speed stages run torch's ops there"; fi
 fi
-# Issue 4: the five models to completion, data loading included (also issue 2's GPU criterion).
-if run_stage bench_fp32 60 "$bin" bench "${five[@]}" --set train.precision=fp32 "${common[@]}" $(to fp32) && want bench_fp32; then
-  "$bin" compare "$work"/runs-fp32/{baseline,mf,seq,seq_ratings,seq_features} > "$work/table-fp32.md" 2>&1 && tee -a "$log" < "$work/table-fp32.md"
+torch_ops=(--set model.attention=torch --set model.feed_forward=torch)
+# Issue 4: BST + user features, torch's ops against mlrec's kernels, TF32 then strict fp32. Each
+# run trains to completion (early stopping), data loading included.
+bst=(bench --config configs/seq_features.yaml)
+run_stage tf32_torch 20 "$bin" "${bst[@]}" --set train.precision=tf32 "${torch_ops[@]}" "${common[@]}" $(to tf32-torch)
+if (( ${#kernels[@]} )); then
+  run_stage tf32_kernels 20 "$bin" "${bst[@]}" --set train.precision=tf32 "${kernels[@]}" "${common[@]}" $(to tf32-kernels)
+  # each kernel's share: the attention alone (where both passed)
+  (( ${#kernels[@]} == 4 )) && run_stage tf32_short 20 "$bin" "${bst[@]}" --set train.precision=tf32 \
+    --set model.attention=short --set model.feed_forward=torch "${common[@]}" $(to tf32-short)
 fi
-run_stage bench_tf32 20 "$bin" bench --config configs/seq_features.yaml --set train.precision=tf32 "${common[@]}" $(to tf32)
-run_stage bench_bf16 20 "$bin" bench --config configs/seq_features.yaml --set train.precision=bf16 "${common[@]}" $(to bf16)
-# mlrec's attention kernels (model.attention=short; on CUDA opt-in until measured) against the rows above.
-run_stage short_fp32 20 "$bin" bench --config configs/seq_features.yaml --set model.attention=short \
-  --set train.precision=fp32 "${common[@]}" $(to short-fp32)
-run_stage short_tf32 20 "$bin" bench --config configs/seq_features.yaml --set model.attention=short \
-  --set train.precision=tf32 "${common[@]}" $(to short-tf32)
-# The same 300 steps with and without the graph: what the capture is worth.
-short=(--config configs/mf.yaml --config configs/seq_features.yaml --set train.epochs=1 --set train.max_steps_per_epoch=300)
-run_stage eager 20 "$bin" bench "${short[@]}" --set train.cuda_graphs=false "${common[@]}" $(to eager)
-run_stage graph 15 "$bin" bench "${short[@]}" "${common[@]}" $(to graph)
-# Where a graph-replayed BST step spends its GPU time: per-kernel durations of ~2 steps, in TF32
-# (the precision of the 1M samples/s target; fp32 differs only in the matrix products), with
-# torch's attention (ncu) and with mlrec's kernels (ncu_short). Capped: a profiler that stalls
-# must not eat the stages after it.
-if command -v ncu >/dev/null; then
-  for variant in ncu:torch ncu_short:short; do
-    name=${variant%%:*}
-    run_stage "$name" 60 timeout 120 ncu --clock-control none --metrics gpu__time_duration.sum --csv \
-      --launch-skip 4000 --launch-count 400 \
-      "$bin" bench --config configs/seq_features.yaml "${common[@]}" --set "output.dir=$work/runs-$name" \
-      --set "model.attention=${variant#*:}" --set train.precision=tf32 --set train.epochs=1 \
-      --set train.max_steps_per_epoch=60
-    if [ -f "$work/$name.log" ]; then
-      "$python" bench/ncu_summary.py "$work/$name.log" > "$work/${name}_summary.md" 2>&1
-      head -30 "$work/${name}_summary.md" | tee -a "$log"; bundle
-    fi
-  done
+run_stage fp32_torch 30 "$bin" "${bst[@]}" --set train.precision=fp32 "${torch_ops[@]}" "${common[@]}" $(to fp32-torch)
+(( ${#kernels[@]} )) &&
+  run_stage fp32_kernels 30 "$bin" "${bst[@]}" --set train.precision=fp32 "${kernels[@]}" "${common[@]}" $(to fp32-kernels)
+# All five models of the study, one process, data loading included: TF32 with the kernels
+# (the fastest settings that the tests passed), then the comparison table.
+if run_stage five_tf32 60 "$bin" bench "${five[@]}" --set train.precision=tf32 "${kernels[@]}" "${common[@]}" \
+     $(to five-tf32) && want five_tf32; then
+  "$bin" compare "$work"/runs-five-tf32/{baseline,mf,seq,seq_ratings,seq_features} > "$work/table-five-tf32.md" 2>&1 &&
+    tee -a "$log" < "$work/table-five-tf32.md"
 fi
+# Where a graph-replayed BST step spends its GPU time: per-kernel durations of ~2 steps in TF32
+# with the kernels. Capped: a profiler that stalls must not eat the stages after it.
+if command -v ncu >/dev/null && want ncu; then
+  run_stage ncu 60 timeout 120 ncu --clock-control none --metrics gpu__time_duration.sum --csv \
+    --launch-skip 4000 --launch-count 400 \
+    "$bin" bench --config configs/seq_features.yaml "${common[@]}" --set "output.dir=$work/runs-ncu" \
+    "${kernels[@]}" --set train.precision=tf32 --set train.epochs=1 --set train.max_steps_per_epoch=60
+  if [ -f "$work/ncu.log" ]; then
+    "$python" bench/ncu_summary.py "$work/ncu.log" > "$work/ncu_summary.md" 2>&1
+    head -30 "$work/ncu_summary.md" | tee -a "$log"; bundle
+  fi
+fi
+# The other GPU tests: NCCL on the device, the training loop, graphs against eager steps.
+[ -x "$tests_bin" ] && want cuda_tests && run_tests cuda_tests 'Cuda.*'
+run_stage bf16 20 "$bin" "${bst[@]}" --set train.precision=bf16 "${kernels[@]}" "${common[@]}" $(to bf16)
 # Issue 5: the study's sequence models over 3 seeds on both protocols, the sweep, the tuned model.
 for model in seq seq_ratings seq_features; do
   run_stage "seeds_${model#seq_}_study" 60 "$bin" --config "configs/$model.yaml" "${common[@]}" \
@@ -161,7 +175,8 @@ run_stage tuned_study 45 "$bin" --config configs/seq_tuned.yaml "${common[@]}" \
 # The Python reference on the same GPU and data (speed ratios), last: the longest to wait for.
 if [ -f "$reference" ]; then
   run_stage reference 60 "$python" bench/compare_reference.py --binary "$bin" --reference "$reference" --data "$data" \
-    --models mf,seq_features --epochs 1 --max-steps "$ref_steps" --set "train.device=$device" --out "$work/compare.json"
+    --models mf,seq_features --epochs 1 --max-steps "$ref_steps" --set "train.device=$device" "${kernels[@]}" \
+    --out "$work/compare.json"
 fi
 say "done"
 bundle

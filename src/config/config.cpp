@@ -172,6 +172,12 @@ std::vector<ParamSpec> build_specs() {
                           "built), torch (scaled_dot_product_attention), or auto: mlrec's where they "
                           "were measured faster than torch's (the CPU), torch's elsewhere (CUDA, until "
                           "measured there).").one_of({"auto", "torch", "short"}));
+  t.push_back(MLREC_PARAM(model, feed_forward,
+                          "The feed-forward's bias + GELU + dropout in the sequence models: fused (one "
+                          "pass each way: on the CPU in float32, on CUDA in float32 without autocast "
+                          "where mlrec's kernels are built), torch (its ops), or auto: fused where it "
+                          "was measured faster (the CPU), torch's elsewhere (CUDA, until measured "
+                          "there).").one_of({"auto", "torch", "fused"}));
   t.push_back(MLREC_PARAM(model, embedding_dim,
                           "Movie/position embedding size of the sequence models; divisible by "
                           "model.heads.").ge(1));

@@ -25,12 +25,8 @@ torch::Tensor linear(const torch::nn::Linear& layer, const torch::Tensor& x) {
 
 
 EncoderLayerImpl::EncoderLayerImpl(int64_t dim, int64_t heads, int64_t ff_dim, double dropout,
-                                   bool short_attention_cpu, bool short_attention_cuda)
-    : dim_(dim),
-      heads_(heads),
-      dropout_(dropout),
-      short_attention_cpu_(short_attention_cpu),
-      short_attention_cuda_(short_attention_cuda) {
+                                   EncoderKernels kernels)
+    : dim_(dim), heads_(heads), dropout_(dropout), kernels_(kernels) {
   TORCH_CHECK(dim % heads == 0, "embedding dim ", dim, " is not divisible by ", heads, " heads");
   // Initialised as nn.MultiheadAttention does: xavier-uniform packed projection, zero biases.
   in_proj_weight_ = register_parameter("in_proj_weight", torch::empty({3 * dim, dim}));
@@ -50,7 +46,8 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
   // [B, L, 3 * dim]: query, key, value, each heads x head_dim
   auto packed = at::linear(x, in_proj_weight_, in_proj_bias_);
   torch::Tensor attention;
-  const bool wants_short = packed.is_cuda() ? short_attention_cuda_ : short_attention_cpu_;
+  const bool cuda = packed.is_cuda();
+  const bool wants_short = cuda ? kernels_.short_attention_cuda : kernels_.short_attention_cpu;
   if (wants_short && short_attention_supports(packed, heads_)) {
     attention = short_attention(packed, pad_mask, heads_, p);  // fp32; out_proj casts under autocast
   } else {
@@ -63,7 +60,8 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
     attention = attention.transpose(1, 2).reshape({batch, length, dim_});
   }
   auto h = norm1_(x + models::dropout(linear(out_proj_, attention), p, is_training()));
-  auto ff = linear(linear2_, linear_gelu_dropout(h, linear1_->weight, linear1_->bias, p, is_training()));
+  const bool fused = cuda ? kernels_.fused_feed_forward_cuda : kernels_.fused_feed_forward_cpu;
+  auto ff = linear(linear2_, linear_gelu_dropout(h, linear1_->weight, linear1_->bias, p, is_training(), fused));
   return norm2_(h + models::dropout(ff, p, is_training()));
 }
 
@@ -91,8 +89,7 @@ BehaviorSequenceTransformer::BehaviorSequenceTransformer(const BehaviorSequenceT
   }
   for (int64_t i = 0; i < o.encoder_layers; ++i) {
     encoder_.push_back(register_module("encoder" + std::to_string(i),
-                                       EncoderLayer(o.embedding_dim, o.heads, o.ff_dim, o.dropout,
-                                                    o.short_attention_cpu, o.short_attention_cuda)));
+                                       EncoderLayer(o.embedding_dim, o.heads, o.ff_dim, o.dropout, o.kernels)));
   }
   int64_t in = o.sequence_length * o.embedding_dim + o.embedding_dim + extra;
   for (size_t i = 0; i < o.mlp_dims.size(); ++i) {

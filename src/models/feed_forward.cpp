@@ -9,6 +9,10 @@
 #include "hash_mask.h"
 #include "mlrec/models/dropout.h"
 
+#ifdef MLREC_WITH_CUDA_KERNELS
+#include "gelu_dropout_cuda_kernels.h"
+#endif
+
 namespace mlrec::models {
 namespace {
 
@@ -63,19 +67,62 @@ class BiasGeluDropout : public torch::autograd::Function<BiasGeluDropout> {
   }
 };
 
-bool runs_fused(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
-  const bool float32 = x.scalar_type() == torch::kFloat32 && weight.scalar_type() == torch::kFloat32 &&
-                       bias.defined() && bias.scalar_type() == torch::kFloat32;
-  return x.device().is_cpu() && float32 && !at::autocast::is_autocast_enabled(at::kCPU) &&
+#ifdef MLREC_WITH_CUDA_KERNELS
+// CUDA: the bias stays in the GEMM (cuBLASLt's epilogue), GELU and dropout are one kernel each
+// way over its output (gelu_dropout_cuda_kernels.cu).
+class GeluDropoutCuda : public torch::autograd::Function<GeluDropoutCuda> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& t, double p) {
+    auto [y, rng_used] = detail::gelu_dropout_forward_cuda(t, p);
+    ctx->save_for_backward({t, rng_used});
+    ctx->saved_data["p"] = p;
+    return y;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    return {detail::gelu_dropout_backward_cuda(grads[0], saved[0], saved[1], ctx->saved_data["p"].toDouble()),
+            torch::Tensor()};
+  }
+};
+#endif
+
+bool float32(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+  return x.scalar_type() == torch::kFloat32 && weight.scalar_type() == torch::kFloat32 && bias.defined() &&
+         bias.scalar_type() == torch::kFloat32;
+}
+
+bool runs_fused_cpu(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+  return x.device().is_cpu() && float32(x, weight, bias) && !at::autocast::is_autocast_enabled(at::kCPU) &&
          x.numel() / std::max<int64_t>(1, x.size(-1)) * weight.size(0) < (int64_t(1) << 32);
+}
+
+// Under autocast the GEMM's output is bf16, which the kernels do not take: torch's ops then.
+bool runs_fused_cuda(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+  return fused_feed_forward_built() && x.is_cuda() && float32(x, weight, bias) &&
+         !at::autocast::is_autocast_enabled(at::kCUDA);
 }
 
 }  // namespace
 
+bool fused_feed_forward_built() {
+#ifdef MLREC_WITH_CUDA_KERNELS
+  return true;
+#else
+  return false;
+#endif
+}
+
 torch::Tensor linear_gelu_dropout(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
-                                  double p, bool training) {
+                                  double p, bool training, bool fused) {
   const double drop = training ? p : 0.0;
-  if (!runs_fused(x, weight, bias) || drop >= 1) {
+#ifdef MLREC_WITH_CUDA_KERNELS
+  if (fused && drop > 0 && drop < 1 && runs_fused_cuda(x, weight, bias)) {
+    return GeluDropoutCuda::apply(at::linear(x, weight, bias).contiguous(), drop);
+  }
+#endif
+  if (!fused || !runs_fused_cpu(x, weight, bias) || drop >= 1) {
     return models::dropout(torch::gelu(at::linear(x, weight, bias)), p, training);
   }
   auto sizes = x.sizes().vec();

@@ -54,8 +54,11 @@ RatingModelPtr make_model(const config::Config::Model& m, const data::DatasetInf
     o.occupation_dim = m.occupation_dim;
     o.embedding_init_std = m.embedding_init_std;
     o.xavier_linear_init = m.linear_init == "xavier_uniform";
-    o.short_attention_cpu = m.attention == "short" || m.attention == "auto";
-    o.short_attention_cuda = m.attention == "short";
+    // auto: mlrec's kernels where they were measured faster than torch's (BENCHMARKS.md).
+    o.kernels.short_attention_cpu = m.attention == "short" || m.attention == "auto";
+    o.kernels.short_attention_cuda = m.attention == "short";
+    o.kernels.fused_feed_forward_cpu = m.feed_forward == "fused" || m.feed_forward == "auto";
+    o.kernels.fused_feed_forward_cuda = m.feed_forward == "fused";
     o.range = range;
     return std::make_shared<BehaviorSequenceTransformer>(o);
   }

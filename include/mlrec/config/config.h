@@ -42,6 +42,7 @@ struct Config {
     double bias_init_std = 1.0;         // N(0, std) for MF's bias embeddings; 0 = zeros
     std::string linear_init = "default"; // default (PyTorch's kaiming-uniform) | xavier_uniform
     std::string attention = "auto";     // auto | torch (scaled_dot_product_attention) | short (mlrec's kernels)
+    std::string feed_forward = "auto";  // auto | torch | fused (mlrec's GELU + dropout pass)
     int embedding_dim = 120;
     int heads = 12;
     int ff_dim = 2048;

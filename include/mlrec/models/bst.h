@@ -6,6 +6,14 @@
 
 namespace mlrec::models {
 
+/// Which of mlrec's own kernels the encoder runs instead of torch's ops, per device: short
+/// attention (models/short_attention.h; model.attention) and the fused feed-forward activation
+/// (models/feed_forward.h; model.feed_forward). Each applies only where it supports the inputs.
+struct EncoderKernels {
+  bool short_attention_cpu = false, short_attention_cuda = false;
+  bool fused_feed_forward_cpu = true, fused_feed_forward_cuda = false;
+};
+
 struct BehaviorSequenceTransformerOptions {
   int64_t num_users = 0, num_movies = 0;
   int64_t num_rating_levels = 5;      // rating embedding has levels + 1 rows (0 = padding)
@@ -19,9 +27,7 @@ struct BehaviorSequenceTransformerOptions {
   int64_t sex_dim = 2, age_dim = 4, occupation_dim = 11;
   double embedding_init_std = 1.0;
   bool xavier_linear_init = false;    // xavier-uniform weights and zero biases for the Linear layers
-  // mlrec's attention kernels (models/short_attention.h) where they apply, per device
-  // (model.attention: auto = CPU only, short = both, torch = neither).
-  bool short_attention_cpu = false, short_attention_cuda = false;
+  EncoderKernels kernels;
   RatingRange range;
 };
 
@@ -35,15 +41,14 @@ struct BehaviorSequenceTransformerOptions {
 /// device, mlrec's own kernels for short windows run instead (models/short_attention.h).
 class EncoderLayerImpl : public torch::nn::Module {
  public:
-  EncoderLayerImpl(int64_t dim, int64_t heads, int64_t ff_dim, double dropout, bool short_attention_cpu = false,
-                   bool short_attention_cuda = false);
+  EncoderLayerImpl(int64_t dim, int64_t heads, int64_t ff_dim, double dropout, EncoderKernels kernels = {});
   /// x: [B, L, dim]; pad_mask: bool [B, L], true where the token is padding.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& pad_mask);
 
  private:
   int64_t dim_, heads_;
   double dropout_;
-  bool short_attention_cpu_, short_attention_cuda_;
+  EncoderKernels kernels_;
   torch::Tensor in_proj_weight_, in_proj_bias_;
   torch::nn::Linear out_proj_{nullptr}, linear1_{nullptr}, linear2_{nullptr};
   torch::nn::LayerNorm norm1_{nullptr}, norm2_{nullptr};

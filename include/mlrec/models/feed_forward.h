@@ -1,5 +1,5 @@
 // The first half of the transformer's feed-forward block, dropout(gelu(x W^T + b)), as one
-// function so that the CPU can run it fused.
+// function so that it can run fused (on the CPU and on CUDA).
 //
 // On the CPU (float32, no autocast) the product runs as a plain GEMM and the bias add, the
 // exact (erf) GELU and mlrec's hash dropout run as one vectorised pass over its [rows, ff_dim]
@@ -8,17 +8,24 @@
 // dropout, their backwards) plus the bias-gradient sum: with the BST's ff_dim of 2,048 those
 // outputs are 84 MB per step each. Masks are the ones models::dropout draws (same seed, same
 // element order), so the fused and the composed forms train alike.
-// On CUDA and in other dtypes it is at::linear, torch::gelu and models::dropout (on CUDA the
-// bias add is in cuBLASLt's epilogue already).
+// On CUDA (float32, no autocast, in a build with mlrec's CUDA kernels) the bias stays in the
+// GEMM (cuBLASLt's epilogue adds it) and GELU with dropout is one kernel forward and one
+// backward, with Philox masks from torch's CUDA generator that backward draws again instead of
+// storing them. Elsewhere, or with `fused` false, it is at::linear, torch::gelu and
+// models::dropout.
 #pragma once
 
 #include <torch/torch.h>
 
 namespace mlrec::models {
 
+/// Whether this build has the CUDA kernels (compiled where CMake found a CUDA compiler).
+bool fused_feed_forward_built();
+
 /// dropout(gelu(x W^T + b), p) for x [..., in], weight [out, in], bias [out]; dropout only when
-/// `training`. GELU is the exact (erf) form, as nn.TransformerEncoderLayer's "gelu".
+/// `training`. GELU is the exact (erf) form, as nn.TransformerEncoderLayer's "gelu". `fused`
+/// false runs torch's ops on every device (model.feed_forward = torch).
 torch::Tensor linear_gelu_dropout(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
-                                  double p, bool training);
+                                  double p, bool training, bool fused = true);
 
 }  // namespace mlrec::models

@@ -10,6 +10,7 @@
 #include "mlrec/data/synthetic.h"
 #include "mlrec/dist/process_group.h"
 #include "mlrec/models/embedding.h"
+#include "mlrec/models/feed_forward.h"
 #include "mlrec/models/short_attention.h"
 #include "mlrec/train/run.h"
 #include "support/temp_dir.h"
@@ -181,6 +182,84 @@ TEST_F(ShortAttention, TrainsTheSequenceModelAsTorchsAttentionDoes) {
     return train::run_training(config, group);
   };
   const auto ours = train("short");
+  const auto theirs = train("torch");
+  ASSERT_TRUE(ours.fit.cuda_graph);  // the kernels capture into the step's graph
+  EXPECT_LT(ours.fit.epochs.back().train_loss, ours.fit.epochs.front().train_loss);
+  EXPECT_NEAR(ours.best.mae, theirs.best.mae, 0.05);
+}
+
+class FusedFeedForward : public Cuda {
+ protected:
+  void SetUp() override {
+    Cuda::SetUp();
+    if (!IsSkipped() && !models::fused_feed_forward_built()) GTEST_SKIP() << "built without CUDA kernels";
+  }
+
+  // The fused kernel against torch's ops with the mask it drew: the kept elements (y != 0) must
+  // be gelu(x W^T + b) / (1 - p), about 1 - p of them kept, and the gradients those of torch's
+  // ops under that mask (backward draws the mask again, so a different one would show here).
+  static void expect_matches_torch_under_its_mask(int64_t rows, int64_t in, int64_t out, double p) {
+    auto options = torch::TensorOptions().device(torch::kCUDA, 0);
+    auto x = torch::randn({rows, in}, options).requires_grad_(true);
+    auto w = (torch::randn({out, in}, options) * 0.3).requires_grad_(true);
+    auto b = torch::randn({out}, options).requires_grad_(true);
+    auto upstream = torch::randn({rows, out}, options);
+    auto y = models::linear_gelu_dropout(x, w, b, p, /*training=*/true, /*fused=*/true);
+    auto grads = torch::autograd::grad({(y * upstream).sum()}, {x, w, b});
+
+    auto kept = (y != 0).to(torch::kFloat32).detach();
+    const double kept_share = kept.mean().item<double>();
+    EXPECT_NEAR(kept_share, 1 - p, 5 * std::sqrt(p * (1 - p) / double(rows * out)) + 1e-3);
+    auto x2 = x.detach().clone().requires_grad_(true);
+    auto w2 = w.detach().clone().requires_grad_(true);
+    auto b2 = b.detach().clone().requires_grad_(true);
+    auto expected = torch::gelu(at::linear(x2, w2, b2)) * kept / (1 - p);
+    auto expected_grads = torch::autograd::grad({(expected * upstream).sum()}, {x2, w2, b2});
+    EXPECT_LT((y - expected).abs().max().item<double>(), 1e-4);
+    for (int i = 0; i < 3; ++i) {
+      const double scale = expected_grads[i].abs().max().item<double>();
+      EXPECT_LT((grads[i] - expected_grads[i]).abs().max().item<double>(), 1e-4 * scale + 1e-5) << "gradient " << i;
+    }
+  }
+};
+
+TEST_F(FusedFeedForward, MatchesTorchsOpsUnderTheMaskItDrew) {
+  torch::manual_seed(9);
+  expect_matches_torch_under_its_mask(640, 120, 512, 0.1);  // vectorised path
+  expect_matches_torch_under_its_mask(7, 5, 13, 0.4);       // 91 elements: the scalar tail path
+}
+
+TEST_F(FusedFeedForward, MasksFollowTheSeedAndChangeBetweenCalls) {
+  auto options = torch::TensorOptions().device(torch::kCUDA, 0);
+  torch::manual_seed(10);
+  auto x = torch::randn({256, 120}, options);
+  auto w = torch::randn({256, 120}, options) * 0.1;
+  auto b = torch::randn({256}, options);
+  torch::manual_seed(1);
+  auto first = models::linear_gelu_dropout(x, w, b, 0.3, true);
+  auto second = models::linear_gelu_dropout(x, w, b, 0.3, true);
+  torch::manual_seed(1);
+  auto again = models::linear_gelu_dropout(x, w, b, 0.3, true);
+  EXPECT_TRUE(torch::equal(first, again));
+  EXPECT_FALSE(torch::equal(first, second));
+  // Not training: no dropout at all.
+  auto exact = models::linear_gelu_dropout(x, w, b, 0.3, false);
+  EXPECT_LT((exact - torch::gelu(at::linear(x, w, b))).abs().max().item<double>(), 1e-5);
+}
+
+TEST_F(FusedFeedForward, TrainsTheSequenceModelAsTorchsOpsDo) {
+  test_support::TempDir dir;
+  write_small_dataset(dir);
+  auto train = [&](const std::string& feed_forward) {
+    auto config = config::config_from_yaml_string(
+        "{}", {"model.name=seq_features", "data.dir=" + dir.file("data"), "output.dir=" + dir.file("run"),
+               "train.device=cuda", "train.epochs=3", "train.batch_size=128", "train.log_every_steps=0",
+               "train.patience=0", "model.embedding_init_std=0.1", "model.feed_forward=" + feed_forward});
+    dist::ProcessGroup group;
+    group.comm = dist::make_local_communicator();
+    return train::run_training(config, group);
+  };
+  const auto ours = train("fused");
   const auto theirs = train("torch");
   ASSERT_TRUE(ours.fit.cuda_graph);  // the kernels capture into the step's graph
   EXPECT_LT(ours.fit.epochs.back().train_loss, ours.fit.epochs.front().train_loss);
