@@ -96,7 +96,8 @@ if ! stage build 60 bash -c "$build"; then
   stage build_without_kernels 60 bash -c "${build/-DMLREC_BUILD_TESTS/-DMLREC_CUDA_KERNELS=OFF -DMLREC_BUILD_TESTS}" ||
     { say "build failed: stopping"; tail -30 "$work/build_without_kernels.log" | tee -a "$log"; exit 1; }
 fi
-# mlrec's CUDA kernels first (short attention, fused feed-forward), a process each: the speed
+# mlrec's CUDA kernels first (short attention, fused feed-forward, LayerNorm, BatchNorm + Mish),
+# a process each: the speed
 # stages below run each only where its tests pass. A crash names its test (the last RUN line).
 tests_bin="$build_dir/tests/mlrec_torch_tests"
 kernels=()
@@ -118,17 +119,19 @@ if [ -x "$tests_bin" ] && want kernel_tests; then
   else say "mlrec's attention kernels failed their tests: the speed stages run torch's attention"; fi
   if run_tests feed_forward_tests 'FusedFeedForward.*'; then kernels+=(--set model.feed_forward=fused)
   else say "mlrec's feed-forward kernels failed their tests: the speed stages run torch's ops there"; fi
+  if run_tests layer_norm_tests 'MlrecLayerNorm.*'; then kernels+=(--set model.layer_norm=mlrec)
+  else say "mlrec's LayerNorm kernels failed their tests: the speed stages run torch's"; fi
+  if run_tests batch_norm_tests 'MlrecBatchNormMish.*'; then kernels+=(--set model.batch_norm=mlrec)
+  else say "mlrec's BatchNorm + Mish kernels failed their tests: the speed stages run torch's"; fi
 fi
-torch_ops=(--set model.attention=torch --set model.feed_forward=torch)
+torch_ops=(--set model.attention=torch --set model.feed_forward=torch --set model.layer_norm=torch
+  --set model.batch_norm=torch)
 # Issue 4: BST + user features, torch's ops against mlrec's kernels, TF32 then strict fp32. Each
 # run trains to completion (early stopping), data loading included.
 bst=(bench --config configs/seq_features.yaml)
 run_stage tf32_torch 20 "$bin" "${bst[@]}" --set train.precision=tf32 "${torch_ops[@]}" "${common[@]}" $(to tf32-torch)
 if (( ${#kernels[@]} )); then
   run_stage tf32_kernels 20 "$bin" "${bst[@]}" --set train.precision=tf32 "${kernels[@]}" "${common[@]}" $(to tf32-kernels)
-  # each kernel's share: the attention alone (where both passed)
-  (( ${#kernels[@]} == 4 )) && run_stage tf32_short 20 "$bin" "${bst[@]}" --set train.precision=tf32 \
-    --set model.attention=short --set model.feed_forward=torch "${common[@]}" $(to tf32-short)
 fi
 run_stage fp32_torch 30 "$bin" "${bst[@]}" --set train.precision=fp32 "${torch_ops[@]}" "${common[@]}" $(to fp32-torch)
 (( ${#kernels[@]} )) &&

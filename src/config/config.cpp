@@ -178,6 +178,15 @@ std::vector<ParamSpec> build_specs() {
                           "where mlrec's kernels are built), torch (its ops), or auto: fused where it "
                           "was measured faster (the CPU), torch's elsewhere (CUDA, until measured "
                           "there).").one_of({"auto", "torch", "fused"}));
+  t.push_back(MLREC_PARAM(model, layer_norm,
+                          "The sequence models' LayerNorm: mlrec (mlrec's CUDA kernels for rows of <= 256 "
+                          "float32 features, where built; torch's elsewhere), torch, or auto: torch's "
+                          "until mlrec's are measured faster on a GPU.").one_of({"auto", "torch", "mlrec"}));
+  t.push_back(MLREC_PARAM(model, batch_norm,
+                          "The sequence models' MLP BatchNorm + Mish in training: mlrec (one CUDA kernel "
+                          "each way for float32 activations, where built; torch's elsewhere), torch, "
+                          "or auto: torch's until mlrec's are measured faster on a GPU.")
+                  .one_of({"auto", "torch", "mlrec"}));
   t.push_back(MLREC_PARAM(model, embedding_dim,
                           "Movie/position embedding size of the sequence models; divisible by "
                           "model.heads.").ge(1));

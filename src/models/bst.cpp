@@ -2,10 +2,12 @@
 
 #include <torch/torch.h>
 
+#include "mlrec/models/batch_norm_mish.h"
 #include "mlrec/models/dropout.h"
 #include "mlrec/models/embedding.h"
 #include "mlrec/models/feed_forward.h"
 #include "mlrec/models/init.h"
+#include "mlrec/models/layer_norm.h"
 #include "mlrec/models/short_attention.h"
 
 namespace mlrec::models {
@@ -25,7 +27,7 @@ torch::Tensor linear(const torch::nn::Linear& layer, const torch::Tensor& x) {
 
 
 EncoderLayerImpl::EncoderLayerImpl(int64_t dim, int64_t heads, int64_t ff_dim, double dropout,
-                                   EncoderKernels kernels)
+                                   KernelChoices kernels)
     : dim_(dim), heads_(heads), dropout_(dropout), kernels_(kernels) {
   TORCH_CHECK(dim % heads == 0, "embedding dim ", dim, " is not divisible by ", heads, " heads");
   // Initialised as nn.MultiheadAttention does: xavier-uniform packed projection, zero biases.
@@ -59,10 +61,14 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
     attention = at::scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attend, p);
     attention = attention.transpose(1, 2).reshape({batch, length, dim_});
   }
-  auto h = norm1_(x + models::dropout(linear(out_proj_, attention), p, is_training()));
+  const bool mlrec_norm = cuda && kernels_.layer_norm_cuda;
+  auto norm = [&](const torch::nn::LayerNorm& n, const torch::Tensor& t) {
+    return layer_norm(t, n->weight, n->bias, n->options.eps(), mlrec_norm);
+  };
+  auto h = norm(norm1_, x + models::dropout(linear(out_proj_, attention), p, is_training()));
   const bool fused = cuda ? kernels_.fused_feed_forward_cuda : kernels_.fused_feed_forward_cpu;
   auto ff = linear(linear2_, linear_gelu_dropout(h, linear1_->weight, linear1_->bias, p, is_training(), fused));
-  return norm2_(h + models::dropout(ff, p, is_training()));
+  return norm(norm2_, h + models::dropout(ff, p, is_training()));
 }
 
 BehaviorSequenceTransformer::BehaviorSequenceTransformer(const BehaviorSequenceTransformerOptions& o)
@@ -133,7 +139,7 @@ torch::Tensor BehaviorSequenceTransformer::forward(const data::Batch& batch) {
   }
   auto h = torch::cat(parts, 1);
   for (size_t i = 0; i < hidden_.size(); ++i) {
-    h = torch::mish(norms_[i](hidden_[i](h)));
+    h = batch_norm_mish(hidden_[i](h), norms_[i], options_.kernels.batch_norm_mish_cuda);
     if (i == 1) h = models::dropout(h, options_.mlp_dropout, is_training());  // after the 2nd block, as the study
   }
   auto score = torch::sigmoid(output_(h)).squeeze(1);

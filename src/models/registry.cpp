@@ -59,6 +59,8 @@ RatingModelPtr make_model(const config::Config::Model& m, const data::DatasetInf
     o.kernels.short_attention_cuda = m.attention == "short";
     o.kernels.fused_feed_forward_cpu = m.feed_forward == "fused" || m.feed_forward == "auto";
     o.kernels.fused_feed_forward_cuda = m.feed_forward == "fused";
+    o.kernels.layer_norm_cuda = m.layer_norm == "mlrec";
+    o.kernels.batch_norm_mish_cuda = m.batch_norm == "mlrec";
     o.range = range;
     return std::make_shared<BehaviorSequenceTransformer>(o);
   }

@@ -43,6 +43,8 @@ struct Config {
     std::string linear_init = "default"; // default (PyTorch's kaiming-uniform) | xavier_uniform
     std::string attention = "auto";     // auto | torch (scaled_dot_product_attention) | short (mlrec's kernels)
     std::string feed_forward = "auto";  // auto | torch | fused (mlrec's GELU + dropout pass)
+    std::string layer_norm = "auto";    // auto | torch | mlrec (mlrec's CUDA kernels)
+    std::string batch_norm = "auto";    // auto | torch | mlrec (the MLP's BatchNorm + Mish on CUDA)
     int embedding_dim = 120;
     int heads = 12;
     int ff_dim = 2048;

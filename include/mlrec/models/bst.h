@@ -6,12 +6,16 @@
 
 namespace mlrec::models {
 
-/// Which of mlrec's own kernels the encoder runs instead of torch's ops, per device: short
-/// attention (models/short_attention.h; model.attention) and the fused feed-forward activation
-/// (models/feed_forward.h; model.feed_forward). Each applies only where it supports the inputs.
-struct EncoderKernels {
+/// Which of mlrec's own kernels the sequence model runs instead of torch's ops, per device:
+/// short attention (models/short_attention.h; model.attention), the fused feed-forward
+/// activation (models/feed_forward.h; model.feed_forward), and on CUDA only LayerNorm
+/// (models/layer_norm.h; model.layer_norm) and the MLP's BatchNorm + Mish
+/// (models/batch_norm_mish.h; model.batch_norm). Each applies only where it supports the inputs.
+struct KernelChoices {
   bool short_attention_cpu = false, short_attention_cuda = false;
   bool fused_feed_forward_cpu = true, fused_feed_forward_cuda = false;
+  bool layer_norm_cuda = false;
+  bool batch_norm_mish_cuda = false;
 };
 
 struct BehaviorSequenceTransformerOptions {
@@ -27,7 +31,7 @@ struct BehaviorSequenceTransformerOptions {
   int64_t sex_dim = 2, age_dim = 4, occupation_dim = 11;
   double embedding_init_std = 1.0;
   bool xavier_linear_init = false;    // xavier-uniform weights and zero biases for the Linear layers
-  EncoderKernels kernels;
+  KernelChoices kernels;
   RatingRange range;
 };
 
@@ -41,14 +45,14 @@ struct BehaviorSequenceTransformerOptions {
 /// device, mlrec's own kernels for short windows run instead (models/short_attention.h).
 class EncoderLayerImpl : public torch::nn::Module {
  public:
-  EncoderLayerImpl(int64_t dim, int64_t heads, int64_t ff_dim, double dropout, EncoderKernels kernels = {});
+  EncoderLayerImpl(int64_t dim, int64_t heads, int64_t ff_dim, double dropout, KernelChoices kernels = {});
   /// x: [B, L, dim]; pad_mask: bool [B, L], true where the token is padding.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& pad_mask);
 
  private:
   int64_t dim_, heads_;
   double dropout_;
-  EncoderKernels kernels_;
+  KernelChoices kernels_;
   torch::Tensor in_proj_weight_, in_proj_bias_;
   torch::nn::Linear out_proj_{nullptr}, linear1_{nullptr}, linear2_{nullptr};
   torch::nn::LayerNorm norm1_{nullptr}, norm2_{nullptr};

@@ -123,7 +123,7 @@ TEST(ParamSpecs, KeysAreUniqueAndCoverScriptKeys) {
     EXPECT_NE(find_param(k), nullptr) << k;
   }
   EXPECT_EQ(find_param("train.nope"), nullptr);
-  EXPECT_EQ(keys.size(), 52u);  // update when adding a parameter (and its test)
+  EXPECT_EQ(keys.size(), 54u);  // update when adding a parameter (and its test)
 }
 
 TEST(ParamSpecs, EveryKeyIsBoundToItsOwnField) {
@@ -428,6 +428,8 @@ TEST(ConfigErrors, EnumValues) {
   expect_config_error("", {"dist.backend=gloo"}, {"'dist.backend'"});
   expect_config_error("", {"model.attention=flash"}, {"'model.attention'", "one of auto, torch, short"});
   expect_config_error("", {"model.feed_forward=triton"}, {"'model.feed_forward'", "one of auto, torch, fused"});
+  expect_config_error("", {"model.layer_norm=apex"}, {"'model.layer_norm'", "one of auto, torch, mlrec"});
+  expect_config_error("", {"model.batch_norm=sync"}, {"'model.batch_norm'", "one of auto, torch, mlrec"});
 }
 
 TEST(ConfigErrors, CrossKeyChecks) {

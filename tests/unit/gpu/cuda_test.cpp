@@ -9,8 +9,10 @@
 #include "mlrec/config/config.h"
 #include "mlrec/data/synthetic.h"
 #include "mlrec/dist/process_group.h"
+#include "mlrec/models/batch_norm_mish.h"
 #include "mlrec/models/embedding.h"
 #include "mlrec/models/feed_forward.h"
+#include "mlrec/models/layer_norm.h"
 #include "mlrec/models/short_attention.h"
 #include "mlrec/train/run.h"
 #include "support/temp_dir.h"
@@ -262,6 +264,126 @@ TEST_F(FusedFeedForward, TrainsTheSequenceModelAsTorchsOpsDo) {
   const auto ours = train("fused");
   const auto theirs = train("torch");
   ASSERT_TRUE(ours.fit.cuda_graph);  // the kernels capture into the step's graph
+  EXPECT_LT(ours.fit.epochs.back().train_loss, ours.fit.epochs.front().train_loss);
+  EXPECT_NEAR(ours.best.mae, theirs.best.mae, 0.05);
+}
+
+class MlrecLayerNorm : public Cuda {
+ protected:
+  void SetUp() override {
+    Cuda::SetUp();
+    if (!IsSkipped() && !models::layer_norm_kernels_built()) GTEST_SKIP() << "built without CUDA kernels";
+  }
+};
+
+TEST_F(MlrecLayerNorm, MatchesTorchsLayerNormAndItsGradients) {
+  torch::manual_seed(11);
+  auto options = torch::TensorOptions().device(torch::kCUDA, 0);
+  // The BST's rows; the widest rows taken; rows narrower than a warp; more rows than backward's
+  // blocks handle in one pass.
+  for (const auto& shape : std::vector<std::vector<int64_t>>{{64, 10, 120}, {33, 256}, {5, 7}, {5000, 40}}) {
+    const int64_t dim = shape.back();
+    auto x = (3 * torch::randn(shape, options) + 1).requires_grad_(true);
+    auto weight = torch::randn({dim}, options).requires_grad_(true);
+    auto bias = torch::randn({dim}, options).requires_grad_(true);
+    auto upstream = torch::randn(shape, options);
+    ASSERT_TRUE(models::layer_norm_kernels_support(x));
+    auto ours = models::layer_norm(x, weight, bias, 1e-5, /*use_kernels=*/true);
+    auto our_grads = torch::autograd::grad({(ours * upstream).sum()}, {x, weight, bias});
+    auto theirs = torch::layer_norm(x, {dim}, weight, bias, 1e-5);
+    auto their_grads = torch::autograd::grad({(theirs * upstream).sum()}, {x, weight, bias});
+    EXPECT_LT((ours - theirs).abs().max().item<double>(), 1e-5) << dim;
+    for (int i = 0; i < 3; ++i) {
+      const double scale = their_grads[i].abs().max().item<double>();
+      EXPECT_LT((our_grads[i] - their_grads[i]).abs().max().item<double>(), 1e-5 * scale + 1e-5)
+          << dim << " gradient " << i;
+    }
+  }
+  EXPECT_FALSE(models::layer_norm_kernels_support(torch::zeros({4, 257}, options)));  // too wide
+  EXPECT_FALSE(models::layer_norm_kernels_support(torch::zeros({4, 120})));           // the CPU
+}
+
+TEST_F(MlrecLayerNorm, TrainsTheSequenceModelAsTorchsLayerNormDoes) {
+  test_support::TempDir dir;
+  write_small_dataset(dir);
+  auto train = [&](const std::string& layer_norm) {
+    auto config = config::config_from_yaml_string(
+        "{}", {"model.name=seq_features", "data.dir=" + dir.file("data"), "output.dir=" + dir.file("run"),
+               "train.device=cuda", "train.epochs=3", "train.batch_size=128", "train.log_every_steps=0",
+               "train.patience=0", "model.embedding_init_std=0.1", "model.layer_norm=" + layer_norm});
+    dist::ProcessGroup group;
+    group.comm = dist::make_local_communicator();
+    return train::run_training(config, group);
+  };
+  const auto ours = train("mlrec");
+  const auto theirs = train("torch");
+  ASSERT_TRUE(ours.fit.cuda_graph);
+  EXPECT_LT(ours.fit.epochs.back().train_loss, ours.fit.epochs.front().train_loss);
+  EXPECT_NEAR(ours.best.mae, theirs.best.mae, 0.05);
+}
+
+class MlrecBatchNormMish : public Cuda {
+ protected:
+  void SetUp() override {
+    Cuda::SetUp();
+    if (!IsSkipped() && !models::batch_norm_mish_kernels_built()) GTEST_SKIP() << "built without CUDA kernels";
+  }
+};
+
+TEST_F(MlrecBatchNormMish, MatchesTorchsBatchNormAndMishWithRunningStatistics) {
+  torch::manual_seed(12);
+  auto options = torch::TensorOptions().device(torch::kCUDA, 0);
+  // The MLP's first block; columns that do not fill the last block; a handful of rows.
+  for (const auto& [rows, cols] : std::vector<std::pair<int64_t, int64_t>>{{1024, 1024}, {1024, 260}, {3, 5}}) {
+    torch::nn::BatchNorm1d ours(cols), theirs(cols);
+    ours->to(torch::kCUDA);
+    theirs->to(torch::kCUDA);
+    {
+      torch::NoGradGuard no_grad;
+      ours->weight.normal_();
+      ours->bias.normal_();
+      theirs->weight.copy_(ours->weight);
+      theirs->bias.copy_(ours->bias);
+    }
+    auto x = (2 * torch::randn({rows, cols}, options) + 3).requires_grad_(true);
+    auto upstream = torch::randn({rows, cols}, options);
+    for (int step = 0; step < 2; ++step) {  // the running statistics move twice
+      auto y = models::batch_norm_mish(x, ours, /*use_kernels=*/true);
+      auto grads = torch::autograd::grad({(y * upstream).sum()}, {x, ours->weight, ours->bias});
+      auto expected = torch::mish(theirs(x));
+      auto expected_grads = torch::autograd::grad({(expected * upstream).sum()}, {x, theirs->weight, theirs->bias});
+      EXPECT_LT((y - expected).abs().max().item<double>(), 1e-4) << rows << "x" << cols;
+      for (int i = 0; i < 3; ++i) {
+        const double scale = expected_grads[i].abs().max().item<double>();
+        EXPECT_LT((grads[i] - expected_grads[i]).abs().max().item<double>(), 1e-4 * scale + 1e-5)
+            << rows << "x" << cols << " gradient " << i;
+      }
+    }
+    EXPECT_LT((ours->running_mean - theirs->running_mean).abs().max().item<double>(), 1e-5);
+    EXPECT_LT((ours->running_var - theirs->running_var).abs().max().item<double>(), 1e-4);
+    EXPECT_EQ(ours->num_batches_tracked.item<int64_t>(), 2);
+    // Evaluation uses the running statistics: torch's path, the same result.
+    ours->eval();
+    theirs->eval();
+    EXPECT_LT((models::batch_norm_mish(x, ours, true) - torch::mish(theirs(x))).abs().max().item<double>(), 1e-5);
+  }
+}
+
+TEST_F(MlrecBatchNormMish, TrainsTheSequenceModelAsTorchsOpsDo) {
+  test_support::TempDir dir;
+  write_small_dataset(dir);
+  auto train = [&](const std::string& batch_norm) {
+    auto config = config::config_from_yaml_string(
+        "{}", {"model.name=seq_features", "data.dir=" + dir.file("data"), "output.dir=" + dir.file("run"),
+               "train.device=cuda", "train.epochs=3", "train.batch_size=128", "train.log_every_steps=0",
+               "train.patience=0", "model.embedding_init_std=0.1", "model.batch_norm=" + batch_norm});
+    dist::ProcessGroup group;
+    group.comm = dist::make_local_communicator();
+    return train::run_training(config, group);
+  };
+  const auto ours = train("mlrec");
+  const auto theirs = train("torch");
+  ASSERT_TRUE(ours.fit.cuda_graph);
   EXPECT_LT(ours.fit.epochs.back().train_loss, ours.fit.epochs.front().train_loss);
   EXPECT_NEAR(ours.best.mae, theirs.best.mae, 0.05);
 }

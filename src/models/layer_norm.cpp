@@ -1,0 +1,62 @@
+#include "mlrec/models/layer_norm.h"
+
+#ifdef MLREC_WITH_CUDA_KERNELS
+#include "layer_norm_kernels.h"
+#endif
+
+namespace mlrec::models {
+
+#ifdef MLREC_WITH_CUDA_KERNELS
+namespace {
+
+class LayerNormCuda : public torch::autograd::Function<LayerNormCuda> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& weight, const torch::Tensor& bias, double eps) {
+    auto [y, mean, rstd] = detail::layer_norm_forward_cuda(x, weight, bias, eps);
+    ctx->save_for_backward({x, weight, mean, rstd});
+    return y;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    auto [grad_x, grad_weight, grad_bias] =
+        detail::layer_norm_backward_cuda(grads[0], saved[0], saved[1], saved[2], saved[3]);
+    return {grad_x, grad_weight, grad_bias, torch::Tensor()};
+  }
+};
+
+}  // namespace
+#endif
+
+bool layer_norm_kernels_built() {
+#ifdef MLREC_WITH_CUDA_KERNELS
+  return true;
+#else
+  return false;
+#endif
+}
+
+bool layer_norm_kernels_support(const torch::Tensor& x) {
+#ifdef MLREC_WITH_CUDA_KERNELS
+  return x.is_cuda() && x.scalar_type() == torch::kFloat32 && x.dim() >= 1 && x.size(-1) >= 1 &&
+         x.size(-1) <= detail::kLayerNormMaxDim;
+#else
+  (void)x;
+  return false;
+#endif
+}
+
+torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, double eps,
+                         bool use_kernels) {
+#ifdef MLREC_WITH_CUDA_KERNELS
+  if (use_kernels && layer_norm_kernels_support(x) && weight.scalar_type() == torch::kFloat32 &&
+      bias.scalar_type() == torch::kFloat32) {
+    return LayerNormCuda::apply(x.contiguous(), weight.contiguous(), bias.contiguous(), eps);
+  }
+#endif
+  return torch::layer_norm(x, {x.size(-1)}, weight, bias, eps);
+}
+
+}  // namespace mlrec::models
