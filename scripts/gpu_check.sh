@@ -5,7 +5,7 @@
 # still returns what it finished:
 #   build -> the tests of mlrec's CUDA kernels (which decide whether the runs below use them) ->
 #   BST + user features in TF32 and fp32, torch's ops against mlrec's kernels -> the five study
-#   models in one process -> kernel profile (ncu) -> the other CUDA tests (crashes rerun under
+#   models in one process, TF32 and fp32 -> kernel profile (ncu) -> the other CUDA tests (crashes rerun under
 #   cuda-gdb) -> bf16 -> the sequence models over 3 seeds x 2 protocols -> the BST sweep -> the
 #   tuned BST over 3 seeds -> the Python reference (speed ratios)
 #
@@ -96,8 +96,8 @@ if ! stage build 60 bash -c "$build"; then
   stage build_without_kernels 60 bash -c "${build/-DMLREC_BUILD_TESTS/-DMLREC_CUDA_KERNELS=OFF -DMLREC_BUILD_TESTS}" ||
     { say "build failed: stopping"; tail -30 "$work/build_without_kernels.log" | tee -a "$log"; exit 1; }
 fi
-# mlrec's CUDA kernels first (short attention, fused feed-forward, LayerNorm, BatchNorm + Mish),
-# a process each: the speed
+# mlrec's CUDA kernels first (short attention, fused feed-forward, LayerNorm, BatchNorm + Mish,
+# linear layers), a process each: the speed
 # stages below run each only where its tests pass. A crash names its test (the last RUN line).
 tests_bin="$build_dir/tests/mlrec_torch_tests"
 kernels=()
@@ -123,9 +123,11 @@ if [ -x "$tests_bin" ] && want kernel_tests; then
   else say "mlrec's LayerNorm kernels failed their tests: the speed stages run torch's"; fi
   if run_tests batch_norm_tests 'MlrecBatchNormMish.*'; then kernels+=(--set model.batch_norm=mlrec)
   else say "mlrec's BatchNorm + Mish kernels failed their tests: the speed stages run torch's"; fi
+  if run_tests linear_tests 'MlrecLinear.*'; then kernels+=(--set model.linear=mlrec)
+  else say "mlrec's linear layers failed their tests: the speed stages run torch's"; fi
 fi
 torch_ops=(--set model.attention=torch --set model.feed_forward=torch --set model.layer_norm=torch
-  --set model.batch_norm=torch)
+  --set model.batch_norm=torch --set model.linear=torch)
 # Issue 4: BST + user features, torch's ops against mlrec's kernels, TF32 then strict fp32. Each
 # run trains to completion (early stopping), data loading included.
 bst=(bench --config configs/seq_features.yaml)
@@ -142,6 +144,12 @@ if run_stage five_tf32 60 "$bin" bench "${five[@]}" --set train.precision=tf32 "
      $(to five-tf32) && want five_tf32; then
   "$bin" compare "$work"/runs-five-tf32/{baseline,mf,seq,seq_ratings,seq_features} > "$work/table-five-tf32.md" 2>&1 &&
     tee -a "$log" < "$work/table-five-tf32.md"
+fi
+# The same in strict fp32 (the default precision).
+if run_stage five_fp32 60 "$bin" bench "${five[@]}" --set train.precision=fp32 "${kernels[@]}" "${common[@]}" \
+     $(to five-fp32) && want five_fp32; then
+  "$bin" compare "$work"/runs-five-fp32/{baseline,mf,seq,seq_ratings,seq_features} > "$work/table-five-fp32.md" 2>&1 &&
+    tee -a "$log" < "$work/table-five-fp32.md"
 fi
 # Where a graph-replayed BST step spends its GPU time: per-kernel durations of ~2 steps in TF32
 # with the kernels. Capped: a profiler that stalls must not eat the stages after it.

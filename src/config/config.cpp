@@ -187,6 +187,11 @@ std::vector<ParamSpec> build_specs() {
                           "each way for float32 activations, where built; torch's elsewhere), torch, "
                           "or auto: torch's until mlrec's are measured faster on a GPU.")
                   .one_of({"auto", "torch", "mlrec"}));
+  t.push_back(MLREC_PARAM(model, linear,
+                          "The sequence models' linear layers: mlrec (on CUDA in float32 without "
+                          "autocast, where built: the bias gradients by mlrec's column-sum kernel), "
+                          "torch (ATen's linear), or auto: torch's until mlrec's is measured faster on "
+                          "a GPU.").one_of({"auto", "torch", "mlrec"}));
   t.push_back(MLREC_PARAM(model, embedding_dim,
                           "Movie/position embedding size of the sequence models; divisible by "
                           "model.heads.").ge(1));

@@ -2,25 +2,29 @@
 
 #include <torch/torch.h>
 
+#include <numeric>
+
 #include "mlrec/models/batch_norm_mish.h"
 #include "mlrec/models/dropout.h"
 #include "mlrec/models/embedding.h"
 #include "mlrec/models/feed_forward.h"
 #include "mlrec/models/init.h"
 #include "mlrec/models/layer_norm.h"
+#include "mlrec/models/linear.h"
 #include "mlrec/models/short_attention.h"
 
 namespace mlrec::models {
 namespace {
 
-// x W^T + b through ATen's linear, as Python's nn.Linear does. The C++ frontend's Linear module
+// A Linear module's x W^T + b through models::linear (ATen's linear, or on CUDA mlrec's with
+// its bias-gradient kernel), never the module's forward: the C++ frontend's Linear
 // (torch::nn::functional::linear) multiplies inputs of more than two dimensions with matmul and
 // then adds the bias in a separate broadcast kernel; ATen flattens them to one addmm, whose
 // cuBLASLt epilogue adds the bias on CUDA. On the H200 profile those separate adds of the
 // encoder's four projections took ~85 us of the 2.1 ms step (59 us for the 10,240 x 2,048
 // feed-forward alone). On the CPU both ways ran at the same speed (interleaved runs).
-torch::Tensor linear(const torch::nn::Linear& layer, const torch::Tensor& x) {
-  return at::linear(x, layer->weight, layer->bias);
+torch::Tensor project(const torch::nn::Linear& layer, const torch::Tensor& x, bool use_kernels) {
+  return models::linear(x, layer->weight, layer->bias, use_kernels);
 }
 
 }  // namespace
@@ -46,9 +50,10 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
   const int64_t batch = x.size(0), length = x.size(1), head_dim = dim_ / heads_;
   const double p = is_training() ? dropout_ : 0.0;
   // [B, L, 3 * dim]: query, key, value, each heads x head_dim
-  auto packed = at::linear(x, in_proj_weight_, in_proj_bias_);
+  const bool cuda = x.is_cuda();
+  const bool mlrec_linear = cuda && kernels_.linear_cuda;
+  auto packed = models::linear(x, in_proj_weight_, in_proj_bias_, mlrec_linear);
   torch::Tensor attention;
-  const bool cuda = packed.is_cuda();
   const bool wants_short = cuda ? kernels_.short_attention_cuda : kernels_.short_attention_cpu;
   if (wants_short && short_attention_supports(packed, heads_)) {
     attention = short_attention(packed, pad_mask, heads_, p);  // fp32; out_proj casts under autocast
@@ -65,9 +70,10 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
   auto norm = [&](const torch::nn::LayerNorm& n, const torch::Tensor& t) {
     return layer_norm(t, n->weight, n->bias, n->options.eps(), mlrec_norm);
   };
-  auto h = norm(norm1_, x + models::dropout(linear(out_proj_, attention), p, is_training()));
+  auto h = norm(norm1_, x + models::dropout(project(out_proj_, attention, mlrec_linear), p, is_training()));
   const bool fused = cuda ? kernels_.fused_feed_forward_cuda : kernels_.fused_feed_forward_cpu;
-  auto ff = linear(linear2_, linear_gelu_dropout(h, linear1_->weight, linear1_->bias, p, is_training(), fused));
+  auto ff = project(linear2_, linear_gelu_dropout(h, linear1_->weight, linear1_->bias, p, is_training(), fused),
+                    mlrec_linear);
   return norm(norm2_, h + models::dropout(ff, p, is_training()));
 }
 
@@ -137,12 +143,25 @@ torch::Tensor BehaviorSequenceTransformer::forward(const data::Batch& batch) {
     parts.push_back(lookup(age_, batch.features.select(1, 1)));
     parts.push_back(lookup(occupation_, batch.features.select(1, 2)));
   }
+  // cuBLAS runs its fast GEMM kernels only where the rows of both operands are 16-byte aligned.
+  // With user features the MLP's input has 10 x 120 + 120 + 17 = 1,337 columns, and on an H200
+  // the first layer's three GEMMs ran on CUTLASS's unaligned ("align1") kernels, 115 us of a
+  // 1.5 ms step (BENCHMARKS.md). On CUDA, zero columns pad that input and the layer's weight to a
+  // multiple of 8: the same products, the same parameter (its gradient is the padded one's slice).
+  const int64_t features = std::accumulate(parts.begin(), parts.end(), int64_t{0},
+                                           [](int64_t n, const torch::Tensor& t) { return n + t.size(1); });
+  const int64_t padding = x.is_cuda() && !hidden_.empty() ? (8 - features % 8) % 8 : 0;
+  if (padding > 0) parts.push_back(torch::zeros({x.size(0), padding}, parts.front().options()));
   auto h = torch::cat(parts, 1);
+  const bool mlrec_linear = x.is_cuda() && options_.kernels.linear_cuda;
   for (size_t i = 0; i < hidden_.size(); ++i) {
-    h = batch_norm_mish(hidden_[i](h), norms_[i], options_.kernels.batch_norm_mish_cuda);
+    auto z = i == 0 && padding > 0 ? models::linear(h, at::constant_pad_nd(hidden_[0]->weight, {0, padding}),
+                                                    hidden_[0]->bias, mlrec_linear)
+                                   : project(hidden_[i], h, mlrec_linear);
+    h = batch_norm_mish(z, norms_[i], options_.kernels.batch_norm_mish_cuda);
     if (i == 1) h = models::dropout(h, options_.mlp_dropout, is_training());  // after the 2nd block, as the study
   }
-  auto score = torch::sigmoid(output_(h)).squeeze(1);
+  auto score = torch::sigmoid(project(output_, h, mlrec_linear)).squeeze(1);
   return score * (options_.range.high - options_.range.low) + options_.range.low;
 }
 

@@ -8,6 +8,7 @@
 #include "gelu_dropout_kernels.h"
 #include "hash_mask.h"
 #include "mlrec/models/dropout.h"
+#include "mlrec/models/linear.h"
 
 #ifdef MLREC_WITH_CUDA_KERNELS
 #include "gelu_dropout_cuda_kernels.h"
@@ -119,7 +120,7 @@ torch::Tensor linear_gelu_dropout(const torch::Tensor& x, const torch::Tensor& w
   const double drop = training ? p : 0.0;
 #ifdef MLREC_WITH_CUDA_KERNELS
   if (fused && drop > 0 && drop < 1 && runs_fused_cuda(x, weight, bias)) {
-    return GeluDropoutCuda::apply(at::linear(x, weight, bias).contiguous(), drop);
+    return GeluDropoutCuda::apply(models::linear(x, weight, bias, /*use_kernels=*/true).contiguous(), drop);
   }
 #endif
   if (!fused || !runs_fused_cpu(x, weight, bias) || drop >= 1) {

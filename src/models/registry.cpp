@@ -61,6 +61,7 @@ RatingModelPtr make_model(const config::Config::Model& m, const data::DatasetInf
     o.kernels.fused_feed_forward_cuda = m.feed_forward == "fused";
     o.kernels.layer_norm_cuda = m.layer_norm == "mlrec";
     o.kernels.batch_norm_mish_cuda = m.batch_norm == "mlrec";
+    o.kernels.linear_cuda = m.linear == "mlrec";
     o.range = range;
     return std::make_shared<BehaviorSequenceTransformer>(o);
   }

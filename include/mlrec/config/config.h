@@ -45,6 +45,7 @@ struct Config {
     std::string feed_forward = "auto";  // auto | torch | fused (mlrec's GELU + dropout pass)
     std::string layer_norm = "auto";    // auto | torch | mlrec (mlrec's CUDA kernels)
     std::string batch_norm = "auto";    // auto | torch | mlrec (the MLP's BatchNorm + Mish on CUDA)
+    std::string linear = "auto";        // auto | torch | mlrec (bias gradients by mlrec's CUDA kernel)
     int embedding_dim = 120;
     int heads = 12;
     int ff_dim = 2048;

@@ -9,13 +9,15 @@ namespace mlrec::models {
 /// Which of mlrec's own kernels the sequence model runs instead of torch's ops, per device:
 /// short attention (models/short_attention.h; model.attention), the fused feed-forward
 /// activation (models/feed_forward.h; model.feed_forward), and on CUDA only LayerNorm
-/// (models/layer_norm.h; model.layer_norm) and the MLP's BatchNorm + Mish
-/// (models/batch_norm_mish.h; model.batch_norm). Each applies only where it supports the inputs.
+/// (models/layer_norm.h; model.layer_norm), the MLP's BatchNorm + Mish (models/batch_norm_mish.h;
+/// model.batch_norm) and the linear layers' bias gradients (models/linear.h; model.linear). Each
+/// applies only where it supports the inputs.
 struct KernelChoices {
   bool short_attention_cpu = false, short_attention_cuda = false;
   bool fused_feed_forward_cpu = true, fused_feed_forward_cuda = false;
   bool layer_norm_cuda = false;
   bool batch_norm_mish_cuda = false;
+  bool linear_cuda = false;
 };
 
 struct BehaviorSequenceTransformerOptions {

@@ -9,7 +9,8 @@
 // outputs are 84 MB per step each. Masks are the ones models::dropout draws (same seed, same
 // element order), so the fused and the composed forms train alike.
 // On CUDA (float32, no autocast, in a build with mlrec's CUDA kernels) the bias stays in the
-// GEMM (cuBLASLt's epilogue adds it) and GELU with dropout is one kernel forward and one
+// GEMM (cuBLASLt's epilogue adds it; mlrec's models::linear, whose backward sums the bias
+// gradient with mlrec's kernel) and GELU with dropout is one kernel forward and one
 // backward, with Philox masks from torch's CUDA generator that backward draws again instead of
 // storing them. Elsewhere, or with `fused` false, it is at::linear, torch::gelu and
 // models::dropout.

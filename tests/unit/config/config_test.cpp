@@ -123,7 +123,7 @@ TEST(ParamSpecs, KeysAreUniqueAndCoverScriptKeys) {
     EXPECT_NE(find_param(k), nullptr) << k;
   }
   EXPECT_EQ(find_param("train.nope"), nullptr);
-  EXPECT_EQ(keys.size(), 54u);  // update when adding a parameter (and its test)
+  EXPECT_EQ(keys.size(), 55u);  // update when adding a parameter (and its test)
 }
 
 TEST(ParamSpecs, EveryKeyIsBoundToItsOwnField) {
@@ -430,6 +430,7 @@ TEST(ConfigErrors, EnumValues) {
   expect_config_error("", {"model.feed_forward=triton"}, {"'model.feed_forward'", "one of auto, torch, fused"});
   expect_config_error("", {"model.layer_norm=apex"}, {"'model.layer_norm'", "one of auto, torch, mlrec"});
   expect_config_error("", {"model.batch_norm=sync"}, {"'model.batch_norm'", "one of auto, torch, mlrec"});
+  expect_config_error("", {"model.linear=cublaslt"}, {"'model.linear'", "one of auto, torch, mlrec"});
 }
 
 TEST(ConfigErrors, CrossKeyChecks) {

@@ -13,8 +13,11 @@
 #include "mlrec/models/embedding.h"
 #include "mlrec/models/feed_forward.h"
 #include "mlrec/models/layer_norm.h"
+#include "mlrec/models/linear.h"
+#include "mlrec/models/registry.h"
 #include "mlrec/models/short_attention.h"
 #include "mlrec/train/run.h"
+#include "support/synthetic_fixture.h"
 #include "support/temp_dir.h"
 
 namespace mlrec {
@@ -91,6 +94,39 @@ TEST_F(Cuda, ScatterAddEmbeddingGradientsMatchTorchsEmbedding) {
   (torch::embedding(theirs, indices, 0) * upstream).sum().backward();
   EXPECT_TRUE(torch::allclose(ours.grad(), theirs.grad(), 1e-4, 1e-3));
   EXPECT_EQ(ours.grad()[0].abs().sum().item<float>(), 0.f);
+}
+
+// On CUDA the MLP's input is padded with zero features to a multiple of 8 (models/bst.cpp; here
+// 10 x 16 + 16 + 17 = 193 -> 200): the device model must compute what the CPU model computes,
+// outputs and the gradients of every parameter, the first MLP layer's included.
+TEST_F(Cuda, SequenceModelWithItsPaddedMlpInputMatchesTheCpuModel) {
+  at::globalContext().setAllowTF32CuBLAS(false);  // strict fp32 GEMMs on both sides
+  test_support::SyntheticData d(40, 30);
+  torch::manual_seed(13);
+  auto cpu = models::make_model(test_support::small_model("seq_features"), d.info);
+  auto cuda = models::make_model(test_support::small_model("seq_features"), d.info);
+  {
+    torch::NoGradGuard no_grad;
+    auto source = cpu->named_parameters();
+    for (auto& p : cuda->named_parameters()) p.value().copy_(source[p.key()]);
+  }
+  cuda->to(torch::kCUDA);
+  cpu->eval();  // no dropout, BatchNorm's running statistics: the same function on both devices
+  cuda->eval();
+  auto on_cpu = cpu->forward(d.train.slice(0, 64));
+  auto on_cuda = cuda->forward(d.train.to(torch::kCUDA).slice(0, 64));
+  EXPECT_LT((on_cpu - on_cuda.cpu()).abs().max().item<double>(), 1e-4);
+  (on_cpu * on_cpu).sum().backward();
+  (on_cuda * on_cuda).sum().backward();
+  auto cpu_parameters = cpu->named_parameters();
+  for (const auto& p : cuda->named_parameters()) {
+    const auto& expected = cpu_parameters[p.key()].grad();
+    ASSERT_EQ(p.value().grad().defined(), expected.defined()) << p.key();
+    if (!expected.defined()) continue;
+    ASSERT_EQ(p.value().grad().sizes(), expected.sizes()) << p.key();
+    const double scale = expected.abs().max().item<double>();
+    EXPECT_LT((p.value().grad().cpu() - expected).abs().max().item<double>(), 1e-4 * scale + 1e-6) << p.key();
+  }
 }
 
 // torch's attention on the same packed projections, as the encoder layer calls it.
@@ -210,7 +246,10 @@ class FusedFeedForward : public Cuda {
     auto grads = torch::autograd::grad({(y * upstream).sum()}, {x, w, b});
 
     auto kept = (y != 0).to(torch::kFloat32).detach();
-    const double kept_share = kept.mean().item<double>();
+    // Below about -5.5 the float GELU is exactly 0 (erf rounds to -1), dropped or not: the share
+    // kept counts only the elements where it is not.
+    auto nonzero = torch::gelu(at::linear(x, w, b)).detach() != 0;
+    const double kept_share = (kept.to(torch::kBool) & nonzero).sum().item<double>() / nonzero.sum().item<double>();
     EXPECT_NEAR(kept_share, 1 - p, 5 * std::sqrt(p * (1 - p) / double(rows * out)) + 1e-3);
     auto x2 = x.detach().clone().requires_grad_(true);
     auto w2 = w.detach().clone().requires_grad_(true);
@@ -266,6 +305,52 @@ TEST_F(FusedFeedForward, TrainsTheSequenceModelAsTorchsOpsDo) {
   ASSERT_TRUE(ours.fit.cuda_graph);  // the kernels capture into the step's graph
   EXPECT_LT(ours.fit.epochs.back().train_loss, ours.fit.epochs.front().train_loss);
   EXPECT_NEAR(ours.best.mae, theirs.best.mae, 0.05);
+}
+
+class MlrecLinear : public Cuda {
+ protected:
+  void SetUp() override {
+    Cuda::SetUp();
+    if (!IsSkipped() && !models::linear_kernels_built()) GTEST_SKIP() << "built without CUDA kernels";
+  }
+};
+
+TEST_F(MlrecLinear, MatchesAtensLinearAndItsGradients) {
+  at::globalContext().setAllowTF32CuBLAS(false);
+  torch::manual_seed(14);
+  auto options = torch::TensorOptions().device(torch::kCUDA, 0);
+  struct Case {
+    std::vector<int64_t> x;
+    int64_t out;
+  };
+  // The encoder's [B, L, dim] inputs; the MLP's odd 1,337 features; fewer rows than one block
+  // of the bias-gradient kernel sums; many rows, few columns.
+  for (const auto& c : std::vector<Case>{{{64, 10, 120}, 2048}, {{1024, 1337}, 1024}, {{3, 5}, 7}, {{20000, 33}, 70}}) {
+    auto x = torch::randn(c.x, options).requires_grad_(true);
+    auto w = torch::randn({c.out, c.x.back()}, options).requires_grad_(true);
+    auto b = torch::randn({c.out}, options).requires_grad_(true);
+    auto shape = c.x;
+    shape.back() = c.out;
+    auto upstream = torch::randn(shape, options);
+    auto ours = models::linear(x, w, b, /*use_kernels=*/true);
+    auto theirs = at::linear(x, w, b);
+    ASSERT_EQ(ours.sizes(), theirs.sizes());
+    EXPECT_LT((ours - theirs).abs().max().item<double>(), 1e-4 * theirs.abs().max().item<double>());
+    auto our_grads = torch::autograd::grad({(ours * upstream).sum()}, {x, w, b});
+    auto their_grads = torch::autograd::grad({(theirs * upstream).sum()}, {x, w, b});
+    for (int i = 0; i < 3; ++i) {
+      const double scale = their_grads[i].abs().max().item<double>();
+      EXPECT_LT((our_grads[i] - their_grads[i]).abs().max().item<double>(), 1e-5 * scale + 1e-5)
+          << c.x.back() << " -> " << c.out << ", gradient " << i;
+    }
+  }
+  // Only the gradients asked for: an input that needs none.
+  auto x = torch::randn({8, 4}, options);
+  auto w = torch::randn({3, 4}, options).requires_grad_(true);
+  auto b = torch::randn({3}, options).requires_grad_(true);
+  auto grads = torch::autograd::grad({models::linear(x, w, b, true).sum()}, {w, b});
+  EXPECT_TRUE(torch::allclose(grads[0], torch::ones({8, 3}, options).t().mm(x)));
+  EXPECT_TRUE(torch::allclose(grads[1], torch::full({3}, 8.0, options)));
 }
 
 class MlrecLayerNorm : public Cuda {
