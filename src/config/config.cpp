@@ -169,29 +169,27 @@ std::vector<ParamSpec> build_specs() {
   t.push_back(MLREC_PARAM(model, attention,
                           "Attention of the sequence models: short (mlrec's kernels for windows of <= "
                           "32 tokens: a fused loop per sample on the CPU, fused kernels on CUDA where "
-                          "built), torch (scaled_dot_product_attention), or auto: mlrec's where they "
-                          "were measured faster than torch's (the CPU), torch's elsewhere (CUDA, until "
-                          "measured there).").one_of({"auto", "torch", "short"}));
+                          "built), torch (scaled_dot_product_attention), or auto (the default): mlrec's, "
+                          "measured faster on the CPU and on an H200.").one_of({"auto", "torch", "short"}));
   t.push_back(MLREC_PARAM(model, feed_forward,
                           "The feed-forward's bias + GELU + dropout in the sequence models: fused (one "
                           "pass each way: on the CPU in float32, on CUDA in float32 without autocast "
-                          "where mlrec's kernels are built), torch (its ops), or auto: fused where it "
-                          "was measured faster (the CPU), torch's elsewhere (CUDA, until measured "
-                          "there).").one_of({"auto", "torch", "fused"}));
+                          "where mlrec's kernels are built), torch (its ops), or auto (the default): "
+                          "fused, measured faster on the CPU and on an H200.").one_of({"auto", "torch", "fused"}));
   t.push_back(MLREC_PARAM(model, layer_norm,
                           "The sequence models' LayerNorm: mlrec (mlrec's CUDA kernels for rows of <= 256 "
-                          "float32 features, where built; torch's elsewhere), torch, or auto: torch's "
-                          "until mlrec's are measured faster on a GPU.").one_of({"auto", "torch", "mlrec"}));
+                          "float32 features, where built; torch's elsewhere), torch, or auto (the "
+                          "default): mlrec, measured faster on an H200.").one_of({"auto", "torch", "mlrec"}));
   t.push_back(MLREC_PARAM(model, batch_norm,
                           "The sequence models' MLP BatchNorm + Mish in training: mlrec (one CUDA kernel "
                           "each way for float32 activations, where built; torch's elsewhere), torch, "
-                          "or auto: torch's until mlrec's are measured faster on a GPU.")
+                          "or auto (the default): mlrec, measured faster on an H200.")
                   .one_of({"auto", "torch", "mlrec"}));
   t.push_back(MLREC_PARAM(model, linear,
                           "The sequence models' linear layers: mlrec (on CUDA in float32 without "
                           "autocast, where built: the bias gradients by mlrec's column-sum kernel), "
-                          "torch (ATen's linear), or auto: torch's until mlrec's is measured faster on "
-                          "a GPU.").one_of({"auto", "torch", "mlrec"}));
+                          "torch (ATen's linear), or auto (the default): mlrec, measured faster on an "
+                          "H200.").one_of({"auto", "torch", "mlrec"}));
   t.push_back(MLREC_PARAM(model, embedding_dim,
                           "Movie/position embedding size of the sequence models; divisible by "
                           "model.heads.").ge(1));

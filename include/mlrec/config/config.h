@@ -41,6 +41,8 @@ struct Config {
     double embedding_init_std = 1.0;    // N(0, std) for all embeddings (PyTorch's default is 1.0)
     double bias_init_std = 1.0;         // N(0, std) for MF's bias embeddings; 0 = zeros
     std::string linear_init = "default"; // default (PyTorch's kaiming-uniform) | xavier_uniform
+    // mlrec's kernels or torch's ops, per part of the sequence models; auto = mlrec's wherever
+    // they were measured faster (BENCHMARKS.md), `torch` for an A/B run.
     std::string attention = "auto";     // auto | torch (scaled_dot_product_attention) | short (mlrec's kernels)
     std::string feed_forward = "auto";  // auto | torch | fused (mlrec's GELU + dropout pass)
     std::string layer_norm = "auto";    // auto | torch | mlrec (mlrec's CUDA kernels)

@@ -12,12 +12,13 @@ namespace mlrec::models {
 /// (models/layer_norm.h; model.layer_norm), the MLP's BatchNorm + Mish (models/batch_norm_mish.h;
 /// model.batch_norm) and the linear layers' bias gradients (models/linear.h; model.linear). Each
 /// applies only where it supports the inputs.
+/// The defaults are those of model.* = auto: all of them.
 struct KernelChoices {
-  bool short_attention_cpu = false, short_attention_cuda = false;
-  bool fused_feed_forward_cpu = true, fused_feed_forward_cuda = false;
-  bool layer_norm_cuda = false;
-  bool batch_norm_mish_cuda = false;
-  bool linear_cuda = false;
+  bool short_attention_cpu = true, short_attention_cuda = true;
+  bool fused_feed_forward_cpu = true, fused_feed_forward_cuda = true;
+  bool layer_norm_cuda = true;
+  bool batch_norm_mish_cuda = true;
+  bool linear_cuda = true;
 };
 
 struct BehaviorSequenceTransformerOptions {
@@ -39,12 +40,12 @@ struct BehaviorSequenceTransformerOptions {
 
 /// One post-norm transformer encoder layer, as nn.TransformerEncoderLayer(batch_first, gelu):
 /// self-attention with a key padding mask, then a GELU feed-forward, each with dropout and a
-/// residual followed by LayerNorm. Attention runs through scaled_dot_product_attention. With the
-/// study's head dimension (120 / 12 = 10) torch takes its math path (batched GEMMs, softmax,
-/// dropout as separate kernels): zero-padding heads to 12 or 16 so that the fused kernels accept
-/// them was measured slower on an H200 (fp32 memory-efficient attention 1.1 ms per step against
-/// ~0.25 ms; bf16 went to cuDNN's, also slower), see BENCHMARKS.md. With short attention on a
-/// device, mlrec's own kernels for short windows run instead (models/short_attention.h).
+/// residual followed by LayerNorm. Attention runs through mlrec's kernels for short windows
+/// (models/short_attention.h) or, with model.attention = torch, scaled_dot_product_attention:
+/// with the study's head dimension (120 / 12 = 10) torch takes its math path (batched GEMMs,
+/// softmax, dropout as separate kernels); zero-padding heads to 12 or 16 so that its fused
+/// kernels accept them was measured slower on an H200 (fp32 memory-efficient attention 1.1 ms
+/// per step against ~0.25 ms; bf16 went to cuDNN's, also slower), see BENCHMARKS.md.
 class EncoderLayerImpl : public torch::nn::Module {
  public:
   EncoderLayerImpl(int64_t dim, int64_t heads, int64_t ff_dim, double dropout, KernelChoices kernels = {});
