@@ -40,13 +40,6 @@ bool kernels_take(const torch::Tensor& x, const torch::nn::BatchNorm1d& norm) {
 }  // namespace
 #endif
 
-bool batch_norm_mish_kernels_built() {
-#ifdef MLREC_WITH_CUDA_KERNELS
-  return true;
-#else
-  return false;
-#endif
-}
 
 torch::Tensor batch_norm_mish(const torch::Tensor& x, torch::nn::BatchNorm1d& norm, bool use_kernels) {
 #ifdef MLREC_WITH_CUDA_KERNELS

@@ -99,21 +99,15 @@ bool runs_fused_cpu(const torch::Tensor& x, const torch::Tensor& weight, const t
          x.numel() / std::max<int64_t>(1, x.size(-1)) * weight.size(0) < (int64_t(1) << 32);
 }
 
+#ifdef MLREC_WITH_CUDA_KERNELS
 // Under autocast the GEMM's output is bf16, which the kernels do not take: torch's ops then.
 bool runs_fused_cuda(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
-  return fused_feed_forward_built() && x.is_cuda() && float32(x, weight, bias) &&
-         !at::autocast::is_autocast_enabled(at::kCUDA);
+  return x.is_cuda() && float32(x, weight, bias) && !at::autocast::is_autocast_enabled(at::kCUDA);
 }
+#endif
 
 }  // namespace
 
-bool fused_feed_forward_built() {
-#ifdef MLREC_WITH_CUDA_KERNELS
-  return true;
-#else
-  return false;
-#endif
-}
 
 torch::Tensor linear_gelu_dropout(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                                   double p, bool training, bool fused) {

@@ -30,13 +30,6 @@ class LayerNormCuda : public torch::autograd::Function<LayerNormCuda> {
 }  // namespace
 #endif
 
-bool layer_norm_kernels_built() {
-#ifdef MLREC_WITH_CUDA_KERNELS
-  return true;
-#else
-  return false;
-#endif
-}
 
 bool layer_norm_kernels_support(const torch::Tensor& x) {
 #ifdef MLREC_WITH_CUDA_KERNELS

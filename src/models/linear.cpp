@@ -40,13 +40,6 @@ class LinearCuda : public torch::autograd::Function<LinearCuda> {
 }  // namespace
 #endif
 
-bool linear_kernels_built() {
-#ifdef MLREC_WITH_CUDA_KERNELS
-  return true;
-#else
-  return false;
-#endif
-}
 
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                      bool use_kernels) {

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "hash_mask.h"
+#include "mlrec/models/cuda_kernels.h"
 #include "short_attention_cpu_kernels.h"
 
 #ifdef MLREC_WITH_CUDA_KERNELS
@@ -118,13 +119,6 @@ bool cpu_supports(const at::Tensor& qkv, int64_t heads) {
 
 }  // namespace
 
-bool short_attention_built() {
-#ifdef MLREC_WITH_CUDA_KERNELS
-  return true;
-#else
-  return false;
-#endif
-}
 
 bool short_attention_supports(const at::Tensor& qkv, int64_t heads) {
   if (cpu_supports(qkv, heads)) return true;
@@ -145,7 +139,7 @@ at::Tensor short_attention(const at::Tensor& qkv, const at::Tensor& pad_mask, in
     return ShortAttentionCpuFunction::apply(qkv.contiguous(), pad_mask, heads, dropout_p);
   }
   TORCH_CHECK(short_attention_supports(qkv, heads), "short attention: unsupported input (",
-              short_attention_built() ? "needs CUDA, <= 32 tokens, a small model" : "built without CUDA kernels",
+              cuda_kernels_built() ? "needs CUDA, <= 32 tokens, a small model" : "built without CUDA kernels",
               ")");
 #ifdef MLREC_WITH_CUDA_KERNELS
   return ShortAttentionFunction::apply(qkv.to(torch::kFloat32).contiguous(), pad_mask, heads, dropout_p);

@@ -9,9 +9,6 @@
 
 namespace mlrec::models {
 
-/// Whether this build has the CUDA kernels (compiled where CMake found a CUDA compiler).
-bool batch_norm_mish_kernels_built();
-
 /// mish(norm(x)) for x [rows, features], with norm's parameters, running statistics and mode
 /// (norm->is_training()); through mlrec's kernels where `use_kernels` and they take the case:
 /// training, float32 CUDA x with more than one row, affine, tracked statistics with a momentum.

@@ -20,9 +20,6 @@
 
 namespace mlrec::models {
 
-/// Whether this build has the CUDA kernels (compiled where CMake found a CUDA compiler).
-bool fused_feed_forward_built();
-
 /// dropout(gelu(x W^T + b), p) for x [..., in], weight [out, in], bias [out]; dropout only when
 /// `training`. GELU is the exact (erf) form, as nn.TransformerEncoderLayer's "gelu". `fused`
 /// false runs torch's ops on every device (model.feed_forward = torch).

@@ -9,9 +9,6 @@
 
 namespace mlrec::models {
 
-/// Whether this build has the CUDA kernels (compiled where CMake found a CUDA compiler).
-bool layer_norm_kernels_built();
-
 /// Whether layer_norm with `use_kernels` runs mlrec's kernels on x: float32 on CUDA, at most 256
 /// features, in a build with the kernels.
 bool layer_norm_kernels_support(const torch::Tensor& x);

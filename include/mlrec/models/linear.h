@@ -10,9 +10,6 @@
 
 namespace mlrec::models {
 
-/// Whether this build has the CUDA kernels (compiled where CMake found a CUDA compiler).
-bool linear_kernels_built();
-
 /// x [..., in] W^T [in, out] + b [out]; through mlrec's backward where `use_kernels` and x,
 /// weight and bias are float32 CUDA tensors with autocast off.
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,

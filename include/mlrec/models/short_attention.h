@@ -11,9 +11,6 @@
 
 namespace mlrec::models {
 
-/// Whether this build has the kernels (compiled where CMake found a CUDA compiler).
-bool short_attention_built();
-
 /// Whether short_attention takes these inputs: float32 CPU tensors (no autocast) of at most 32
 /// tokens; or, in a build with the CUDA kernels, CUDA tensors of at most 32 tokens whose
 /// sample fits 48 KiB of shared memory.

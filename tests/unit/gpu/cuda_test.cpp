@@ -10,6 +10,7 @@
 #include "mlrec/data/synthetic.h"
 #include "mlrec/dist/process_group.h"
 #include "mlrec/models/batch_norm_mish.h"
+#include "mlrec/models/cuda_kernels.h"
 #include "mlrec/models/embedding.h"
 #include "mlrec/models/feed_forward.h"
 #include "mlrec/models/layer_norm.h"
@@ -29,6 +30,28 @@ void write_small_dataset(const test_support::TempDir& dir) {
   synthetic.users = 300;
   synthetic.movies = 100;
   data::write_synthetic_movielens(dir.file("data"), data::Release::kMovieLens1M, synthetic);
+}
+
+// BST + user features on the small dataset for 3 epochs, once with `key` = `ours` (one family
+// of mlrec's kernels) and once with `key` = torch: the kernels must capture into the step's
+// graph and train as torch's ops do.
+void expect_trains_as_torchs_ops(const std::string& key, const std::string& ours) {
+  test_support::TempDir dir;
+  write_small_dataset(dir);
+  auto train = [&](const std::string& value) {
+    auto config = config::config_from_yaml_string(
+        "{}", {"model.name=seq_features", "data.dir=" + dir.file("data"), "output.dir=" + dir.file("run"),
+               "train.device=cuda", "train.epochs=3", "train.batch_size=128", "train.log_every_steps=0",
+               "train.patience=0", "model.embedding_init_std=0.1", key + "=" + value});
+    dist::ProcessGroup group;
+    group.comm = dist::make_local_communicator();
+    return train::run_training(config, group);
+  };
+  const auto with_kernels = train(ours);
+  const auto with_torch = train("torch");
+  ASSERT_TRUE(with_kernels.fit.cuda_graph) << key;
+  EXPECT_LT(with_kernels.fit.epochs.back().train_loss, with_kernels.fit.epochs.front().train_loss) << key;
+  EXPECT_NEAR(with_kernels.best.mae, with_torch.best.mae, 0.05) << key;
 }
 
 class Cuda : public ::testing::Test {
@@ -139,12 +162,18 @@ torch::Tensor torch_attention(const torch::Tensor& packed, const torch::Tensor& 
       .reshape({batch, length, dim});
 }
 
-class ShortAttention : public Cuda {
+// The tests of mlrec's CUDA kernels, a suite per family (scripts/gpu_check.sh gates each family on
+// its suite): skipped where no GPU is visible or the build has no kernels.
+class CudaKernels : public Cuda {
  protected:
   void SetUp() override {
     Cuda::SetUp();
-    if (!IsSkipped() && !models::short_attention_built()) GTEST_SKIP() << "built without CUDA kernels";
+    if (!IsSkipped() && !models::cuda_kernels_built()) GTEST_SKIP() << "built without CUDA kernels";
   }
+};
+
+class ShortAttention : public CudaKernels {
+ protected:
   // The study's shape: 10 tokens, 12 heads of 10; some keys padded, never the target's.
   const int64_t batch = 64, length = 10, heads = 12, dim = 120;
   torch::TensorOptions options = torch::TensorOptions().device(torch::kCUDA, 0);
@@ -208,31 +237,11 @@ TEST_F(ShortAttention, DropoutIsUnbiasedSeededAndItsGradientMatchesTheForward) {
 }
 
 TEST_F(ShortAttention, TrainsTheSequenceModelAsTorchsAttentionDoes) {
-  test_support::TempDir dir;
-  write_small_dataset(dir);
-  auto train = [&](const std::string& attention) {
-    auto config = config::config_from_yaml_string(
-        "{}", {"model.name=seq_features", "data.dir=" + dir.file("data"), "output.dir=" + dir.file("run"),
-               "train.device=cuda", "train.epochs=3", "train.batch_size=128", "train.log_every_steps=0",
-               "train.patience=0", "model.embedding_init_std=0.1", "model.attention=" + attention});
-    dist::ProcessGroup group;
-    group.comm = dist::make_local_communicator();
-    return train::run_training(config, group);
-  };
-  const auto ours = train("short");
-  const auto theirs = train("torch");
-  ASSERT_TRUE(ours.fit.cuda_graph);  // the kernels capture into the step's graph
-  EXPECT_LT(ours.fit.epochs.back().train_loss, ours.fit.epochs.front().train_loss);
-  EXPECT_NEAR(ours.best.mae, theirs.best.mae, 0.05);
+  expect_trains_as_torchs_ops("model.attention", "short");
 }
 
-class FusedFeedForward : public Cuda {
+class FusedFeedForward : public CudaKernels {
  protected:
-  void SetUp() override {
-    Cuda::SetUp();
-    if (!IsSkipped() && !models::fused_feed_forward_built()) GTEST_SKIP() << "built without CUDA kernels";
-  }
-
   // The fused kernel against torch's ops with the mask it drew: the kept elements (y != 0) must
   // be gelu(x W^T + b) / (1 - p), about 1 - p of them kept, and the gradients those of torch's
   // ops under that mask (backward draws the mask again, so a different one would show here).
@@ -289,31 +298,10 @@ TEST_F(FusedFeedForward, MasksFollowTheSeedAndChangeBetweenCalls) {
 }
 
 TEST_F(FusedFeedForward, TrainsTheSequenceModelAsTorchsOpsDo) {
-  test_support::TempDir dir;
-  write_small_dataset(dir);
-  auto train = [&](const std::string& feed_forward) {
-    auto config = config::config_from_yaml_string(
-        "{}", {"model.name=seq_features", "data.dir=" + dir.file("data"), "output.dir=" + dir.file("run"),
-               "train.device=cuda", "train.epochs=3", "train.batch_size=128", "train.log_every_steps=0",
-               "train.patience=0", "model.embedding_init_std=0.1", "model.feed_forward=" + feed_forward});
-    dist::ProcessGroup group;
-    group.comm = dist::make_local_communicator();
-    return train::run_training(config, group);
-  };
-  const auto ours = train("fused");
-  const auto theirs = train("torch");
-  ASSERT_TRUE(ours.fit.cuda_graph);  // the kernels capture into the step's graph
-  EXPECT_LT(ours.fit.epochs.back().train_loss, ours.fit.epochs.front().train_loss);
-  EXPECT_NEAR(ours.best.mae, theirs.best.mae, 0.05);
+  expect_trains_as_torchs_ops("model.feed_forward", "fused");
 }
 
-class MlrecLinear : public Cuda {
- protected:
-  void SetUp() override {
-    Cuda::SetUp();
-    if (!IsSkipped() && !models::linear_kernels_built()) GTEST_SKIP() << "built without CUDA kernels";
-  }
-};
+class MlrecLinear : public CudaKernels {};
 
 TEST_F(MlrecLinear, MatchesAtensLinearAndItsGradients) {
   at::globalContext().setAllowTF32CuBLAS(false);
@@ -353,13 +341,7 @@ TEST_F(MlrecLinear, MatchesAtensLinearAndItsGradients) {
   EXPECT_TRUE(torch::allclose(grads[1], torch::full({3}, 8.0, options)));
 }
 
-class MlrecLayerNorm : public Cuda {
- protected:
-  void SetUp() override {
-    Cuda::SetUp();
-    if (!IsSkipped() && !models::layer_norm_kernels_built()) GTEST_SKIP() << "built without CUDA kernels";
-  }
-};
+class MlrecLayerNorm : public CudaKernels {};
 
 TEST_F(MlrecLayerNorm, MatchesTorchsLayerNormAndItsGradients) {
   torch::manual_seed(11);
@@ -389,31 +371,10 @@ TEST_F(MlrecLayerNorm, MatchesTorchsLayerNormAndItsGradients) {
 }
 
 TEST_F(MlrecLayerNorm, TrainsTheSequenceModelAsTorchsLayerNormDoes) {
-  test_support::TempDir dir;
-  write_small_dataset(dir);
-  auto train = [&](const std::string& layer_norm) {
-    auto config = config::config_from_yaml_string(
-        "{}", {"model.name=seq_features", "data.dir=" + dir.file("data"), "output.dir=" + dir.file("run"),
-               "train.device=cuda", "train.epochs=3", "train.batch_size=128", "train.log_every_steps=0",
-               "train.patience=0", "model.embedding_init_std=0.1", "model.layer_norm=" + layer_norm});
-    dist::ProcessGroup group;
-    group.comm = dist::make_local_communicator();
-    return train::run_training(config, group);
-  };
-  const auto ours = train("mlrec");
-  const auto theirs = train("torch");
-  ASSERT_TRUE(ours.fit.cuda_graph);
-  EXPECT_LT(ours.fit.epochs.back().train_loss, ours.fit.epochs.front().train_loss);
-  EXPECT_NEAR(ours.best.mae, theirs.best.mae, 0.05);
+  expect_trains_as_torchs_ops("model.layer_norm", "mlrec");
 }
 
-class MlrecBatchNormMish : public Cuda {
- protected:
-  void SetUp() override {
-    Cuda::SetUp();
-    if (!IsSkipped() && !models::batch_norm_mish_kernels_built()) GTEST_SKIP() << "built without CUDA kernels";
-  }
-};
+class MlrecBatchNormMish : public CudaKernels {};
 
 TEST_F(MlrecBatchNormMish, MatchesTorchsBatchNormAndMishWithRunningStatistics) {
   torch::manual_seed(12);
@@ -455,22 +416,7 @@ TEST_F(MlrecBatchNormMish, MatchesTorchsBatchNormAndMishWithRunningStatistics) {
 }
 
 TEST_F(MlrecBatchNormMish, TrainsTheSequenceModelAsTorchsOpsDo) {
-  test_support::TempDir dir;
-  write_small_dataset(dir);
-  auto train = [&](const std::string& batch_norm) {
-    auto config = config::config_from_yaml_string(
-        "{}", {"model.name=seq_features", "data.dir=" + dir.file("data"), "output.dir=" + dir.file("run"),
-               "train.device=cuda", "train.epochs=3", "train.batch_size=128", "train.log_every_steps=0",
-               "train.patience=0", "model.embedding_init_std=0.1", "model.batch_norm=" + batch_norm});
-    dist::ProcessGroup group;
-    group.comm = dist::make_local_communicator();
-    return train::run_training(config, group);
-  };
-  const auto ours = train("mlrec");
-  const auto theirs = train("torch");
-  ASSERT_TRUE(ours.fit.cuda_graph);
-  EXPECT_LT(ours.fit.epochs.back().train_loss, ours.fit.epochs.front().train_loss);
-  EXPECT_NEAR(ours.best.mae, theirs.best.mae, 0.05);
+  expect_trains_as_torchs_ops("model.batch_norm", "mlrec");
 }
 
 TEST_F(Cuda, GraphReplayedStepsTrainAsEagerSteps) {
