@@ -5,9 +5,9 @@
 # still returns what it finished:
 #   build -> the tests of mlrec's CUDA kernels (which decide whether the runs below use them) ->
 #   BST + user features in TF32 and fp32, torch's ops against mlrec's kernels -> the five study
-#   models in one process, TF32 and fp32 -> kernel profile (ncu) -> the other CUDA tests (crashes rerun under
-#   cuda-gdb) -> bf16 -> the sequence models over 3 seeds x 2 protocols -> the BST sweep -> the
-#   tuned BST over 3 seeds -> the Python reference (speed ratios)
+#   models in one process, TF32 and fp32 -> kernel profile (ncu) -> the other CUDA tests
+#   (crashes rerun under cuda-gdb) -> bf16 -> the sequence models over 3 seeds x 2 protocols ->
+#   the BST sweep -> the tuned BST over 3 seeds -> the Python reference (speed ratios)
 #
 # usage: scripts/gpu_check.sh DATA_DIR OUT_DIR [BUDGET_SECONDS] [REFERENCE_PY]
 #   (scripts/gpu_carry.sh prepares the .gpu/ folder to carry to such a machine, and says how)
@@ -96,9 +96,8 @@ if ! stage build 60 bash -c "$build"; then
   stage build_without_kernels 60 bash -c "${build/-DMLREC_BUILD_TESTS/-DMLREC_CUDA_KERNELS=OFF -DMLREC_BUILD_TESTS}" ||
     { say "build failed: stopping"; tail -30 "$work/build_without_kernels.log" | tee -a "$log"; exit 1; }
 fi
-# mlrec's CUDA kernels first (short attention, fused feed-forward, LayerNorm, BatchNorm + Mish,
-# linear layers), a process each: the speed
-# stages below run each only where its tests pass. A crash names its test (the last RUN line).
+# The tests of mlrec's CUDA kernels first, a process per family: the speed stages below run a
+# family only where its tests pass. A crash names its test (the last RUN line).
 tests_bin="$build_dir/tests/mlrec_torch_tests"
 kernels=()
 run_tests() {  # NAME FILTER
@@ -115,16 +114,16 @@ run_tests() {  # NAME FILTER
   return $rc
 }
 if [ -x "$tests_bin" ] && want kernel_tests; then
-  if run_tests attention_tests 'ShortAttention.*'; then kernels+=(--set model.attention=short)
-  else say "mlrec's attention kernels failed their tests: the speed stages run torch's attention"; fi
-  if run_tests feed_forward_tests 'FusedFeedForward.*'; then kernels+=(--set model.feed_forward=fused)
-  else say "mlrec's feed-forward kernels failed their tests: the speed stages run torch's ops there"; fi
-  if run_tests layer_norm_tests 'MlrecLayerNorm.*'; then kernels+=(--set model.layer_norm=mlrec)
-  else say "mlrec's LayerNorm kernels failed their tests: the speed stages run torch's"; fi
-  if run_tests batch_norm_tests 'MlrecBatchNormMish.*'; then kernels+=(--set model.batch_norm=mlrec)
-  else say "mlrec's BatchNorm + Mish kernels failed their tests: the speed stages run torch's"; fi
-  if run_tests linear_tests 'MlrecLinear.*'; then kernels+=(--set model.linear=mlrec)
-  else say "mlrec's linear layers failed their tests: the speed stages run torch's"; fi
+  # stage name, test suite, the setting that selects the family
+  for family in "attention_tests ShortAttention model.attention=short" \
+                "feed_forward_tests FusedFeedForward model.feed_forward=fused" \
+                "layer_norm_tests MlrecLayerNorm model.layer_norm=mlrec" \
+                "batch_norm_tests MlrecBatchNormMish model.batch_norm=mlrec" \
+                "linear_tests MlrecLinear model.linear=mlrec"; do
+    read -r name suite setting <<< "$family"
+    if run_tests "$name" "$suite.*"; then kernels+=(--set "$setting")
+    else say "$suite failed: the speed stages run torch's ops instead of $setting"; fi
+  done
 fi
 torch_ops=(--set model.attention=torch --set model.feed_forward=torch --set model.layer_norm=torch
   --set model.batch_norm=torch --set model.linear=torch)
@@ -138,19 +137,15 @@ fi
 run_stage fp32_torch 30 "$bin" "${bst[@]}" --set train.precision=fp32 "${torch_ops[@]}" "${common[@]}" $(to fp32-torch)
 (( ${#kernels[@]} )) &&
   run_stage fp32_kernels 30 "$bin" "${bst[@]}" --set train.precision=fp32 "${kernels[@]}" "${common[@]}" $(to fp32-kernels)
-# All five models of the study, one process, data loading included: TF32 with the kernels
-# (the fastest settings that the tests passed), then the comparison table.
-if run_stage five_tf32 60 "$bin" bench "${five[@]}" --set train.precision=tf32 "${kernels[@]}" "${common[@]}" \
-     $(to five-tf32) && want five_tf32; then
-  "$bin" compare "$work"/runs-five-tf32/{baseline,mf,seq,seq_ratings,seq_features} > "$work/table-five-tf32.md" 2>&1 &&
-    tee -a "$log" < "$work/table-five-tf32.md"
-fi
-# The same in strict fp32 (the default precision).
-if run_stage five_fp32 60 "$bin" bench "${five[@]}" --set train.precision=fp32 "${kernels[@]}" "${common[@]}" \
-     $(to five-fp32) && want five_fp32; then
-  "$bin" compare "$work"/runs-five-fp32/{baseline,mf,seq,seq_ratings,seq_features} > "$work/table-five-fp32.md" 2>&1 &&
-    tee -a "$log" < "$work/table-five-fp32.md"
-fi
+# All five models of the study, one process, data loading included, with the kernels whose
+# tests passed: TF32, then strict fp32 (the default precision); each with its comparison table.
+for precision in tf32 fp32; do
+  if run_stage "five_$precision" 60 "$bin" bench "${five[@]}" --set "train.precision=$precision" "${kernels[@]}" \
+       "${common[@]}" $(to "five-$precision") && want "five_$precision"; then
+    "$bin" compare "$work/runs-five-$precision"/{baseline,mf,seq,seq_ratings,seq_features} \
+      > "$work/table-five-$precision.md" 2>&1 && tee -a "$log" < "$work/table-five-$precision.md"
+  fi
+done
 # Where a graph-replayed BST step spends its GPU time: per-kernel durations of ~2 steps in TF32
 # with the kernels. Capped: a profiler that stalls must not eat the stages after it.
 if command -v ncu >/dev/null && want ncu; then

@@ -2,8 +2,6 @@
 
 #include <torch/torch.h>
 
-#include <numeric>
-
 #include "mlrec/models/batch_norm_mish.h"
 #include "mlrec/models/dropout.h"
 #include "mlrec/models/embedding.h"
@@ -72,8 +70,9 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
   };
   auto h = norm(norm1_, x + models::dropout(project(out_proj_, attention, mlrec_linear), p, is_training()));
   const bool fused = cuda ? kernels_.fused_feed_forward_cuda : kernels_.fused_feed_forward_cpu;
-  auto ff = project(linear2_, linear_gelu_dropout(h, linear1_->weight, linear1_->bias, p, is_training(), fused),
-                    mlrec_linear);
+  auto ff = project(
+      linear2_, linear_gelu_dropout(h, linear1_->weight, linear1_->bias, p, is_training(), fused, mlrec_linear),
+      mlrec_linear);
   return norm(norm2_, h + models::dropout(ff, p, is_training()));
 }
 
@@ -148,9 +147,8 @@ torch::Tensor BehaviorSequenceTransformer::forward(const data::Batch& batch) {
   // the first layer's three GEMMs ran on CUTLASS's unaligned ("align1") kernels, 115 us of a
   // 1.5 ms step (BENCHMARKS.md). On CUDA, zero columns pad that input and the layer's weight to a
   // multiple of 8: the same products, the same parameter (its gradient is the padded one's slice).
-  const int64_t features = std::accumulate(parts.begin(), parts.end(), int64_t{0},
-                                           [](int64_t n, const torch::Tensor& t) { return n + t.size(1); });
-  const int64_t padding = x.is_cuda() && !hidden_.empty() ? (8 - features % 8) % 8 : 0;
+  const int64_t features = hidden_.empty() ? 0 : hidden_[0]->weight.size(1);
+  const int64_t padding = x.is_cuda() ? (8 - features % 8) % 8 : 0;
   if (padding > 0) parts.push_back(torch::zeros({x.size(0), padding}, parts.front().options()));
   auto h = torch::cat(parts, 1);
   const bool mlrec_linear = x.is_cuda() && options_.kernels.linear_cuda;

@@ -110,15 +110,15 @@ bool runs_fused_cuda(const torch::Tensor& x, const torch::Tensor& weight, const 
 
 
 torch::Tensor linear_gelu_dropout(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
-                                  double p, bool training, bool fused) {
+                                  double p, bool training, bool fused, bool linear_kernels) {
   const double drop = training ? p : 0.0;
 #ifdef MLREC_WITH_CUDA_KERNELS
   if (fused && drop > 0 && drop < 1 && runs_fused_cuda(x, weight, bias)) {
-    return GeluDropoutCuda::apply(models::linear(x, weight, bias, /*use_kernels=*/true).contiguous(), drop);
+    return GeluDropoutCuda::apply(models::linear(x, weight, bias, linear_kernels).contiguous(), drop);
   }
 #endif
   if (!fused || !runs_fused_cpu(x, weight, bias) || drop >= 1) {
-    return models::dropout(torch::gelu(at::linear(x, weight, bias)), p, training);
+    return models::dropout(torch::gelu(models::linear(x, weight, bias, linear_kernels)), p, training);
   }
   auto sizes = x.sizes().vec();
   sizes.back() = weight.size(0);

@@ -9,8 +9,7 @@
 // outputs are 84 MB per step each. Masks are the ones models::dropout draws (same seed, same
 // element order), so the fused and the composed forms train alike.
 // On CUDA (float32, no autocast, in a build with mlrec's CUDA kernels) the bias stays in the
-// GEMM (cuBLASLt's epilogue adds it; mlrec's models::linear, whose backward sums the bias
-// gradient with mlrec's kernel) and GELU with dropout is one kernel forward and one
+// GEMM (cuBLASLt's epilogue adds it) and GELU with dropout is one kernel forward and one
 // backward, with Philox masks from torch's CUDA generator that backward draws again instead of
 // storing them. Elsewhere, or with `fused` false, it is at::linear, torch::gelu and
 // models::dropout.
@@ -22,8 +21,10 @@ namespace mlrec::models {
 
 /// dropout(gelu(x W^T + b), p) for x [..., in], weight [out, in], bias [out]; dropout only when
 /// `training`. GELU is the exact (erf) form, as nn.TransformerEncoderLayer's "gelu". `fused`
-/// false runs torch's ops on every device (model.feed_forward = torch).
+/// false runs torch's ops on every device (model.feed_forward = torch). The product goes
+/// through models::linear with `linear_kernels` (model.linear) wherever it is not the CPU's
+/// plain GEMM.
 torch::Tensor linear_gelu_dropout(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
-                                  double p, bool training, bool fused = true);
+                                  double p, bool training, bool fused = true, bool linear_kernels = false);
 
 }  // namespace mlrec::models

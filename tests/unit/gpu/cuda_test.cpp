@@ -251,7 +251,7 @@ class FusedFeedForward : public CudaKernels {
     auto w = (torch::randn({out, in}, options) * 0.3).requires_grad_(true);
     auto b = torch::randn({out}, options).requires_grad_(true);
     auto upstream = torch::randn({rows, out}, options);
-    auto y = models::linear_gelu_dropout(x, w, b, p, /*training=*/true, /*fused=*/true);
+    auto y = models::linear_gelu_dropout(x, w, b, p, /*training=*/true, /*fused=*/true, /*linear_kernels=*/true);
     auto grads = torch::autograd::grad({(y * upstream).sum()}, {x, w, b});
 
     auto kept = (y != 0).to(torch::kFloat32).detach();
