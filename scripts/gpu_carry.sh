@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Fills .gpu/ (git-ignored) with what scripts/gpu_check.sh needs on a GPU machine that has no
 # network: MovieLens-1M, GoogleTest's sources, Boost.Program_options' sources (those machines
-# have Boost's headers but not its compiled libraries) and the Python reference. Run it here,
-# then carry .gpu to the device:
-#   scripts/gpu_carry.sh DATA_DIR [REFERENCE_PY] [BOOST_VERSION]
+# have Boost's headers but not its compiled libraries) and the Python reference; with
+# MLREC_BASELINE_REV, that commit's sources in .gpu/baseline (gpu_check.sh's "before" runs with
+# MLREC_GPU_BASELINE_SRC=.gpu/baseline). Run it here, then carry .gpu to the device:
+#   [MLREC_BASELINE_REV=REV] scripts/gpu_carry.sh DATA_DIR [REFERENCE_PY] [BOOST_VERSION]
 #   (device) MLREC_GTEST_SOURCE_DIR=$PWD/.gpu/googletest \
 #            MLREC_BOOST_PO_SOURCE_DIR=$PWD/.gpu/boost-program-options/src \
 #            scripts/gpu_check.sh .gpu/data/ml-1m $OUT 560 .gpu/reference/seed_reference.py
@@ -23,6 +24,11 @@ mkdir -p "$carry/data/ml-1m" "$carry/reference"
 cp "$data"/{movies,ratings,users}.dat "$carry/data/ml-1m/"
 [ -f "$reference" ] && cp "$reference" "$carry/reference/"
 [ -d "$carry/googletest" ] || cp -r /usr/src/googletest "$carry/googletest"
+if [ -n "${MLREC_BASELINE_REV:-}" ]; then
+  rm -rf "$carry/baseline" && mkdir -p "$carry/baseline"
+  git -C "$ROOT" archive "$MLREC_BASELINE_REV" | tar x -C "$carry/baseline"
+  echo "gpu_carry: $(git -C "$ROOT" rev-parse --short "$MLREC_BASELINE_REV") in $carry/baseline"
+fi
 
 if [ ! -f "$carry/boost-program-options/src/cmdline.cpp" ]; then
   tmp="$(mktemp -d)"

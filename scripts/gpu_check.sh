@@ -3,11 +3,12 @@
 # it uses the machine's own torch, CMake and Open MPI, and skips scripts/setup.sh). Stages run in
 # order of importance; each is skipped when the time budget cannot cover it, so a run cut short
 # still returns what it finished:
-#   build -> the tests of mlrec's CUDA kernels (which decide whether the runs below use them) ->
-#   BST + user features in TF32 and fp32, torch's ops against mlrec's kernels -> the five study
-#   models in one process, TF32 and fp32 -> kernel profile (ncu) -> the other CUDA tests
-#   (crashes rerun under cuda-gdb) -> bf16 -> the sequence models over 3 seeds x 2 protocols ->
-#   the BST sweep -> the tuned BST over 3 seeds -> the Python reference (speed ratios)
+#   build (and an earlier commit's, for before/after) -> the tests of mlrec's CUDA kernels (which
+#   decide whether the runs below use them) -> compute-sanitizer on the kernels' tests -> BST +
+#   user features in TF32, fp32 and bf16: torch's ops, the earlier commit, mlrec's kernels ->
+#   the five study models in one process, TF32 and fp32 -> kernel profile (ncu) -> the other
+#   CUDA tests (crashes rerun under cuda-gdb) -> the sequence models over 3 seeds x 2 protocols
+#   -> the BST sweep -> the tuned BST over 3 seeds -> the Python reference (speed ratios)
 #
 # usage: scripts/gpu_check.sh DATA_DIR OUT_DIR [BUDGET_SECONDS] [REFERENCE_PY]
 #   (scripts/gpu_carry.sh prepares the .gpu/ folder to carry to such a machine, and says how)
@@ -17,6 +18,9 @@
 #   MLREC_GPU_DRY=1         rehearsal without a GPU: the existing build/, the CPU, 3 steps per run
 #   MLREC_GPU_STAGES        the stages to run (names as in the log), e.g. "cuda_tests ncu";
 #                           by default all but those already measured (done_stages below)
+#   MLREC_GPU_BASELINE_SRC  the sources of an earlier commit (scripts/gpu_carry.sh REV puts them
+#                           in .gpu/baseline): built too, its BST runs are the "before" of a change
+#                           measured in the same call (stages *_baseline)
 # OUT_DIR receives log.txt (the summary lines) and results.tar.gz (every log, JSON and run
 # directory), refreshed after each stage.
 set -uo pipefail
@@ -32,6 +36,8 @@ dry="${MLREC_GPU_DRY:-0}"
 build_dir="$ROOT/build-gpu"; device=cuda; ref_steps=300
 if [ "$dry" = 1 ]; then build_dir="$ROOT/build"; device=cpu; ref_steps=3; fi
 bin="$build_dir/mlrec_dist"
+baseline_src="${MLREC_GPU_BASELINE_SRC:+$(realpath "$MLREC_GPU_BASELINE_SRC")}"
+baseline_bin=""
 export PATH="$PATH:/usr/local/cuda/bin" OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 start=$(date +%s)
 log="$out/log.txt"
@@ -96,6 +102,16 @@ if ! stage build 60 bash -c "$build"; then
   stage build_without_kernels 60 bash -c "${build/-DMLREC_BUILD_TESTS/-DMLREC_CUDA_KERNELS=OFF -DMLREC_BUILD_TESTS}" ||
     { say "build failed: stopping"; tail -30 "$work/build_without_kernels.log" | tee -a "$log"; exit 1; }
 fi
+# The earlier commit's binary, for before/after figures from one call (a rehearsal reuses the
+# current build: compiling a second tree on the CPU takes too long).
+if [ -n "$baseline_src" ] && want baseline_build; then
+  if [ "$dry" = 1 ]; then baseline_bin="$bin"
+  elif stage baseline_build 60 bash -c "cmake -S '$baseline_src' -B '$ROOT/build-baseline' -G Ninja \
+      -DCMAKE_BUILD_TYPE=Release -DMLREC_PYTHON='$python' -DMLREC_BUILD_TESTS=OFF \
+      -DMLREC_BOOST_PO_SOURCE_DIR='${MLREC_BOOST_PO_SOURCE_DIR:-}' && cmake --build '$ROOT/build-baseline' -j $(nproc) --target mlrec_dist"; then
+    baseline_bin="$ROOT/build-baseline/mlrec_dist"
+  else tail -20 "$work/baseline_build.log" | tee -a "$log"; fi
+fi
 # The tests of mlrec's CUDA kernels first, a process per family: the speed stages below run a
 # family only where its tests pass. A crash names its test (the last RUN line).
 tests_bin="$build_dir/tests/mlrec_torch_tests"
@@ -125,6 +141,14 @@ if [ -x "$tests_bin" ] && want kernel_tests; then
     else say "$suite failed: the speed stages run torch's ops instead of $setting"; fi
   done
 fi
+# Out-of-bounds and uninitialised accesses of the feed-forward, linear and BatchNorm kernels
+# (the ones changed since the last GPU run), on exact allocations: torch's caching allocator would hide
+# overruns inside its blocks.
+if [ -x "$tests_bin" ] && command -v compute-sanitizer >/dev/null && want sanitizer; then
+  stage sanitizer 60 env PYTORCH_NO_CUDA_MEMORY_CACHING=1 timeout 150 compute-sanitizer --tool memcheck --error-exitcode 99 \
+    "$tests_bin" --gtest_filter='FusedFeedForward.Matches*:MlrecLinear.Matches*:MlrecBatchNormMish.Matches*'
+  grep -E "ERROR SUMMARY|Invalid|uninitialized" "$work/sanitizer.log" | head -10 | tee -a "$log"
+fi
 torch_ops=(--set model.attention=torch --set model.feed_forward=torch --set model.layer_norm=torch
   --set model.batch_norm=torch --set model.linear=torch)
 # Issue 4: BST + user features, torch's ops against mlrec's kernels, TF32 then strict fp32. Each
@@ -134,9 +158,18 @@ run_stage tf32_torch 20 "$bin" "${bst[@]}" --set train.precision=tf32 "${torch_o
 if (( ${#kernels[@]} )); then
   run_stage tf32_kernels 20 "$bin" "${bst[@]}" --set train.precision=tf32 "${kernels[@]}" "${common[@]}" $(to tf32-kernels)
 fi
+[ -n "$baseline_bin" ] &&
+  run_stage tf32_baseline 20 "$baseline_bin" "${bst[@]}" --set train.precision=tf32 "${common[@]}" $(to tf32-baseline)
 run_stage fp32_torch 30 "$bin" "${bst[@]}" --set train.precision=fp32 "${torch_ops[@]}" "${common[@]}" $(to fp32-torch)
 (( ${#kernels[@]} )) &&
   run_stage fp32_kernels 30 "$bin" "${bst[@]}" --set train.precision=fp32 "${kernels[@]}" "${common[@]}" $(to fp32-kernels)
+[ -n "$baseline_bin" ] &&
+  run_stage fp32_baseline 30 "$baseline_bin" "${bst[@]}" --set train.precision=fp32 "${common[@]}" $(to fp32-baseline)
+# bf16 autocast: torch's ops, the earlier commit, mlrec's kernels.
+run_stage bf16_torch 20 "$bin" "${bst[@]}" --set train.precision=bf16 "${torch_ops[@]}" "${common[@]}" $(to bf16-torch)
+[ -n "$baseline_bin" ] &&
+  run_stage bf16_baseline 20 "$baseline_bin" "${bst[@]}" --set train.precision=bf16 "${common[@]}" $(to bf16-baseline)
+run_stage bf16 20 "$bin" "${bst[@]}" --set train.precision=bf16 "${kernels[@]}" "${common[@]}" $(to bf16)
 # All five models of the study, one process, data loading included, with the kernels whose
 # tests passed: TF32, then strict fp32 (the default precision); each with its comparison table.
 for precision in tf32 fp32; do
@@ -160,7 +193,6 @@ if command -v ncu >/dev/null && want ncu; then
 fi
 # The other GPU tests: NCCL on the device, the training loop, graphs against eager steps.
 [ -x "$tests_bin" ] && want cuda_tests && run_tests cuda_tests 'Cuda.*'
-run_stage bf16 20 "$bin" "${bst[@]}" --set train.precision=bf16 "${kernels[@]}" "${common[@]}" $(to bf16)
 # Issue 5: the study's sequence models over 3 seeds on both protocols, the sweep, the tuned model.
 for model in seq seq_ratings seq_features; do
   run_stage "seeds_${model#seq_}_study" 60 "$bin" --config "configs/$model.yaml" "${common[@]}" \

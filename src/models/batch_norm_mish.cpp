@@ -32,7 +32,8 @@ class BatchNormMishCuda : public torch::autograd::Function<BatchNormMishCuda> {
 
 bool kernels_take(const torch::Tensor& x, const torch::nn::BatchNorm1d& norm) {
   const auto& o = norm->options;
-  return norm->is_training() && x.is_cuda() && x.scalar_type() == torch::kFloat32 && x.dim() == 2 &&
+  return norm->is_training() && x.is_cuda() &&
+         (x.scalar_type() == torch::kFloat32 || x.scalar_type() == torch::kBFloat16) && x.dim() == 2 &&
          x.size(0) > 1 && o.affine() && o.track_running_stats() && o.momentum().has_value() &&
          norm->weight.scalar_type() == torch::kFloat32 && norm->running_mean.scalar_type() == torch::kFloat32;
 }

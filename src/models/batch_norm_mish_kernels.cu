@@ -10,12 +10,15 @@
 // its column, 8 of the MLP's 1,024; partial sums meet through warp shuffles and shared memory.
 // The block's columns (32 KB for 1,024 rows) stay in L1/L2 between its passes. (A first
 // version with 256 threads per block, 32 rows per thread, took 34 us per backward call on an
-// H200: latency, with only 32-128 blocks in flight.)
+// H200: latency, with only 32-128 blocks in flight.) Activations are float32 or, under bf16
+// autocast (after a bf16 linear layer), bfloat16; statistics and parameters are float32.
 #include "batch_norm_mish_kernels.h"
 
 #include <ATen/ATen.h>
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAGuard.h>
+
+#include "cuda_types.cuh"
 
 namespace mlrec::models::detail {
 namespace {
@@ -49,8 +52,9 @@ __device__ __forceinline__ float mish_derivative(float y) {
   return tanh_softplus + y * sigmoid * (1.f - tanh_softplus * tanh_softplus);
 }
 
-__global__ void __launch_bounds__(kThreads) batch_norm_mish_forward(const float* __restrict__ x, const float* __restrict__ weight,
-                                        const float* __restrict__ bias, float* __restrict__ out,
+template <typename T>
+__global__ void __launch_bounds__(kThreads) batch_norm_mish_forward(const T* __restrict__ x, const float* __restrict__ weight,
+                                        const float* __restrict__ bias, T* __restrict__ out,
                                         float* __restrict__ mean_out, float* __restrict__ rstd_out,
                                         float* __restrict__ running_mean, float* __restrict__ running_var,
                                         int rows, int cols, float momentum, float eps) {
@@ -59,13 +63,13 @@ __global__ void __launch_bounds__(kThreads) batch_norm_mish_forward(const float*
   const bool active = c < cols;  // the last block may hang over the edge; it still syncs
   float sum = 0.f;
   if (active) {
-    for (int r = group; r < rows; r += kRowGroups) sum += x[static_cast<int64_t>(r) * cols + c];
+    for (int r = group; r < rows; r += kRowGroups) sum += to_float(x[static_cast<int64_t>(r) * cols + c]);
   }
   const float mean = column_sum(sum, shared) / rows;
   float squares = 0.f;  // two passes: no cancellation in E[x^2] - E[x]^2
   if (active) {
     for (int r = group; r < rows; r += kRowGroups) {
-      const float d = x[static_cast<int64_t>(r) * cols + c] - mean;
+      const float d = to_float(x[static_cast<int64_t>(r) * cols + c]) - mean;
       squares += d * d;
     }
   }
@@ -75,7 +79,7 @@ __global__ void __launch_bounds__(kThreads) batch_norm_mish_forward(const float*
   const float w = weight[c] * rstd, b = bias[c] - mean * w;
   for (int r = group; r < rows; r += kRowGroups) {
     const int64_t i = static_cast<int64_t>(r) * cols + c;
-    out[i] = mish(x[i] * w + b);
+    out[i] = from_float<T>(mish(to_float(x[i]) * w + b));
   }
   if (group == 0) {
     mean_out[c] = mean;
@@ -92,10 +96,11 @@ __global__ void __launch_bounds__(kThreads) batch_norm_mish_forward(const float*
 // With y = xhat * weight + bias and dy = grad * mish'(y):
 //   grad_weight = sum(dy * xhat), grad_bias = sum(dy),
 //   grad_x = weight * rstd * (dy - grad_bias / N - xhat * grad_weight / N).
-__global__ void __launch_bounds__(kThreads) batch_norm_mish_backward(const float* __restrict__ grad, const float* __restrict__ x,
+template <typename T>
+__global__ void __launch_bounds__(kThreads) batch_norm_mish_backward(const T* __restrict__ grad, const T* __restrict__ x,
                                          const float* __restrict__ weight, const float* __restrict__ bias,
                                          const float* __restrict__ mean_in, const float* __restrict__ rstd_in,
-                                         float* __restrict__ grad_x, float* __restrict__ grad_weight,
+                                         T* __restrict__ grad_x, float* __restrict__ grad_weight,
                                          float* __restrict__ grad_bias, int rows, int cols) {
   __shared__ float shared[kWarps][kColumns];
   const int c = blockIdx.x * kColumns + threadIdx.x % kColumns, group = threadIdx.x / kColumns;
@@ -106,8 +111,8 @@ __global__ void __launch_bounds__(kThreads) batch_norm_mish_backward(const float
   if (active) {
     for (int r = group; r < rows; r += kRowGroups) {
       const int64_t i = static_cast<int64_t>(r) * cols + c;
-      const float xhat = (x[i] - mean) * rstd;
-      const float dy = grad[i] * mish_derivative(xhat * w + b);
+      const float xhat = (to_float(x[i]) - mean) * rstd;
+      const float dy = to_float(grad[i]) * mish_derivative(xhat * w + b);
       sum_dy += dy;
       sum_dy_xhat += dy * xhat;
     }
@@ -118,9 +123,9 @@ __global__ void __launch_bounds__(kThreads) batch_norm_mish_backward(const float
   const float mean_dy = total_dy / rows, mean_dy_xhat = total_dy_xhat / rows, scale = w * rstd;
   for (int r = group; r < rows; r += kRowGroups) {
     const int64_t i = static_cast<int64_t>(r) * cols + c;
-    const float xhat = (x[i] - mean) * rstd;
-    const float dy = grad[i] * mish_derivative(xhat * w + b);
-    grad_x[i] = scale * (dy - mean_dy - xhat * mean_dy_xhat);
+    const float xhat = (to_float(x[i]) - mean) * rstd;
+    const float dy = to_float(grad[i]) * mish_derivative(xhat * w + b);
+    grad_x[i] = from_float<T>(scale * (dy - mean_dy - xhat * mean_dy_xhat));
   }
   if (group == 0) {
     grad_weight[c] = total_dy_xhat;
@@ -128,61 +133,86 @@ __global__ void __launch_bounds__(kThreads) batch_norm_mish_backward(const float
   }
 }
 
+unsigned blocks_for(int64_t cols) { return static_cast<unsigned>((cols + kColumns - 1) / kColumns); }
+
 void check_float_cuda(const at::Tensor& t, const char* what) {
   TORCH_CHECK(t.is_cuda() && t.scalar_type() == at::kFloat && t.is_contiguous(), "batch_norm_mish: ", what,
               " must be a contiguous float CUDA tensor");
 }
 
-unsigned blocks_for(int64_t cols) { return static_cast<unsigned>((cols + kColumns - 1) / kColumns); }
+void check_activation_cuda(const at::Tensor& t, const char* what) {
+  TORCH_CHECK(t.is_cuda() && (t.scalar_type() == at::kFloat || t.scalar_type() == at::kBFloat16) && t.is_contiguous(),
+              "batch_norm_mish: ", what, " must be a contiguous float32 or bfloat16 CUDA tensor");
+}
+
+template <typename T>
+void launch_forward(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, at::Tensor& out,
+                    at::Tensor& mean, at::Tensor& rstd, const at::Tensor& running_mean, const at::Tensor& running_var,
+                    double momentum, double eps) {
+  const bool track = running_mean.defined();
+  batch_norm_mish_forward<T><<<blocks_for(x.size(1)), kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(
+      elements<T>(x), weight.data_ptr<float>(), bias.data_ptr<float>(), elements<T>(out), mean.data_ptr<float>(),
+      rstd.data_ptr<float>(), track ? running_mean.data_ptr<float>() : nullptr,
+      track ? running_var.data_ptr<float>() : nullptr, static_cast<int>(x.size(0)), static_cast<int>(x.size(1)),
+      static_cast<float>(momentum), static_cast<float>(eps));
+  C10_CUDA_KERNEL_LAUNCH_CHECK();
+}
+
+template <typename T>
+void launch_backward(const at::Tensor& grad, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                     const at::Tensor& mean, const at::Tensor& rstd, at::Tensor& grad_x, at::Tensor& grad_weight,
+                     at::Tensor& grad_bias) {
+  batch_norm_mish_backward<T><<<blocks_for(x.size(1)), kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(
+      elements<T>(grad), elements<T>(x), weight.data_ptr<float>(), bias.data_ptr<float>(), mean.data_ptr<float>(),
+      rstd.data_ptr<float>(), elements<T>(grad_x), grad_weight.data_ptr<float>(), grad_bias.data_ptr<float>(),
+      static_cast<int>(x.size(0)), static_cast<int>(x.size(1)));
+  C10_CUDA_KERNEL_LAUNCH_CHECK();
+}
 
 }  // namespace
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor> batch_norm_mish_forward_cuda(
     const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, const at::Tensor& running_mean,
     const at::Tensor& running_var, double momentum, double eps) {
-  check_float_cuda(x, "input");
+  check_activation_cuda(x, "input");
   check_float_cuda(weight, "weight");
   check_float_cuda(bias, "bias");
   TORCH_CHECK(x.dim() == 2 && x.size(0) >= 1 && x.size(0) < (int64_t(1) << 31) && x.size(1) < (int64_t(1) << 31),
               "batch_norm_mish: input must be [rows, columns]");
-  const bool track = running_mean.defined();
-  if (track) {
+  if (running_mean.defined()) {
     check_float_cuda(running_mean, "running_mean");
     check_float_cuda(running_var, "running_var");
   }
-  const int64_t rows = x.size(0), cols = x.size(1);
+  const int64_t cols = x.size(1);
   const c10::cuda::CUDAGuard guard(x.device());
   auto out = at::empty_like(x);
-  auto mean = at::empty({cols}, x.options());
-  auto rstd = at::empty({cols}, x.options());
+  auto mean = at::empty({cols}, x.options().dtype(at::kFloat));
+  auto rstd = at::empty({cols}, x.options().dtype(at::kFloat));
   if (cols == 0) return {out, mean, rstd};
-  batch_norm_mish_forward<<<blocks_for(cols), kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(
-      x.data_ptr<float>(), weight.data_ptr<float>(), bias.data_ptr<float>(), out.data_ptr<float>(),
-      mean.data_ptr<float>(), rstd.data_ptr<float>(), track ? running_mean.data_ptr<float>() : nullptr,
-      track ? running_var.data_ptr<float>() : nullptr, static_cast<int>(rows), static_cast<int>(cols),
-      static_cast<float>(momentum), static_cast<float>(eps));
-  C10_CUDA_KERNEL_LAUNCH_CHECK();
+  if (x.scalar_type() == at::kBFloat16) {
+    launch_forward<__nv_bfloat16>(x, weight, bias, out, mean, rstd, running_mean, running_var, momentum, eps);
+  } else {
+    launch_forward<float>(x, weight, bias, out, mean, rstd, running_mean, running_var, momentum, eps);
+  }
   return {out, mean, rstd};
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor> batch_norm_mish_backward_cuda(
     const at::Tensor& grad_out, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
     const at::Tensor& mean, const at::Tensor& rstd) {
-  const auto grad = grad_out.contiguous();
-  check_float_cuda(grad, "gradient");
-  check_float_cuda(x, "input");
+  check_activation_cuda(x, "input");
+  const auto grad = grad_out.to(x.scalar_type()).contiguous();
   TORCH_CHECK(grad.sizes() == x.sizes(), "batch_norm_mish: gradient and input differ in shape");
-  const int64_t rows = x.size(0), cols = x.size(1);
   const c10::cuda::CUDAGuard guard(x.device());
   auto grad_x = at::empty_like(x);
   auto grad_weight = at::empty_like(weight);
   auto grad_bias = at::empty_like(bias);
-  if (cols == 0) return {grad_x, grad_weight, grad_bias};
-  batch_norm_mish_backward<<<blocks_for(cols), kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(
-      grad.data_ptr<float>(), x.data_ptr<float>(), weight.data_ptr<float>(), bias.data_ptr<float>(),
-      mean.data_ptr<float>(), rstd.data_ptr<float>(), grad_x.data_ptr<float>(), grad_weight.data_ptr<float>(),
-      grad_bias.data_ptr<float>(), static_cast<int>(rows), static_cast<int>(cols));
-  C10_CUDA_KERNEL_LAUNCH_CHECK();
+  if (x.size(1) == 0) return {grad_x, grad_weight, grad_bias};
+  if (x.scalar_type() == at::kBFloat16) {
+    launch_backward<__nv_bfloat16>(grad, x, weight, bias, mean, rstd, grad_x, grad_weight, grad_bias);
+  } else {
+    launch_backward<float>(grad, x, weight, bias, mean, rstd, grad_x, grad_weight, grad_bias);
+  }
   return {grad_x, grad_weight, grad_bias};
 }
 

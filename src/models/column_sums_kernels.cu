@@ -1,4 +1,4 @@
-// Column sums of a [rows, cols] float matrix on CUDA: the bias gradients of the BST's linear
+// Column sums of a [rows, cols] float32 or bfloat16 matrix on CUDA, in float32: the bias gradients of the BST's linear
 // layers (10,240 x 120 .. 2,048 and 1,024 x 256 .. 1,024). torch's reduction kernel took 10-14
 // us for each of the small ones and 37 us for the 84 MB one on an H200 (BENCHMARKS.md), its
 // grid as small as 2 x 80 blocks. Here, a first kernel has 32 columns x 8 row phases per block
@@ -12,6 +12,8 @@
 
 #include <algorithm>
 
+#include "cuda_types.cuh"
+
 namespace mlrec::models::detail {
 namespace {
 
@@ -21,7 +23,8 @@ constexpr int kMaxRowBlocks = 128;
 constexpr int kRowsPerThread = 8;     // the target before the row blocks run out
 
 // partial[blockIdx.y][c] = the sum of rows r = (blockIdx.y * kPhases + phase) + k * stride.
-__global__ void partial_column_sums(const float* __restrict__ x, float* __restrict__ partial, int64_t rows,
+template <typename T>
+__global__ void partial_column_sums(const T* __restrict__ x, float* __restrict__ partial, int64_t rows,
                                     int64_t cols) {
   __shared__ float s_sum[kPhases][kColumnsPerBlock + 1];
   const int64_t c = static_cast<int64_t>(blockIdx.x) * kColumnsPerBlock + threadIdx.x;
@@ -29,7 +32,7 @@ __global__ void partial_column_sums(const float* __restrict__ x, float* __restri
   float acc = 0.f;
   if (c < cols) {
     for (int64_t r = static_cast<int64_t>(blockIdx.y) * kPhases + threadIdx.y; r < rows; r += stride) {
-      acc += x[r * cols + c];
+      acc += to_float(x[r * cols + c]);
     }
   }
   s_sum[threadIdx.y][threadIdx.x] = acc;
@@ -41,35 +44,46 @@ __global__ void partial_column_sums(const float* __restrict__ x, float* __restri
   }
 }
 
-}  // namespace
-
-at::Tensor column_sums_cuda(const at::Tensor& x) {
-  TORCH_CHECK(x.is_cuda() && x.scalar_type() == at::kFloat && x.is_contiguous() && x.dim() == 2,
-              "column_sums: x must be a contiguous float CUDA matrix");
-  const c10::cuda::CUDAGuard guard(x.device());
+template <typename T>
+void sum_columns(const at::Tensor& x, at::Tensor& total) {
   const int64_t rows = x.size(0), cols = x.size(1);
-  auto total = at::empty({cols}, x.options());
-  if (cols == 0) return total;
-  if (rows == 0) return total.zero_();
+  const T* data = elements<T>(x);
   const auto stream = at::cuda::getCurrentCUDAStream();
   const auto column_blocks = static_cast<unsigned>((cols + kColumnsPerBlock - 1) / kColumnsPerBlock);
   const dim3 threads(kColumnsPerBlock, kPhases);
   const int64_t row_blocks =
       std::clamp<int64_t>(rows / (kPhases * kRowsPerThread), 1, kMaxRowBlocks);
   if (row_blocks == 1) {
-    partial_column_sums<<<dim3(column_blocks, 1), threads, 0, stream>>>(x.data_ptr<float>(), total.data_ptr<float>(),
-                                                                        rows, cols);
+    partial_column_sums<T><<<dim3(column_blocks, 1), threads, 0, stream>>>(data, total.data_ptr<float>(), rows, cols);
     C10_CUDA_KERNEL_LAUNCH_CHECK();
-    return total;
+    return;
   }
-  auto partial = at::empty({row_blocks, cols}, x.options());
-  partial_column_sums<<<dim3(column_blocks, static_cast<unsigned>(row_blocks)), threads, 0, stream>>>(
-      x.data_ptr<float>(), partial.data_ptr<float>(), rows, cols);
+  auto partial = at::empty({row_blocks, cols}, total.options());
+  partial_column_sums<T><<<dim3(column_blocks, static_cast<unsigned>(row_blocks)), threads, 0, stream>>>(
+      data, partial.data_ptr<float>(), rows, cols);
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   // the blocks' partial rows, summed by the same kernel in one row block
-  partial_column_sums<<<dim3(column_blocks, 1), threads, 0, stream>>>(partial.data_ptr<float>(),
-                                                                      total.data_ptr<float>(), row_blocks, cols);
+  partial_column_sums<float><<<dim3(column_blocks, 1), threads, 0, stream>>>(partial.data_ptr<float>(),
+                                                                             total.data_ptr<float>(), row_blocks, cols);
   C10_CUDA_KERNEL_LAUNCH_CHECK();
+}
+
+}  // namespace
+
+at::Tensor column_sums_cuda(const at::Tensor& x) {
+  TORCH_CHECK(x.is_cuda() && (x.scalar_type() == at::kFloat || x.scalar_type() == at::kBFloat16) &&
+                  x.is_contiguous() && x.dim() == 2,
+              "column_sums: x must be a contiguous float32 or bfloat16 CUDA matrix");
+  const c10::cuda::CUDAGuard guard(x.device());
+  const int64_t rows = x.size(0), cols = x.size(1);
+  auto total = at::empty({cols}, x.options().dtype(at::kFloat));
+  if (cols == 0) return total;
+  if (rows == 0) return total.zero_();
+  if (x.scalar_type() == at::kBFloat16) {
+    sum_columns<__nv_bfloat16>(x, total);
+  } else {
+    sum_columns<float>(x, total);
+  }
   return total;
 }
 

@@ -6,7 +6,8 @@
 
 namespace mlrec::models::detail {
 
-/// x.sum(0) for a contiguous float CUDA matrix x [rows, cols], as a [cols] tensor.
+/// x.sum(0) for a contiguous float32 or bfloat16 CUDA matrix x [rows, cols], as a float32 [cols]
+/// tensor (added up in float32).
 at::Tensor column_sums_cuda(const at::Tensor& x);
 
 }  // namespace mlrec::models::detail

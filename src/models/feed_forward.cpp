@@ -12,6 +12,7 @@
 
 #ifdef MLREC_WITH_CUDA_KERNELS
 #include "gelu_dropout_cuda_kernels.h"
+#include "linear_cuda.h"
 #endif
 
 namespace mlrec::models {
@@ -69,8 +70,8 @@ class BiasGeluDropout : public torch::autograd::Function<BiasGeluDropout> {
 };
 
 #ifdef MLREC_WITH_CUDA_KERNELS
-// CUDA: the bias stays in the GEMM (cuBLASLt's epilogue), GELU and dropout are one kernel each
-// way over its output (gelu_dropout_cuda_kernels.cu).
+// CUDA, after a product that is not mlrec's (model.linear = torch): GELU with dropout as one
+// kernel each way over the product's output (gelu_dropout_cuda_kernels.cu).
 class GeluDropoutCuda : public torch::autograd::Function<GeluDropoutCuda> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& t, double p) {
@@ -87,6 +88,35 @@ class GeluDropoutCuda : public torch::autograd::Function<GeluDropoutCuda> {
             torch::Tensor()};
   }
 };
+
+// CUDA with mlrec's product: the product (the bias in cuBLASLt's epilogue), then the GELU and
+// dropout kernel; backward's kernel also sums the bias gradient, so the 84 MB gradient of the
+// product is read once, not twice.
+class LinearGeluDropoutCuda : public torch::autograd::Function<LinearGeluDropoutCuda> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& weight, const torch::Tensor& bias, int64_t type, double p) {
+    detail::LinearProduct product;
+    const auto t = detail::linear_forward_cuda(x, weight, bias, static_cast<at::ScalarType>(type), product);
+    auto [y, rng_used] = detail::gelu_dropout_forward_cuda(t, p);
+    detail::save_linear_product(ctx, product, {t, rng_used});
+    ctx->saved_data["p"] = p;
+    return y.view(detail::output_sizes(product, weight.size(0)));
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto& t = saved[2];
+    auto [grad_t, grad_bias] = detail::gelu_dropout_backward_with_column_sums_cuda(
+        grads[0].reshape(t.sizes()), t, saved[3], ctx->saved_data["p"].toDouble());
+    const auto product = detail::saved_linear_product(ctx, saved);
+    auto [grad_x, grad_weight] =
+        detail::linear_backward_cuda(grad_t, product, ctx->needs_input_grad(0), ctx->needs_input_grad(1));
+    return {grad_x, grad_weight, ctx->needs_input_grad(2) ? grad_bias : torch::Tensor(), torch::Tensor(),
+            torch::Tensor()};
+  }
+};
 #endif
 
 bool float32(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
@@ -99,13 +129,6 @@ bool runs_fused_cpu(const torch::Tensor& x, const torch::Tensor& weight, const t
          x.numel() / std::max<int64_t>(1, x.size(-1)) * weight.size(0) < (int64_t(1) << 32);
 }
 
-#ifdef MLREC_WITH_CUDA_KERNELS
-// Under autocast the GEMM's output is bf16, which the kernels do not take: torch's ops then.
-bool runs_fused_cuda(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
-  return x.is_cuda() && float32(x, weight, bias) && !at::autocast::is_autocast_enabled(at::kCUDA);
-}
-#endif
-
 }  // namespace
 
 
@@ -113,8 +136,12 @@ torch::Tensor linear_gelu_dropout(const torch::Tensor& x, const torch::Tensor& w
                                   double p, bool training, bool fused, bool linear_kernels) {
   const double drop = training ? p : 0.0;
 #ifdef MLREC_WITH_CUDA_KERNELS
-  if (fused && drop > 0 && drop < 1 && runs_fused_cuda(x, weight, bias)) {
-    return GeluDropoutCuda::apply(models::linear(x, weight, bias, linear_kernels).contiguous(), drop);
+  // (the product's type also decides the kernels' own: bf16 under bf16 autocast, else float32)
+  if (fused && drop > 0 && drop < 1) {
+    if (const auto type = detail::cuda_linear_type(x, weight, bias)) {
+      if (linear_kernels) return LinearGeluDropoutCuda::apply(x, weight, bias, static_cast<int64_t>(*type), drop);
+      return GeluDropoutCuda::apply(at::linear(x, weight, bias).contiguous(), drop);
+    }
   }
 #endif
   if (!fused || !runs_fused_cpu(x, weight, bias) || drop >= 1) {

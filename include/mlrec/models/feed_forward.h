@@ -8,11 +8,12 @@
 // dropout, their backwards) plus the bias-gradient sum: with the BST's ff_dim of 2,048 those
 // outputs are 84 MB per step each. Masks are the ones models::dropout draws (same seed, same
 // element order), so the fused and the composed forms train alike.
-// On CUDA (float32, no autocast, in a build with mlrec's CUDA kernels) the bias stays in the
-// GEMM (cuBLASLt's epilogue adds it) and GELU with dropout is one kernel forward and one
-// backward, with Philox masks from torch's CUDA generator that backward draws again instead of
-// storing them. Elsewhere, or with `fused` false, it is at::linear, torch::gelu and
-// models::dropout.
+// On CUDA (float32, or bfloat16 under bf16 autocast, in a build with mlrec's CUDA kernels) the
+// bias stays in the GEMM (cuBLASLt's epilogue adds it) and GELU with dropout is one kernel
+// forward and one backward, with Philox masks from torch's CUDA generator's seed that backward
+// draws again instead of storing them; with mlrec's product (`linear_kernels`) backward's
+// kernel also sums the bias gradient. Elsewhere, or with `fused` false, it is at::linear,
+// torch::gelu and models::dropout.
 #pragma once
 
 #include <torch/torch.h>
