@@ -4,9 +4,9 @@
 # order of importance; each is skipped when the time budget cannot cover it, so a run cut short
 # still returns what it finished:
 #   build (and an earlier commit's, for before/after) -> the tests of mlrec's CUDA kernels (which
-#   decide whether the runs below use them) -> compute-sanitizer on the kernels' tests -> BST +
-#   user features in TF32, fp32 and bf16: torch's ops, the earlier commit, mlrec's kernels ->
-#   the five study models in one process, TF32 and fp32 -> kernel profile (ncu) -> the other
+#   decide whether the runs below use them) -> BST + user features in TF32, bf16 and fp32: mlrec's
+#   kernels, the earlier commit, torch's ops -> the five study models in one process, TF32 and
+#   fp32 -> compute-sanitizer on the changed kernels' tests -> kernel profile (ncu) -> the other
 #   CUDA tests (crashes rerun under cuda-gdb) -> the sequence models over 3 seeds x 2 protocols
 #   -> the BST sweep -> the tuned BST over 3 seeds -> the Python reference (speed ratios)
 #
@@ -21,6 +21,7 @@
 #   MLREC_GPU_BASELINE_SRC  the sources of an earlier commit (scripts/gpu_carry.sh REV puts them
 #                           in .gpu/baseline): built too, its BST runs are the "before" of a change
 #                           measured in the same call (stages *_baseline)
+#   MLREC_GPU_NCU_PRECISION the precision the ncu stage profiles (tf32 by default)
 # OUT_DIR receives log.txt (the summary lines) and results.tar.gz (every log, JSON and run
 # directory), refreshed after each stage.
 set -uo pipefail
@@ -141,35 +142,20 @@ if [ -x "$tests_bin" ] && want kernel_tests; then
     else say "$suite failed: the speed stages run torch's ops instead of $setting"; fi
   done
 fi
-# Out-of-bounds and uninitialised accesses of the feed-forward, linear and BatchNorm kernels
-# (the ones changed since the last GPU run), on exact allocations: torch's caching allocator would hide
-# overruns inside its blocks.
-if [ -x "$tests_bin" ] && command -v compute-sanitizer >/dev/null && want sanitizer; then
-  stage sanitizer 60 env PYTORCH_NO_CUDA_MEMORY_CACHING=1 timeout 150 compute-sanitizer --tool memcheck --error-exitcode 99 \
-    "$tests_bin" --gtest_filter='FusedFeedForward.Matches*:MlrecLinear.Matches*:MlrecBatchNormMish.Matches*'
-  grep -E "ERROR SUMMARY|Invalid|uninitialized" "$work/sanitizer.log" | head -10 | tee -a "$log"
-fi
 torch_ops=(--set model.attention=torch --set model.feed_forward=torch --set model.layer_norm=torch
   --set model.batch_norm=torch --set model.linear=torch)
-# Issue 4: BST + user features, torch's ops against mlrec's kernels, TF32 then strict fp32. Each
-# run trains to completion (early stopping), data loading included.
+# Issue 4: BST + user features in TF32, bf16 autocast and strict fp32, each with mlrec's kernels
+# (those whose tests passed), the earlier commit's build (with its defaults) and torch's ops.
+# Each run trains to completion (early stopping), data loading included.
 bst=(bench --config configs/seq_features.yaml)
-run_stage tf32_torch 20 "$bin" "${bst[@]}" --set train.precision=tf32 "${torch_ops[@]}" "${common[@]}" $(to tf32-torch)
-if (( ${#kernels[@]} )); then
-  run_stage tf32_kernels 20 "$bin" "${bst[@]}" --set train.precision=tf32 "${kernels[@]}" "${common[@]}" $(to tf32-kernels)
-fi
-[ -n "$baseline_bin" ] &&
-  run_stage tf32_baseline 20 "$baseline_bin" "${bst[@]}" --set train.precision=tf32 "${common[@]}" $(to tf32-baseline)
-run_stage fp32_torch 30 "$bin" "${bst[@]}" --set train.precision=fp32 "${torch_ops[@]}" "${common[@]}" $(to fp32-torch)
-(( ${#kernels[@]} )) &&
-  run_stage fp32_kernels 30 "$bin" "${bst[@]}" --set train.precision=fp32 "${kernels[@]}" "${common[@]}" $(to fp32-kernels)
-[ -n "$baseline_bin" ] &&
-  run_stage fp32_baseline 30 "$baseline_bin" "${bst[@]}" --set train.precision=fp32 "${common[@]}" $(to fp32-baseline)
-# bf16 autocast: torch's ops, the earlier commit, mlrec's kernels.
-run_stage bf16_torch 20 "$bin" "${bst[@]}" --set train.precision=bf16 "${torch_ops[@]}" "${common[@]}" $(to bf16-torch)
-[ -n "$baseline_bin" ] &&
-  run_stage bf16_baseline 20 "$baseline_bin" "${bst[@]}" --set train.precision=bf16 "${common[@]}" $(to bf16-baseline)
-run_stage bf16 20 "$bin" "${bst[@]}" --set train.precision=bf16 "${kernels[@]}" "${common[@]}" $(to bf16)
+for precision in tf32 bf16 fp32; do
+  (( ${#kernels[@]} )) && run_stage "${precision}_kernels" 20 "$bin" "${bst[@]}" --set "train.precision=$precision" \
+    "${kernels[@]}" "${common[@]}" $(to "$precision-kernels")
+  [ -n "$baseline_bin" ] && run_stage "${precision}_baseline" 20 "$baseline_bin" "${bst[@]}" \
+    --set "train.precision=$precision" "${common[@]}" $(to "$precision-baseline")
+  run_stage "${precision}_torch" 20 "$bin" "${bst[@]}" --set "train.precision=$precision" "${torch_ops[@]}" \
+    "${common[@]}" $(to "$precision-torch")
+done
 # All five models of the study, one process, data loading included, with the kernels whose
 # tests passed: TF32, then strict fp32 (the default precision); each with its comparison table.
 for precision in tf32 fp32; do
@@ -179,15 +165,24 @@ for precision in tf32 fp32; do
       > "$work/table-five-$precision.md" 2>&1 && tee -a "$log" < "$work/table-five-$precision.md"
   fi
 done
-# Where a graph-replayed BST step spends its GPU time: per-kernel durations of ~2 steps in TF32
-# with the kernels. Capped: a profiler that stalls must not eat the stages after it.
+# Out-of-bounds and uninitialised accesses of the feed-forward, linear and BatchNorm kernels (the
+# ones changed since the last GPU run), on exact allocations: torch's caching allocator would
+# hide overruns inside its blocks.
+if [ -x "$tests_bin" ] && command -v compute-sanitizer >/dev/null && want sanitizer; then
+  stage sanitizer 60 env PYTORCH_NO_CUDA_MEMORY_CACHING=1 timeout 150 compute-sanitizer --tool memcheck --error-exitcode 99 \
+    "$tests_bin" --gtest_filter='FusedFeedForward.Matches*:MlrecLinear.Matches*:MlrecBatchNormMish.Matches*'
+  grep -E "ERROR SUMMARY|Invalid|uninitialized" "$work/sanitizer.log" | head -10 | tee -a "$log"
+fi
+# Where a graph-replayed BST step spends its GPU time: per-kernel durations of ~2 steps with the
+# kernels, in TF32 or MLREC_GPU_NCU_PRECISION. Capped: a profiler that stalls must not eat the stages after it.
 if command -v ncu >/dev/null && want ncu; then
   run_stage ncu 60 timeout 120 ncu --clock-control none --metrics gpu__time_duration.sum --csv \
     --launch-skip 4000 --launch-count 400 \
     "$bin" bench --config configs/seq_features.yaml "${common[@]}" --set "output.dir=$work/runs-ncu" \
-    "${kernels[@]}" --set train.precision=tf32 --set train.epochs=1 --set train.max_steps_per_epoch=60
+    "${kernels[@]}" --set "train.precision=${MLREC_GPU_NCU_PRECISION:-tf32}" --set train.epochs=1 \
+    --set train.max_steps_per_epoch=60
   if [ -f "$work/ncu.log" ]; then
-    "$python" bench/ncu_summary.py "$work/ncu.log" > "$work/ncu_summary.md" 2>&1
+    "$python" bench/ncu_summary.py "$work/ncu.log" --top 80 > "$work/ncu_summary.md" 2>&1
     head -30 "$work/ncu_summary.md" | tee -a "$log"; bundle
   fi
 fi
