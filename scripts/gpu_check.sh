@@ -114,7 +114,7 @@ if [ -n "$baseline_src" ] && want baseline_build; then
   else tail -20 "$work/baseline_build.log" | tee -a "$log"; fi
 fi
 # The tests of mlrec's CUDA kernels first, a process per family: the speed stages below run a
-# family only where its tests pass. A crash names its test (the last RUN line).
+# family only where its tests pass (without this stage, they run the defaults). A crash names its test (the last RUN line).
 tests_bin="$build_dir/tests/mlrec_torch_tests"
 kernels=()
 run_tests() {  # NAME FILTER
@@ -138,8 +138,9 @@ if [ -x "$tests_bin" ] && want kernel_tests; then
                 "batch_norm_tests MlrecBatchNormMish model.batch_norm=mlrec" \
                 "linear_tests MlrecLinear model.linear=mlrec"; do
     read -r name suite setting <<< "$family"
+    # (a family that fails is pinned to torch's ops: the default, auto, would select it)
     if run_tests "$name" "$suite.*"; then kernels+=(--set "$setting")
-    else say "$suite failed: the speed stages run torch's ops instead of $setting"; fi
+    else kernels+=(--set "${setting%%=*}=torch"); say "$suite failed: the speed stages run torch's ops instead of $setting"; fi
   done
 fi
 torch_ops=(--set model.attention=torch --set model.feed_forward=torch --set model.layer_norm=torch
@@ -149,7 +150,7 @@ torch_ops=(--set model.attention=torch --set model.feed_forward=torch --set mode
 # Each run trains to completion (early stopping), data loading included.
 bst=(bench --config configs/seq_features.yaml)
 for precision in tf32 bf16 fp32; do
-  (( ${#kernels[@]} )) && run_stage "${precision}_kernels" 20 "$bin" "${bst[@]}" --set "train.precision=$precision" \
+  run_stage "${precision}_kernels" 20 "$bin" "${bst[@]}" --set "train.precision=$precision" \
     "${kernels[@]}" "${common[@]}" $(to "$precision-kernels")
   [ -n "$baseline_bin" ] && run_stage "${precision}_baseline" 20 "$baseline_bin" "${bst[@]}" \
     --set "train.precision=$precision" "${common[@]}" $(to "$precision-baseline")
