@@ -306,7 +306,7 @@ std::tuple<at::Tensor, at::Tensor> gelu_dropout_backward_with_column_sums_cuda(c
   const c10::cuda::CUDAGuard guard(t.device());
   const int64_t rows = t.size(0), cols = t.size(1);
   auto grad_t = at::empty_like(t);
-  if (rows == 0 || cols % kGroup != 0 || !aligned(t) || !aligned(grad) || !aligned(grad_t)) {
+  if (t.numel() == 0 || cols % kGroup != 0 || !aligned(t) || !aligned(grad) || !aligned(grad_t)) {
     // the odd shapes: backward, then the sums as a second pass
     grad_t = gelu_dropout_backward_cuda(grad, t, rng_used, p);
     return {grad_t, column_sums_cuda(grad_t)};
