@@ -173,8 +173,8 @@ std::vector<ParamSpec> build_specs() {
                           "measured faster on the CPU and on an H200.").one_of({"auto", "torch", "short"}));
   t.push_back(MLREC_PARAM(model, feed_forward,
                           "The feed-forward's bias + GELU + dropout in the sequence models: fused (one "
-                          "pass each way: on the CPU in float32, on CUDA in float32 without autocast "
-                          "where mlrec's kernels are built), torch (its ops), or auto (the default): "
+                          "pass each way: on the CPU in float32, on CUDA in float32 or under bf16 "
+                          "autocast where mlrec's kernels are built), torch (its ops), or auto (the default): "
                           "fused, measured faster on the CPU and on an H200.").one_of({"auto", "torch", "fused"}));
   t.push_back(MLREC_PARAM(model, layer_norm,
                           "The sequence models' LayerNorm: mlrec (mlrec's CUDA kernels for rows of <= 256 "
@@ -182,11 +182,11 @@ std::vector<ParamSpec> build_specs() {
                           "default): mlrec, measured faster on an H200.").one_of({"auto", "torch", "mlrec"}));
   t.push_back(MLREC_PARAM(model, batch_norm,
                           "The sequence models' MLP BatchNorm + Mish in training: mlrec (one CUDA kernel "
-                          "each way for float32 activations, where built; torch's elsewhere), torch, "
+                          "each way for float32 or bf16 activations, where built; torch's elsewhere), torch, "
                           "or auto (the default): mlrec, measured faster on an H200.")
                   .one_of({"auto", "torch", "mlrec"}));
   t.push_back(MLREC_PARAM(model, linear,
-                          "The sequence models' linear layers: mlrec (on CUDA in float32 without "
+                          "The sequence models' linear layers: mlrec (on CUDA in float32 or under bf16 "
                           "autocast, where built: the bias gradients by mlrec's column-sum kernel), "
                           "torch (ATen's linear), or auto (the default): mlrec, measured faster on an "
                           "H200.").one_of({"auto", "torch", "mlrec"}));
