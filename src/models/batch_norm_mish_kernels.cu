@@ -135,15 +135,7 @@ __global__ void __launch_bounds__(kThreads) batch_norm_mish_backward(const T* __
 
 unsigned blocks_for(int64_t cols) { return static_cast<unsigned>((cols + kColumns - 1) / kColumns); }
 
-void check_float_cuda(const at::Tensor& t, const char* what) {
-  TORCH_CHECK(t.is_cuda() && t.scalar_type() == at::kFloat && t.is_contiguous(), "batch_norm_mish: ", what,
-              " must be a contiguous float CUDA tensor");
-}
-
-void check_activation_cuda(const at::Tensor& t, const char* what) {
-  TORCH_CHECK(t.is_cuda() && (t.scalar_type() == at::kFloat || t.scalar_type() == at::kBFloat16) && t.is_contiguous(),
-              "batch_norm_mish: ", what, " must be a contiguous float32 or bfloat16 CUDA tensor");
-}
+constexpr const char* kOp = "batch_norm_mish";
 
 template <typename T>
 void launch_forward(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, at::Tensor& out,
@@ -174,14 +166,14 @@ void launch_backward(const at::Tensor& grad, const at::Tensor& x, const at::Tens
 std::tuple<at::Tensor, at::Tensor, at::Tensor> batch_norm_mish_forward_cuda(
     const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, const at::Tensor& running_mean,
     const at::Tensor& running_var, double momentum, double eps) {
-  check_activation_cuda(x, "input");
-  check_float_cuda(weight, "weight");
-  check_float_cuda(bias, "bias");
+  check_activation_cuda(x, kOp, "input");
+  check_float_cuda(weight, kOp, "weight");
+  check_float_cuda(bias, kOp, "bias");
   TORCH_CHECK(x.dim() == 2 && x.size(0) >= 1 && x.size(0) < (int64_t(1) << 31) && x.size(1) < (int64_t(1) << 31),
               "batch_norm_mish: input must be [rows, columns]");
   if (running_mean.defined()) {
-    check_float_cuda(running_mean, "running_mean");
-    check_float_cuda(running_var, "running_var");
+    check_float_cuda(running_mean, kOp, "running_mean");
+    check_float_cuda(running_var, kOp, "running_var");
   }
   const int64_t cols = x.size(1);
   const c10::cuda::CUDAGuard guard(x.device());
@@ -200,7 +192,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> batch_norm_mish_forward_cuda(
 std::tuple<at::Tensor, at::Tensor, at::Tensor> batch_norm_mish_backward_cuda(
     const at::Tensor& grad_out, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
     const at::Tensor& mean, const at::Tensor& rstd) {
-  check_activation_cuda(x, "input");
+  check_activation_cuda(x, kOp, "input");
   const auto grad = grad_out.to(x.scalar_type()).contiguous();
   TORCH_CHECK(grad.sizes() == x.sizes(), "batch_norm_mish: gradient and input differ in shape");
   const c10::cuda::CUDAGuard guard(x.device());

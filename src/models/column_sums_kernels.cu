@@ -71,9 +71,8 @@ void sum_columns(const at::Tensor& x, at::Tensor& total) {
 }  // namespace
 
 at::Tensor column_sums_cuda(const at::Tensor& x) {
-  TORCH_CHECK(x.is_cuda() && (x.scalar_type() == at::kFloat || x.scalar_type() == at::kBFloat16) &&
-                  x.is_contiguous() && x.dim() == 2,
-              "column_sums: x must be a contiguous float32 or bfloat16 CUDA matrix");
+  check_activation_cuda(x, "column_sums", "x");
+  TORCH_CHECK(x.dim() == 2, "column_sums: x must be a matrix");
   const c10::cuda::CUDAGuard guard(x.device());
   const int64_t rows = x.size(0), cols = x.size(1);
   auto total = at::empty({cols}, x.options().dtype(at::kFloat));

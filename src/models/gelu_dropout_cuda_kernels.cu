@@ -187,11 +187,7 @@ __global__ void __launch_bounds__(kColumnGroupsPerBlock * kRowPhases, 4) gelu_dr
 }
 static_assert(kRowPhases == kGroup, "the final sum takes one thread per column of the block");
 
-void check_cuda_activation(const at::Tensor& x, const char* what) {
-  TORCH_CHECK(x.is_cuda() && (x.scalar_type() == at::kFloat || x.scalar_type() == at::kBFloat16) &&
-                  x.is_contiguous(),
-              "gelu_dropout: ", what, " must be a contiguous float32 or bfloat16 CUDA tensor");
-}
+constexpr const char* kOp = "gelu_dropout";
 
 bool aligned(const at::Tensor& x) { return reinterpret_cast<uintptr_t>(x.data_ptr()) % 16 == 0; }
 
@@ -252,14 +248,14 @@ at::Tensor launch_backward_column_sums(const at::Tensor& grad, const at::Tensor&
 at::Tensor gradient_like(const at::Tensor& grad_y, const at::Tensor& t) {
   TORCH_CHECK(grad_y.sizes() == t.sizes(), "gelu_dropout: gradient and input differ in shape");
   auto grad = grad_y.to(t.scalar_type()).contiguous();
-  check_cuda_activation(grad, "gradient");
+  check_activation_cuda(grad, kOp, "gradient");
   return grad;
 }
 
 }  // namespace
 
 std::tuple<at::Tensor, at::Tensor> gelu_dropout_forward_cuda(const at::Tensor& t, double p) {
-  check_cuda_activation(t, "input");
+  check_activation_cuda(t, kOp, "input");
   TORCH_CHECK(p > 0 && p < 1, "gelu_dropout: p must be in (0, 1)");
   const c10::cuda::CUDAGuard guard(t.device());
   auto y = at::empty_like(t);
@@ -283,7 +279,7 @@ std::tuple<at::Tensor, at::Tensor> gelu_dropout_forward_cuda(const at::Tensor& t
 
 at::Tensor gelu_dropout_backward_cuda(const at::Tensor& grad_y, const at::Tensor& t, const at::Tensor& rng_used,
                                       double p) {
-  check_cuda_activation(t, "input");
+  check_activation_cuda(t, kOp, "input");
   const auto grad = gradient_like(grad_y, t);
   const c10::cuda::CUDAGuard guard(t.device());
   auto grad_t = at::empty_like(t);
@@ -300,7 +296,7 @@ at::Tensor gelu_dropout_backward_cuda(const at::Tensor& grad_y, const at::Tensor
 std::tuple<at::Tensor, at::Tensor> gelu_dropout_backward_with_column_sums_cuda(const at::Tensor& grad_y,
                                                                               const at::Tensor& t,
                                                                               const at::Tensor& rng_used, double p) {
-  check_cuda_activation(t, "input");
+  check_activation_cuda(t, kOp, "input");
   TORCH_CHECK(t.dim() == 2, "gelu_dropout: the input of the column sums must be a matrix");
   const auto grad = gradient_like(grad_y, t);
   const c10::cuda::CUDAGuard guard(t.device());

@@ -10,6 +10,7 @@
 #include "layer_norm_kernels.h"
 
 #include "column_sums_kernels.h"
+#include "cuda_types.cuh"
 
 #include <ATen/ATen.h>
 #include <ATen/cuda/CUDAContext.h>
@@ -123,18 +124,15 @@ __global__ void layer_norm_backward(const float* __restrict__ grad_y, const floa
   }
 }
 
-void check_float_cuda(const at::Tensor& t, const char* what) {
-  TORCH_CHECK(t.is_cuda() && t.scalar_type() == at::kFloat && t.is_contiguous(), "layer_norm: ", what,
-              " must be a contiguous float CUDA tensor");
-}
+constexpr const char* kOp = "layer_norm";
 
 }  // namespace
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor> layer_norm_forward_cuda(const at::Tensor& x, const at::Tensor& weight,
                                                                        const at::Tensor& bias, double eps) {
-  check_float_cuda(x, "input");
-  check_float_cuda(weight, "weight");
-  check_float_cuda(bias, "bias");
+  check_float_cuda(x, kOp, "input");
+  check_float_cuda(weight, kOp, "weight");
+  check_float_cuda(bias, kOp, "bias");
   const int64_t dim = x.size(-1), rows = x.numel() / std::max<int64_t>(1, dim);
   TORCH_CHECK(dim >= 1 && dim <= kLayerNormMaxDim && weight.numel() == dim && bias.numel() == dim,
               "layer_norm: rows of 1 to ", kLayerNormMaxDim, " features, weight and bias of that size");
@@ -155,8 +153,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> layer_norm_backward_cuda(const at
                                                                         const at::Tensor& weight, const at::Tensor& mean,
                                                                         const at::Tensor& rstd) {
   const auto grad = grad_y.contiguous();
-  check_float_cuda(grad, "gradient");
-  check_float_cuda(x, "input");
+  check_float_cuda(grad, kOp, "gradient");
+  check_float_cuda(x, kOp, "input");
   TORCH_CHECK(grad.sizes() == x.sizes(), "layer_norm: gradient and input differ in shape");
   const int64_t dim = x.size(-1), rows = x.numel() / std::max<int64_t>(1, dim);
   const c10::cuda::CUDAGuard guard(x.device());
