@@ -6,7 +6,7 @@
 #   build (and an earlier commit's, for before/after) -> the tests of mlrec's CUDA kernels (which
 #   decide whether the runs below use them) -> BST + user features in TF32, bf16 and fp32: mlrec's
 #   kernels, the earlier commit, torch's ops -> the five study models in one process, TF32 and
-#   fp32 -> compute-sanitizer on the changed kernels' tests -> kernel profile (ncu) -> the other
+#   fp32 -> kernel profile (ncu) -> compute-sanitizer on the changed kernels' tests -> the other
 #   CUDA tests (crashes rerun under cuda-gdb) -> the sequence models over 3 seeds x 2 protocols
 #   -> the BST sweep -> the tuned BST over 3 seeds -> the Python reference (speed ratios)
 #
@@ -166,14 +166,6 @@ for precision in tf32 fp32; do
       > "$work/table-five-$precision.md" 2>&1 && tee -a "$log" < "$work/table-five-$precision.md"
   fi
 done
-# Out-of-bounds and uninitialised accesses of the feed-forward, linear and BatchNorm kernels (the
-# ones changed since the last GPU run), on exact allocations: torch's caching allocator would
-# hide overruns inside its blocks.
-if [ -x "$tests_bin" ] && command -v compute-sanitizer >/dev/null && want sanitizer; then
-  stage sanitizer 60 env PYTORCH_NO_CUDA_MEMORY_CACHING=1 timeout 150 compute-sanitizer --tool memcheck --error-exitcode 99 \
-    "$tests_bin" --gtest_filter='FusedFeedForward.Matches*:MlrecLinear.Matches*:MlrecBatchNormMish.Matches*'
-  grep -E "ERROR SUMMARY|Invalid|uninitialized" "$work/sanitizer.log" | head -10 | tee -a "$log"
-fi
 # Where a graph-replayed BST step spends its GPU time: per-kernel durations of ~2 steps with the
 # kernels, in TF32 or MLREC_GPU_NCU_PRECISION. Capped: a profiler that stalls must not eat the stages after it.
 if command -v ncu >/dev/null && want ncu; then
@@ -186,6 +178,14 @@ if command -v ncu >/dev/null && want ncu; then
     "$python" bench/ncu_summary.py "$work/ncu.log" --top 80 > "$work/ncu_summary.md" 2>&1
     head -30 "$work/ncu_summary.md" | tee -a "$log"; bundle
   fi
+fi
+# Out-of-bounds and uninitialised accesses of the feed-forward, linear and BatchNorm kernels (the
+# ones changed since the last GPU run), on exact allocations: torch's caching allocator would
+# hide overruns inside its blocks.
+if [ -x "$tests_bin" ] && command -v compute-sanitizer >/dev/null && want sanitizer; then
+  stage sanitizer 60 env PYTORCH_NO_CUDA_MEMORY_CACHING=1 timeout 120 compute-sanitizer --tool memcheck --error-exitcode 99 \
+    "$tests_bin" --gtest_filter='FusedFeedForward.Matches*:MlrecLinear.Matches*:MlrecBatchNormMish.Matches*'
+  grep -E "ERROR SUMMARY|Invalid|uninitialized" "$work/sanitizer.log" | head -10 | tee -a "$log"
 fi
 # The other GPU tests: NCCL on the device, the training loop, graphs against eager steps.
 [ -x "$tests_bin" ] && want cuda_tests && run_tests cuda_tests 'Cuda.*'
