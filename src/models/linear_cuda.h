@@ -42,8 +42,9 @@ at::Tensor linear_forward_cuda(const at::Tensor& x, const at::Tensor& weight, co
                                at::ScalarType type, LinearProduct& product);
 
 /// The gradients of x (in x's shape and type) and of W (float32, as the weights
-/// cuda_linear_type accepts) from the gradient of the
-/// output as [rows, out]; an undefined tensor where not `needed`.
+/// cuda_linear_type accepts) from the gradient of the output as [rows, out]; an undefined
+/// tensor where not `needed`. A bf16 product returns its float32 gradients as cuBLAS
+/// accumulated them, not rounded to bf16 on the way.
 std::pair<at::Tensor, at::Tensor> linear_backward_cuda(const at::Tensor& grad_rows, const LinearProduct& product,
                                                        bool input_needed, bool weight_needed);
 

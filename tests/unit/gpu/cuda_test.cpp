@@ -444,6 +444,18 @@ TEST_F(MlrecLinear, MatchesAtensLinearUnderBf16Autocast) {
         EXPECT_LT((our_grads[i] - their_grads[i]).to(torch::kFloat32).abs().max().item<double>(), 2e-2 * scale)
             << "gradient " << i;
       }
+      // The float32 gradients (W's; x's where x is float32) are the bf16 operands' products as
+      // cuBLAS accumulates them in float32, not rounded to bf16 (a relative error up to 2^-9)
+      // on the way: against the same products in float64, within float32 accumulation error.
+      const auto grad_out = upstream.to(torch::kBFloat16).to(torch::kFloat64);  // as backward gets it
+      const auto exact_w = grad_out.t().mm(x.detach().to(torch::kBFloat16).to(torch::kFloat64));
+      const auto exact_x = grad_out.mm(w.detach().to(torch::kBFloat16).to(torch::kFloat64));
+      EXPECT_LT((our_grads[1].to(torch::kFloat64) - exact_w).abs().max().item<double>(),
+                1e-4 * exact_w.abs().max().item<double>());
+      if (input_type == torch::kFloat32) {
+        EXPECT_LT((our_grads[0].to(torch::kFloat64) - exact_x).abs().max().item<double>(),
+                  1e-4 * exact_x.abs().max().item<double>());
+      }
     }
   }
 }
