@@ -187,7 +187,8 @@ std::vector<ParamSpec> build_specs() {
                   .one_of({"auto", "torch", "mlrec"}));
   t.push_back(MLREC_PARAM(model, linear,
                           "The sequence models' linear layers: mlrec (on CUDA in float32 or under bf16 "
-                          "autocast, where built: the bias gradients by mlrec's column-sum kernel), "
+                          "autocast, where built: the bias gradients by mlrec's column-sum kernel; under bf16 "
+                          "the float32 gradients straight from cuBLAS's float accumulators), "
                           "torch (ATen's linear), or auto (the default): mlrec, measured faster on an "
                           "H200.").one_of({"auto", "torch", "mlrec"}));
   t.push_back(MLREC_PARAM(model, embedding_dim,
