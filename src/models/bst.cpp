@@ -52,8 +52,7 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
   const bool mlrec_linear = cuda && kernels_.linear_cuda;
   auto packed = models::linear(x, in_proj_weight_, in_proj_bias_, mlrec_linear);
   torch::Tensor attention;
-  const bool wants_short = cuda ? kernels_.short_attention_cuda : kernels_.short_attention_cpu;
-  if (wants_short && short_attention_supports(packed, heads_)) {
+  if (kernels_.short_attention && short_attention_supports(packed, heads_)) {
     attention = short_attention(packed, pad_mask, heads_, p);  // fp32; out_proj casts under autocast
   } else {
     // -> 3 x [B, heads, L, head_dim]
@@ -69,10 +68,10 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
     return layer_norm(t, n->weight, n->bias, n->options.eps(), mlrec_norm);
   };
   auto h = norm(norm1_, x + models::dropout(project(out_proj_, attention, mlrec_linear), p, is_training()));
-  const bool fused = cuda ? kernels_.fused_feed_forward_cuda : kernels_.fused_feed_forward_cpu;
-  auto ff = project(
-      linear2_, linear_gelu_dropout(h, linear1_->weight, linear1_->bias, p, is_training(), fused, mlrec_linear),
-      mlrec_linear);
+  auto ff = project(linear2_,
+                    linear_gelu_dropout(h, linear1_->weight, linear1_->bias, p, is_training(),
+                                        kernels_.fused_feed_forward, mlrec_linear),
+                    mlrec_linear);
   return norm(norm2_, h + models::dropout(ff, p, is_training()));
 }
 

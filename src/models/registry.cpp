@@ -56,8 +56,8 @@ RatingModelPtr make_model(const config::Config::Model& m, const data::DatasetInf
     o.xavier_linear_init = m.linear_init == "xavier_uniform";
     // auto: mlrec's kernels wherever they were measured faster than torch's ops, which is
     // everywhere they exist (the CPU: 2-core machine; CUDA: H200, BENCHMARKS.md).
-    o.kernels.short_attention_cpu = o.kernels.short_attention_cuda = m.attention != "torch";
-    o.kernels.fused_feed_forward_cpu = o.kernels.fused_feed_forward_cuda = m.feed_forward != "torch";
+    o.kernels.short_attention = m.attention != "torch";
+    o.kernels.fused_feed_forward = m.feed_forward != "torch";
     o.kernels.layer_norm_cuda = m.layer_norm != "torch";
     o.kernels.batch_norm_mish_cuda = m.batch_norm != "torch";
     o.kernels.linear_cuda = m.linear != "torch";

@@ -6,16 +6,16 @@
 
 namespace mlrec::models {
 
-/// Which of mlrec's own kernels the sequence model runs instead of torch's ops, per device:
-/// short attention (models/short_attention.h; model.attention), the fused feed-forward
-/// activation (models/feed_forward.h; model.feed_forward), and on CUDA only LayerNorm
+/// Which of mlrec's own kernels the sequence model runs instead of torch's ops: short attention
+/// (models/short_attention.h; model.attention) and the fused feed-forward activation
+/// (models/feed_forward.h; model.feed_forward) on the CPU and CUDA, and on CUDA only LayerNorm
 /// (models/layer_norm.h; model.layer_norm), the MLP's BatchNorm + Mish (models/batch_norm_mish.h;
 /// model.batch_norm) and the linear layers' bias gradients (models/linear.h; model.linear). Each
 /// applies only where it supports the inputs.
 /// The defaults are those of model.* = auto: all of them.
 struct KernelChoices {
-  bool short_attention_cpu = true, short_attention_cuda = true;
-  bool fused_feed_forward_cpu = true, fused_feed_forward_cuda = true;
+  bool short_attention = true;
+  bool fused_feed_forward = true;
   bool layer_norm_cuda = true;
   bool batch_norm_mish_cuda = true;
   bool linear_cuda = true;
