@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A line-by-line Python port of src/models/short_attention_kernels.cu's loops (one "block" per
+"""A line-by-line Python port of src/ops/cuda/short_attention_kernels.cu's loops (one "block" per
 sample, loops in place of threads, the same shared-memory index arithmetic), checked against a
 direct attention (forward) and central differences (backward), with fixed dropout masks in
 place of philox. It checks the kernels' indexing where no GPU is at hand; it is not a test of

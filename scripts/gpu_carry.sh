@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fills .gpu/ (git-ignored) with what scripts/gpu_check.sh needs on a GPU machine that has no
-# network: MovieLens-1M, GoogleTest's sources, Boost.Program_options' sources (those machines
-# have Boost's headers but not its compiled libraries) and the Python reference; with
+# network: MovieLens-1M, GoogleTest's sources, nlohmann-json's headers, Boost.Program_options'
+# sources (those machines have Boost's headers but not its compiled libraries) and the Python
+# reference; with
 # MLREC_BASELINE_REV, that commit's sources in .gpu/baseline (gpu_check.sh's "before" runs with
 # MLREC_GPU_BASELINE_SRC=.gpu/baseline). Run it here, then carry .gpu to the device:
 #   [MLREC_BASELINE_REV=REV] scripts/gpu_carry.sh DATA_DIR [REFERENCE_PY] [BOOST_VERSION]
@@ -24,6 +25,10 @@ mkdir -p "$carry/data/ml-1m" "$carry/reference"
 cp "$data"/{movies,ratings,users}.dat "$carry/data/ml-1m/"
 [ -f "$reference" ] && cp "$reference" "$carry/reference/"
 [ -d "$carry/googletest" ] || cp -r /usr/src/googletest "$carry/googletest"
+# nlohmann-json's headers (header-only; CMake looks in .gpu/nlohmann-json/include when the
+# package is not installed there).
+[ -d "$carry/nlohmann-json/include/nlohmann" ] || { mkdir -p "$carry/nlohmann-json/include" &&
+  cp -r /usr/include/nlohmann "$carry/nlohmann-json/include/"; }
 if [ -n "${MLREC_BASELINE_REV:-}" ]; then
   rm -rf "$carry/baseline" && mkdir -p "$carry/baseline"
   git -C "$ROOT" archive "$MLREC_BASELINE_REV" | tar x -C "$carry/baseline"

@@ -2,7 +2,8 @@
 # Installs everything mlrec needs to build and run, on a fresh Debian 12 (or Ubuntu 24.04)
 # machine. Idempotent: on a ready machine it checks and returns in seconds.
 #
-#   Debian packages  compilers, CMake, Ninja, Open MPI, Boost.Program_options, yaml-cpp, GoogleTest
+#   Debian packages  compilers, CMake, Ninja, Open MPI, Boost.Program_options, yaml-cpp, GoogleTest,
+#                    nlohmann-json
 #   .venv/           a virtual environment in the checkout holding the pinned PyTorch wheel, whose
 #                    LibTorch (and its NCCL) the C++ build links; numpy and pandas serve the Python
 #                    reference used by the benchmarks
@@ -20,7 +21,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TORCH_VERSION=2.11.0
 PYTHON_PACKAGES=("torch==${TORCH_VERSION}" numpy pandas)
 DEBIAN_PACKAGES=(g++ cmake ninja-build pkg-config python3-venv curl unzip ca-certificates
-                 openmpi-bin libopenmpi-dev libboost-program-options-dev libyaml-cpp-dev libgtest-dev)
+                 openmpi-bin libopenmpi-dev libboost-program-options-dev libyaml-cpp-dev libgtest-dev
+                 nlohmann-json3-dev)
 
 say() { echo "[setup] $*"; }
 

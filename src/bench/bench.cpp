@@ -5,11 +5,14 @@
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <filesystem>
 #include <cstdio>
 
-#include "mlrec/common/json.h"
+#include "mlrec/common/file_io.h"
 #include "mlrec/common/logging.h"
 #include "mlrec/common/timer.h"
 #include "mlrec/config/config.h"
@@ -76,7 +79,7 @@ double peak_host_mb() {
 }  // namespace
 
 void run_bench(const BenchOptions& options, dist::ProcessGroup& group) {
-  std::string json = "[\n";
+  nlohmann::ordered_json results = nlohmann::ordered_json::array();
   for (size_t i = 0; i < options.configs.size(); ++i) {
     config::Config config = config::load_config(options.configs[i], options.overrides);
     if (options.configs.size() > 1) {
@@ -110,42 +113,36 @@ void run_bench(const BenchOptions& options, dist::ProcessGroup& group) {
       const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
       peak_device_mb = stats.allocated_bytes[0].peak / 1048576.0;
     }
-    JsonObject valid;
-    valid.add("mae", run.best.mae).add("mse", run.best.mse).add("rmse", run.best.rmse).add("count", run.best.count);
-    JsonObject entry;
-    entry.add("config", options.configs[i])
-        .add("model", run.model)
-        .add("device", run.device)
-        .add("world_size", group.world_size)
-        .add("precision", config.train.precision)
-        .add("cuda_graph", run.fit.cuda_graph)
-        .add("batch_size", config.train.batch_size)
-        .add("run_seconds", run_seconds)
-        .add("data_seconds", run.data_seconds)
-        .add("steady_samples_per_second", timer->steady_samples_per_second())
-        .add("timing_windows", static_cast<int64_t>(timer->windows()))
-        .add("samples_per_second", samples_per_second)
-        .add("train_seconds", train_seconds)
-        .add("epoch_seconds", train_seconds / epochs)
-        .add("eval_seconds", eval_seconds / epochs)
-        .add("epochs_run", run.epochs_run)
-        .add("best_epoch", run.best_epoch)
-        .add("target_mae", target)
-        .add("time_to_target_seconds", to_target)
-        .add("valid", valid)
-        .add("comm_wait_share", run.fit.comm_wait_share())
-        .add("peak_host_mb", peak_host_mb())
-        .add("peak_device_mb", peak_device_mb);
-    json += "  " + entry.str() + (i + 1 < options.configs.size() ? ",\n" : "\n");
-    char line[256];
-    std::snprintf(line, sizeof line,
-                  "bench %s: %.0f samples/s steady, %.0f over whole epochs, data %.3f s, run %.1f s, MAE %.5f%s",
-                  run.model.c_str(), timer->steady_samples_per_second(),
-                  samples_per_second, run.data_seconds, run_seconds,
-                  run.best.mae, run.fit.cuda_graph ? " (CUDA graph)" : "");
-    log_rank0(line);
+    const train::Metrics& best = run.best;
+    results.push_back({{"config", options.configs[i]},
+                       {"model", run.model},
+                       {"device", run.device},
+                       {"world_size", group.world_size},
+                       {"precision", config.train.precision},
+                       {"cuda_graph", run.fit.cuda_graph},
+                       {"batch_size", config.train.batch_size},
+                       {"run_seconds", run_seconds},
+                       {"data_seconds", run.data_seconds},
+                       {"steady_samples_per_second", timer->steady_samples_per_second()},
+                       {"timing_windows", timer->windows()},
+                       {"samples_per_second", samples_per_second},
+                       {"train_seconds", train_seconds},
+                       {"epoch_seconds", train_seconds / epochs},
+                       {"eval_seconds", eval_seconds / epochs},
+                       {"epochs_run", run.epochs_run},
+                       {"best_epoch", run.best_epoch},
+                       {"target_mae", target},
+                       {"time_to_target_seconds", to_target},
+                       {"valid", {{"mae", best.mae}, {"mse", best.mse}, {"rmse", best.rmse}, {"count", best.count}}},
+                       {"comm_wait_share", run.fit.comm_wait_share()},
+                       {"peak_host_mb", peak_host_mb()},
+                       {"peak_device_mb", peak_device_mb}});
+    log_rank0(fmt::format("bench {}: {:.0f} samples/s steady, {:.0f} over whole epochs, data {:.3f} s, run {:.1f} s, "
+                          "MAE {:.5f}{}",
+                          run.model, timer->steady_samples_per_second(), samples_per_second, run.data_seconds,
+                          run_seconds, run.best.mae, run.fit.cuda_graph ? " (CUDA graph)" : ""));
   }
-  json += "]\n";
+  const std::string json = results.dump(2) + "\n";
   if (group.rank == 0) {
     if (options.out.empty()) {
       std::fputs(json.c_str(), stdout);

@@ -5,6 +5,7 @@
 #include <c10/util/Exception.h>
 
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -19,11 +20,13 @@
 #include "mlrec/config/config.h"
 #include "mlrec/data/movielens.h"
 #include "mlrec/data/synthetic.h"
-#include "mlrec/dist/process_group.h"
-#include "mlrec/report/compare.h"
+#include "mlrec/distributed/process_group.h"
 #include "mlrec/config/sweep.h"
-#include "mlrec/train/experiments.h"
+#include "mlrec/report/compare.h"
+#include "mlrec/report/sweep_report.h"
 #include "mlrec/train/run.h"
+#include "mlrec/train/seeds.h"
+#include "mlrec/train/sweep.h"
 
 namespace po = boost::program_options;
 
@@ -127,7 +130,13 @@ int run_sweep(const std::vector<std::string>& args) {
   for (size_t i = 0; i < spec.trials.size(); ++i) {
     mlrec::config::load_config(spec.base, spec.trial_overrides(i, overrides));
   }
-  mlrec::train::run_sweep(spec, overrides, group);
+  mlrec::train::run_sweep_trials(spec, overrides, group);
+  if (group.rank == 0) {
+    std::cout << mlrec::report::write_sweep_report(spec) << std::flush;
+    const std::filesystem::path out = spec.output;
+    mlrec::log_info("sweep results: " + (out / "results.md").string() + ", best configuration: " +
+                    (out / "best.yaml").string());
+  }
   mlrec::dist::finalize_process_group(group);
   return 0;
 }

@@ -1,5 +1,7 @@
 #include "mlrec/common/logging.h"
 
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <mutex>
 
@@ -11,7 +13,7 @@ std::mutex g_mutex;
 
 std::string prefix() {
   if (g_world_size <= 1) return "[mlrec] ";
-  return "[mlrec " + std::to_string(g_rank) + "/" + std::to_string(g_world_size) + "] ";
+  return fmt::format("[mlrec {}/{}] ", g_rank, g_world_size);
 }
 }  // namespace
 
@@ -20,21 +22,21 @@ void set_log_rank(int rank, int world_size) {
   g_world_size = world_size;
 }
 
-void log_info(const std::string& message) {
+void log(LogLevel level, const std::string& message) {
   std::lock_guard<std::mutex> lock(g_mutex);
-  std::fprintf(stdout, "%s%s\n", prefix().c_str(), message.c_str());
-  std::fflush(stdout);
+  if (level == LogLevel::kInfo) {
+    std::fprintf(stdout, "%s%s\n", prefix().c_str(), message.c_str());
+    std::fflush(stdout);
+    return;
+  }
+  std::fflush(stdout);  // what came before on stdout stays before
+  const char* label = level == LogLevel::kWarning ? "warning" : "error";
+  std::fprintf(stderr, "%s%s: %s\n", prefix().c_str(), label, message.c_str());
+  std::fflush(stderr);
 }
 
 void log_rank0(const std::string& message) {
-  if (g_rank == 0) log_info(message);
-}
-
-void log_error(const std::string& message) {
-  std::lock_guard<std::mutex> lock(g_mutex);
-  std::fflush(stdout);
-  std::fprintf(stderr, "%serror: %s\n", prefix().c_str(), message.c_str());
-  std::fflush(stderr);
+  if (g_rank == 0) log(LogLevel::kInfo, message);
 }
 
 std::string with_commas(long long value) {
@@ -48,15 +50,10 @@ std::string with_commas(long long value) {
 }
 
 std::string format_duration(double seconds) {
-  char buf[32];
-  if (seconds < 60) {
-    std::snprintf(buf, sizeof buf, "%.1fs", seconds);
-  } else if (seconds < 3600) {
-    std::snprintf(buf, sizeof buf, "%dm%02ds", int(seconds) / 60, int(seconds) % 60);
-  } else {
-    std::snprintf(buf, sizeof buf, "%dh%02dm", int(seconds) / 3600, (int(seconds) % 3600) / 60);
-  }
-  return buf;
+  if (seconds < 60) return fmt::format("{:.1f}s", seconds);
+  const int whole = static_cast<int>(seconds);
+  if (seconds < 3600) return fmt::format("{}m{:02}s", whole / 60, whole % 60);
+  return fmt::format("{}h{:02}m", whole / 3600, (whole % 3600) / 60);
 }
 
 }  // namespace mlrec

@@ -1,14 +1,17 @@
 #include "mlrec/config/sweep.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <random>
 #include <sstream>
 
 #include "mlrec/common/error.h"
-#include "mlrec/common/json.h"
+#include "mlrec/common/file_io.h"
 #include "mlrec/config/config.h"
 
 namespace mlrec::config {
@@ -187,6 +190,14 @@ SweepSpec sweep_from_yaml_string(const std::string& text, const std::string& sou
 
 SweepSpec load_sweep(const std::string& path) {
   return sweep_from_yaml_string(read_file(path, "sweep file"), path);
+}
+
+std::string SweepSpec::trial_dir(size_t i) const {
+  return (std::filesystem::path(output) / fmt::format("trial-{:03}", i)).string();
+}
+
+std::string SweepSpec::trial_settings(size_t i, const std::string& separator) const {
+  return fmt::format("{}", fmt::join(trials[i], separator));
 }
 
 }  // namespace mlrec::config

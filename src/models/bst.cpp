@@ -2,14 +2,14 @@
 
 #include <torch/torch.h>
 
-#include "mlrec/models/batch_norm_mish.h"
-#include "mlrec/models/dropout.h"
-#include "mlrec/models/embedding.h"
-#include "mlrec/models/feed_forward.h"
 #include "mlrec/models/init.h"
-#include "mlrec/models/layer_norm.h"
-#include "mlrec/models/linear.h"
-#include "mlrec/models/short_attention.h"
+#include "mlrec/ops/batch_norm_mish.h"
+#include "mlrec/ops/dropout.h"
+#include "mlrec/ops/embedding.h"
+#include "mlrec/ops/feed_forward.h"
+#include "mlrec/ops/layer_norm.h"
+#include "mlrec/ops/linear.h"
+#include "mlrec/ops/short_attention.h"
 
 namespace mlrec::models {
 namespace {
@@ -22,7 +22,7 @@ namespace {
 // encoder's four projections took ~85 us of the 2.1 ms step (59 us for the 10,240 x 2,048
 // feed-forward alone). On the CPU both ways ran at the same speed (interleaved runs).
 torch::Tensor project(const torch::nn::Linear& layer, const torch::Tensor& x, bool use_kernels) {
-  return models::linear(x, layer->weight, layer->bias, use_kernels);
+  return ops::linear(x, layer->weight, layer->bias, use_kernels);
 }
 
 }  // namespace
@@ -50,10 +50,10 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
   // [B, L, 3 * dim]: query, key, value, each heads x head_dim
   const bool cuda = x.is_cuda();
   const bool mlrec_linear = cuda && kernels_.linear_cuda;
-  auto packed = models::linear(x, in_proj_weight_, in_proj_bias_, mlrec_linear);
+  auto packed = ops::linear(x, in_proj_weight_, in_proj_bias_, mlrec_linear);
   torch::Tensor attention;
-  if (kernels_.short_attention && short_attention_supports(packed, heads_)) {
-    attention = short_attention(packed, pad_mask, heads_, p);  // fp32; out_proj casts under autocast
+  if (kernels_.short_attention && ops::short_attention_supports(packed, heads_)) {
+    attention = ops::short_attention(packed, pad_mask, heads_, p);  // fp32; out_proj casts under autocast
   } else {
     // -> 3 x [B, heads, L, head_dim]
     auto qkv = packed.view({batch, length, 3, heads_, head_dim}).permute({2, 0, 3, 1, 4});
@@ -65,18 +65,32 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
   }
   const bool mlrec_norm = cuda && kernels_.layer_norm_cuda;
   auto norm = [&](const torch::nn::LayerNorm& n, const torch::Tensor& t) {
-    return layer_norm(t, n->weight, n->bias, n->options.eps(), mlrec_norm);
+    return ops::layer_norm(t, n->weight, n->bias, n->options.eps(), mlrec_norm);
   };
-  auto h = norm(norm1_, x + models::dropout(project(out_proj_, attention, mlrec_linear), p, is_training()));
+  auto h = norm(norm1_, x + ops::dropout(project(out_proj_, attention, mlrec_linear), p, is_training()));
   auto ff = project(linear2_,
-                    linear_gelu_dropout(h, linear1_->weight, linear1_->bias, p, is_training(),
+                    ops::linear_gelu_dropout(h, linear1_->weight, linear1_->bias, p, is_training(),
                                         kernels_.fused_feed_forward, mlrec_linear),
                     mlrec_linear);
-  return norm(norm2_, h + models::dropout(ff, p, is_training()));
+  return norm(norm2_, h + ops::dropout(ff, p, is_training()));
 }
 
-BehaviorSequenceTransformer::BehaviorSequenceTransformer(const BehaviorSequenceTransformerOptions& o)
-    : options_(o) {
+KernelChoices KernelChoices::from(const config::Config::Model& m) {
+  KernelChoices k;
+  k.short_attention = m.attention != "torch";
+  k.fused_feed_forward = m.feed_forward != "torch";
+  k.layer_norm_cuda = m.layer_norm != "torch";
+  k.batch_norm_mish_cuda = m.batch_norm != "torch";
+  k.linear_cuda = m.linear != "torch";
+  return k;
+}
+
+BehaviorSequenceTransformer::BehaviorSequenceTransformer(const config::Config::Model& o, const data::DatasetInfo& data)
+    : use_ratings_(o.name != "seq"),
+      use_user_features_(o.name == "seq_features"),
+      mlp_dropout_(o.mlp_dropout),
+      kernels_(KernelChoices::from(o)),
+      range_(RatingRange::from(data)) {
   const double std = o.embedding_init_std;
   auto embedding = [&](const char* name, int64_t rows, int64_t dim, int64_t padding_idx) {
     auto options = torch::nn::EmbeddingOptions(rows, dim);
@@ -85,12 +99,12 @@ BehaviorSequenceTransformer::BehaviorSequenceTransformer(const BehaviorSequenceT
     init_embedding(e->weight, std, padding_idx);
     return e;
   };
-  movie_ = embedding("movie", o.num_movies + 1, o.embedding_dim, 0);
-  user_ = embedding("user", o.num_users + 1, o.embedding_dim, -1);
-  position_ = embedding("position", o.sequence_length, o.embedding_dim, -1);
-  if (o.use_ratings) rating_ = embedding("rating", o.num_rating_levels + 1, o.embedding_dim, 0);
+  movie_ = embedding("movie", data.num_movies + 1, o.embedding_dim, 0);
+  user_ = embedding("user", data.num_users + 1, o.embedding_dim, -1);
+  position_ = embedding("position", data.sequence_length, o.embedding_dim, -1);
+  if (use_ratings_) rating_ = embedding("rating", data.num_rating_levels + 1, o.embedding_dim, 0);
   int64_t extra = 0;
-  if (o.use_user_features) {
+  if (use_user_features_) {
     // Tables have a spare row beyond the codes in use, as the study's do.
     sex_ = embedding("sex", 3, o.sex_dim, -1);
     age_ = embedding("age", 8, o.age_dim, -1);
@@ -99,16 +113,16 @@ BehaviorSequenceTransformer::BehaviorSequenceTransformer(const BehaviorSequenceT
   }
   for (int64_t i = 0; i < o.encoder_layers; ++i) {
     encoder_.push_back(register_module("encoder" + std::to_string(i),
-                                       EncoderLayer(o.embedding_dim, o.heads, o.ff_dim, o.dropout, o.kernels)));
+                                       EncoderLayer(o.embedding_dim, o.heads, o.ff_dim, o.dropout, kernels_)));
   }
-  int64_t in = o.sequence_length * o.embedding_dim + o.embedding_dim + extra;
+  int64_t in = int64_t{data.sequence_length} * o.embedding_dim + o.embedding_dim + extra;
   for (size_t i = 0; i < o.mlp_dims.size(); ++i) {
     hidden_.push_back(register_module("mlp_linear" + std::to_string(i), torch::nn::Linear(in, o.mlp_dims[i])));
     norms_.push_back(register_module("mlp_norm" + std::to_string(i), torch::nn::BatchNorm1d(o.mlp_dims[i])));
     in = o.mlp_dims[i];
   }
   output_ = register_module("mlp_output", torch::nn::Linear(in, 1));
-  if (o.xavier_linear_init) {
+  if (o.linear_init == "xavier_uniform") {
     torch::NoGradGuard no_grad;
     for (auto& module : modules(/*include_self=*/false)) {
       if (auto* linear = module->as<torch::nn::Linear>()) {
@@ -121,25 +135,25 @@ BehaviorSequenceTransformer::BehaviorSequenceTransformer(const BehaviorSequenceT
 
 torch::Tensor BehaviorSequenceTransformer::forward(const data::Batch& batch) {
   const int64_t length = batch.movies.size(1);
-  auto x = lookup(movie_, batch.movies);  // [B, L, dim]
+  auto x = ops::lookup(movie_, batch.movies);  // [B, L, dim]
   // Positions 0..L-1 index the first L rows of the table: a slice, not a lookup.
   const auto& positions = position_->weight;
-  if (options_.use_ratings) {
+  if (use_ratings_) {
     // History tokens get positions 0..L-2 and their rating; the target token gets neither
     // (its rating is what we predict).
     auto history = x.narrow(1, 0, length - 1) + positions.narrow(0, 0, length - 1) +
-                   lookup(rating_, batch.levels.narrow(1, 0, length - 1));
+                   ops::lookup(rating_, batch.levels.narrow(1, 0, length - 1));
     x = torch::cat({history, x.narrow(1, length - 1, 1)}, 1);
   } else {
     x = x + positions.narrow(0, 0, length);
   }
   for (auto& layer : encoder_) x = layer(x, batch.pad_mask);
 
-  std::vector<torch::Tensor> parts = {x.flatten(1), lookup(user_, batch.user)};
-  if (options_.use_user_features) {
-    parts.push_back(lookup(sex_, batch.features.select(1, 0)));
-    parts.push_back(lookup(age_, batch.features.select(1, 1)));
-    parts.push_back(lookup(occupation_, batch.features.select(1, 2)));
+  std::vector<torch::Tensor> parts = {x.flatten(1), ops::lookup(user_, batch.user)};
+  if (use_user_features_) {
+    parts.push_back(ops::lookup(sex_, batch.features.select(1, 0)));
+    parts.push_back(ops::lookup(age_, batch.features.select(1, 1)));
+    parts.push_back(ops::lookup(occupation_, batch.features.select(1, 2)));
   }
   // cuBLAS runs its fast GEMM kernels only where the rows of both operands are 16-byte aligned.
   // With user features the MLP's input has 10 x 120 + 120 + 17 = 1,337 columns, and on an H200
@@ -150,16 +164,16 @@ torch::Tensor BehaviorSequenceTransformer::forward(const data::Batch& batch) {
   const int64_t padding = x.is_cuda() ? (8 - features % 8) % 8 : 0;
   if (padding > 0) parts.push_back(torch::zeros({x.size(0), padding}, parts.front().options()));
   auto h = torch::cat(parts, 1);
-  const bool mlrec_linear = x.is_cuda() && options_.kernels.linear_cuda;
+  const bool mlrec_linear = x.is_cuda() && kernels_.linear_cuda;
   for (size_t i = 0; i < hidden_.size(); ++i) {
-    auto z = i == 0 && padding > 0 ? models::linear(h, at::constant_pad_nd(hidden_[0]->weight, {0, padding}),
+    auto z = i == 0 && padding > 0 ? ops::linear(h, at::constant_pad_nd(hidden_[0]->weight, {0, padding}),
                                                     hidden_[0]->bias, mlrec_linear)
                                    : project(hidden_[i], h, mlrec_linear);
-    h = batch_norm_mish(z, norms_[i], options_.kernels.batch_norm_mish_cuda);
-    if (i == 1) h = models::dropout(h, options_.mlp_dropout, is_training());  // after the 2nd block, as the study
+    h = ops::batch_norm_mish(z, norms_[i], kernels_.batch_norm_mish_cuda);
+    if (i == 1) h = ops::dropout(h, mlp_dropout_, is_training());  // after the 2nd block, as the study
   }
   auto score = torch::sigmoid(project(output_, h, mlrec_linear)).squeeze(1);
-  return score * (options_.range.high - options_.range.low) + options_.range.low;
+  return score * (range_.high - range_.low) + range_.low;
 }
 
 }  // namespace mlrec::models

@@ -2,30 +2,30 @@
 
 #include <torch/torch.h>
 
-#include "mlrec/models/embedding.h"
 #include "mlrec/models/init.h"
+#include "mlrec/ops/embedding.h"
 
 namespace mlrec::models {
 
-MatrixFactorization::MatrixFactorization(const MatrixFactorizationOptions& options)
-    : range_(options.range) {
+MatrixFactorization::MatrixFactorization(const config::Config::Model& options, const data::DatasetInfo& data)
+    : range_(RatingRange::from(data)) {
   auto embedding = [&](const char* name, int64_t rows, int64_t dim, double std) {
     auto e = register_module(name, torch::nn::Embedding(
                                        torch::nn::EmbeddingOptions(rows, dim).padding_idx(0)));
     init_embedding(e->weight, std, /*padding_idx=*/0);
     return e;
   };
-  user_ = embedding("user", options.num_users + 1, options.factors, options.embedding_init_std);
-  item_ = embedding("item", options.num_movies + 1, options.factors, options.embedding_init_std);
-  user_bias_ = embedding("user_bias", options.num_users + 1, 1, options.bias_init_std);
-  item_bias_ = embedding("item_bias", options.num_movies + 1, 1, options.bias_init_std);
+  user_ = embedding("user", data.num_users + 1, options.factors, options.embedding_init_std);
+  item_ = embedding("item", data.num_movies + 1, options.factors, options.embedding_init_std);
+  user_bias_ = embedding("user_bias", data.num_users + 1, 1, options.bias_init_std);
+  item_bias_ = embedding("item_bias", data.num_movies + 1, 1, options.bias_init_std);
 }
 
 torch::Tensor MatrixFactorization::forward(const data::Batch& batch) {
   auto user = batch.user;
   auto item = batch.movies.select(1, batch.movies.size(1) - 1);  // the target movie
-  auto dot = (lookup(user_, user) * lookup(item_, item)).sum(1);
-  auto score = dot + lookup(user_bias_, user).squeeze(1) + lookup(item_bias_, item).squeeze(1);
+  auto dot = (ops::lookup(user_, user) * ops::lookup(item_, item)).sum(1);
+  auto score = dot + ops::lookup(user_bias_, user).squeeze(1) + ops::lookup(item_bias_, item).squeeze(1);
   return torch::sigmoid(score) * (range_.high - range_.low) + range_.low;
 }
 

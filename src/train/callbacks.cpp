@@ -1,36 +1,32 @@
 #include "mlrec/train/callbacks.h"
 
-#include <cmath>
-#include <cstdio>
+#include <fmt/format.h>
 
-#include "mlrec/common/json.h"
+#include <cmath>
+
+#include "mlrec/common/file_io.h"
 #include "mlrec/common/logging.h"
+#include "mlrec/train/run_record.h"
 
 namespace mlrec::train {
 
 void MetricsLogger::on_epoch_end(Trainer& trainer, const EpochResult& r) {
-  char line[256];
-  std::snprintf(line, sizeof line,
-                "epoch %d/%d  train_loss %.4f  valid MAE %.5f MSE %.5f RMSE %.5f (%lld)  "
-                "lr %.2e  %s, %s samples/s",
-                r.epoch, trainer.max_epochs(), r.train_loss, r.valid.mae, r.valid.mse, r.valid.rmse,
-                static_cast<long long>(r.valid.count), r.lr, format_duration(r.train_seconds).c_str(),
-                with_commas(std::llround(r.samples_per_second)).c_str());
-  log_rank0(line);
+  log_rank0(fmt::format("epoch {}/{}  train_loss {:.4f}  valid MAE {:.5f} MSE {:.5f} RMSE {:.5f} ({})  "
+                        "lr {:.2e}  {}, {} samples/s",
+                        r.epoch, trainer.max_epochs(), r.train_loss, r.valid.mae, r.valid.mse, r.valid.rmse,
+                        r.valid.count, r.lr, format_duration(r.train_seconds),
+                        with_commas(std::llround(r.samples_per_second))));
   if (path_.empty() || !trainer.comm().is_root()) return;
-  JsonObject json;
-  json.add("epoch", r.epoch)
-      .add("train_loss", r.train_loss)
-      .add("mae", r.valid.mae)
-      .add("mse", r.valid.mse)
-      .add("rmse", r.valid.rmse)
-      .add("count", r.valid.count)
-      .add("lr", r.lr)
-      .add("seconds", r.train_seconds)
-      .add("eval_seconds", r.eval_seconds)
-      .add("samples_per_second", r.samples_per_second)
-      .add("comm_wait_seconds", r.comm_wait_seconds);
-  lines_ += json.str() + "\n";
+  EpochRecord record;
+  record.epoch = r.epoch;
+  record.train_loss = r.train_loss;
+  record.valid = r.valid;
+  record.lr = r.lr;
+  record.seconds = r.train_seconds;
+  record.eval_seconds = r.eval_seconds;
+  record.samples_per_second = r.samples_per_second;
+  record.comm_wait_seconds = r.comm_wait_seconds;
+  lines_ += to_json_line(record) + "\n";
   write_file_atomic(path_, lines_);
 }
 
@@ -53,10 +49,8 @@ void SaveBestCallback::on_epoch_end(Trainer& trainer, const EpochResult& result)
 void SaveBestCallback::on_train_end(Trainer& trainer) {
   if (best_epoch_ == 0) return;
   restore_state(trainer.model(), best_state_);
-  char line[160];
-  std::snprintf(line, sizeof line, "best epoch %d: valid MAE %.5f MSE %.5f RMSE %.5f (weights reloaded)",
-                best_epoch_, best_.mae, best_.mse, best_.rmse);
-  log_rank0(line);
+  log_rank0(fmt::format("best epoch {}: valid MAE {:.5f} MSE {:.5f} RMSE {:.5f} (weights reloaded)", best_epoch_,
+                        best_.mae, best_.mse, best_.rmse));
 }
 
 void ProgressCallback::on_train_begin(Trainer&) { watched_epoch_ = 0; }
@@ -73,12 +67,9 @@ void ProgressCallback::on_step_end(Trainer& trainer, int64_t step, const torch::
   const double seconds = epoch_watch_.seconds();
   const double rate = step * trainer.global_batch() / std::max(seconds, 1e-9);
   const double left = seconds / step * (total - done);
-  char line[200];
-  std::snprintf(line, sizeof line, "epoch %d/%d step %lld/%lld  loss %.4f  %s samples/s  epoch ETA %s",
-                trainer.epoch(), trainer.max_epochs(), static_cast<long long>(done),
-                static_cast<long long>(total), loss.item<double>(),
-                with_commas(std::llround(rate)).c_str(), format_duration(left).c_str());
-  log_info(line);
+  log_info(fmt::format("epoch {}/{} step {}/{}  loss {:.4f}  {} samples/s  epoch ETA {}", trainer.epoch(),
+                       trainer.max_epochs(), done, total, loss.item<double>(), with_commas(std::llround(rate)),
+                       format_duration(left)));
 }
 
 }  // namespace mlrec::train

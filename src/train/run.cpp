@@ -6,65 +6,22 @@
 
 #include <cuda_runtime.h>
 
+#include <fmt/format.h>
+
 #include <cstring>
-#include <filesystem>
 #include <thread>
 
 #include "mlrec/common/error.h"
-#include "mlrec/common/json.h"
 #include "mlrec/common/logging.h"
-#include "mlrec/common/timer.h"
-#include "mlrec/data/dataset.h"
-#include "mlrec/data/movielens.h"
-#include "mlrec/data/prepare.h"
+#include "mlrec/data/load.h"
 #include "mlrec/models/baseline.h"
 #include "mlrec/models/registry.h"
 #include "mlrec/train/callbacks.h"
+#include "mlrec/train/checkpoint.h"
+#include "mlrec/train/run_directory.h"
 #include "mlrec/train/trainer.h"
 
 namespace mlrec::train {
-namespace {
-
-struct LoadedData {
-  data::DatasetInfo info;
-  data::RatingDataset train, valid, test;  // test is empty under the study's protocol
-  std::string release;
-  double seconds = 0;  // from opening the files to the tensors being ready
-};
-
-LoadedData load_data(const config::Config::Data& options) {
-  LoadedData loaded;
-  Stopwatch watch;
-  const data::RawRatings raw = data::load_movielens(options.dir);
-  data::SplitOptions split;
-  split.valid_per_user = options.valid_per_user;
-  split.min_ratings_per_user = options.min_ratings_per_user;
-  split.test_per_user = options.test_per_user;
-  const data::PreparedRatings prepared = data::prepare_ratings(raw, split);
-  loaded.train = data::RatingDataset(prepared, prepared.train_rows, options.sequence_length);
-  loaded.valid = data::RatingDataset(prepared, prepared.valid_rows, options.sequence_length);
-  if (!prepared.test_rows.empty()) {
-    loaded.test = data::RatingDataset(prepared, prepared.test_rows, options.sequence_length);
-  }
-  loaded.info = data::make_dataset_info(prepared, options.sequence_length);
-  loaded.seconds = watch.seconds();
-  loaded.release = data::release_name(raw.release);
-
-  log_rank0(data::format_stats(raw, data::compute_stats(raw)));
-  std::string held_out = with_commas(loaded.valid.size()) + " validation";
-  if (options.test_per_user > 0) held_out += " and " + with_commas(loaded.test.size()) + " test";
-  log_rank0("split: " + with_commas(loaded.train.size()) + " training, " + held_out +
-            " ratings (each user's last ratings by time); data ready in " + std::to_string(loaded.seconds) + " s");
-  if (options.test_per_user > 0 && loaded.test.size() == 0) {
-    throw InputError::in(options.dir, "data.test_per_user leaves no test ratings");
-  }
-  if (loaded.train.size() == 0 || loaded.valid.size() == 0) {
-    throw InputError::in(options.dir, "the split leaves no training or no validation ratings");
-  }
-  return loaded;
-}
-
-}  // namespace
 
 torch::Device choose_device(const std::string& requested, int local_rank) {
   const bool cuda = torch::cuda::is_available();
@@ -104,136 +61,141 @@ std::string device_name(const torch::Device& device) {
   return "cuda:" + std::to_string(device.index());
 }
 
-JsonObject metrics_json(const Metrics& m) {
-  JsonObject json;
-  json.add("mae", m.mae).add("mse", m.mse).add("rmse", m.rmse).add("count", m.count);
-  return json;
+// This rank's threads, device and communicator. threads 0: this host's cores shared among the
+// ranks on it. With GPUs and several ranks (or dist.backend=nccl) the communicator becomes NCCL.
+struct RankSetup {
+  torch::Device device{torch::kCPU};
+  std::string where;  // "cpu (2 threads)", "cuda:0 (NVIDIA H200)"
+};
+
+RankSetup set_up_rank(const config::Config& config, dist::ProcessGroup& group) {
+  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = config.train.threads > 0 ? config.train.threads : std::max(1, cores / group.local_size);
+  torch::set_num_threads(threads);
+  RankSetup setup;
+  setup.device = choose_device(config.train.device, group.local_rank);
+  setup.where = device_name(setup.device);
+  if (config.dist.backend == "nccl" && !setup.device.is_cuda()) {
+    throw ConfigError::for_key("dist.backend", "'nccl' needs a GPU, and this run is on the CPU");
+  }
+  if (group.world_size > 1) log_placement(group, setup.where);
+  const bool wants_nccl = config.dist.backend == "nccl" || (config.dist.backend == "auto" && group.world_size > 1);
+  if (setup.device.is_cuda() && wants_nccl && group.comm->backend() != "nccl") {
+    dist::use_nccl(group, setup.device.index(), config.dist.timeout_seconds);
+  }
+  return setup;
+}
+
+std::string metrics_text(const Metrics& m) {
+  return fmt::format("MAE {:.5f} MSE {:.5f} RMSE {:.5f} ({})", m.mae, m.mse, m.rmse, m.count);
+}
+
+// The median baseline trains nothing: fitted once, scored once.
+void fit_baseline(models::RatingModel& model, Trainer& trainer, const data::LoadedData& data,
+                  const RunDirectory& run_dir, const std::string& checkpoint, RunResult& result) {
+  model.fit(data.train.targets());
+  result.best = trainer.evaluate(data.valid);
+  run_dir.write_empty_metrics();
+  if (run_dir.writer() && !checkpoint.empty()) save_checkpoint(model, checkpoint);
+  log_rank0(fmt::format("baseline predicts {:.4f}: valid {}", static_cast<models::MedianBaseline&>(model).prediction(),
+                        metrics_text(result.best)));
+}
+
+// The trained models: the trainer with the run's callbacks (metrics.jsonl, best weights, early
+// stopping, progress, and the caller's).
+void fit_model(const config::Config& config, Trainer& trainer, const data::LoadedData& data,
+               const RunDirectory& run_dir, const std::string& checkpoint,
+               const std::vector<std::shared_ptr<Callback>>& extra, RunResult& result) {
+  auto save_best = std::make_shared<SaveBestCallback>(checkpoint);
+  trainer.add_callback(std::make_shared<ProgressCallback>(config.train.log_every_steps));
+  trainer.add_callback(std::make_shared<MetricsLogger>(run_dir.writer() ? run_dir.metrics_path() : ""));
+  trainer.add_callback(save_best);
+  trainer.add_callback(std::make_shared<EarlyStoppingCallback>(config.train.patience,
+                                                               config.train.early_stopping_threshold));
+  for (const auto& callback : extra) trainer.add_callback(callback);
+  result.fit = trainer.fit(data.train, data.valid);
+  result.best = save_best->best_metrics();
+  result.best_epoch = save_best->best_epoch();
+  result.epochs_run = static_cast<int>(result.fit.epochs.size());
+}
+
+RunSummary make_summary(const config::Config& config, const data::LoadedData& data, const RunResult& result,
+                        int64_t parameters, const dist::Communicator& comm) {
+  RunSummary s;
+  s.model = config.model.name;
+  s.release = data.release;
+  s.best_epoch = result.best_epoch;
+  s.epochs_run = result.epochs_run;
+  s.max_epochs = config.train.epochs;
+  s.protocol = data.test.size() > 0 ? "valid_test" : "study";
+  s.valid = result.best;
+  if (data.test.size() > 0) s.test = result.test;
+  s.train_count = data.train.size();
+  s.test_count = data.test.size();
+  s.data_seconds = data.seconds;
+  s.train_seconds = result.fit.train_seconds;
+  s.train_samples = result.fit.train_samples;
+  s.samples_per_second = result.fit.samples_per_second();
+  s.comm_wait_seconds = result.fit.comm_wait_seconds;
+  s.comm_wait_share = result.fit.comm_wait_share();
+  s.steps_per_epoch = result.steps_per_epoch;
+  s.batch_size = config.train.batch_size;
+  s.seed = config.train.seed;
+  s.precision = config.train.precision;
+  s.cuda_graph = result.fit.cuda_graph;
+  s.parameters = parameters;
+  s.world_size = comm.world_size();
+  s.backend = comm.backend();
+  s.device = result.device;
+  s.torch = TORCH_VERSION;
+  return s;
 }
 
 }  // namespace
 
 RunResult run_training(const config::Config& config, dist::ProcessGroup& group,
                        const std::vector<std::shared_ptr<Callback>>& extra) {
-  // threads 0: this host's cores shared among the ranks on it.
-  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
-  const int threads = config.train.threads > 0 ? config.train.threads : std::max(1, cores / group.local_size);
-  torch::set_num_threads(threads);
-  const torch::Device device = choose_device(config.train.device, group.local_rank);
-  const std::string where = device_name(device);
-  if (config.dist.backend == "nccl" && !device.is_cuda()) {
-    throw ConfigError::for_key("dist.backend", "'nccl' needs a GPU, and this run is on the CPU");
-  }
-  if (group.world_size > 1) log_placement(group, where);
-  const bool wants_nccl = config.dist.backend == "nccl" || (config.dist.backend == "auto" && group.world_size > 1);
-  if (device.is_cuda() && wants_nccl && group.comm->backend() != "nccl") {
-    dist::use_nccl(group, device.index(), config.dist.timeout_seconds);
-  }
+  const RankSetup rank = set_up_rank(config, group);
   dist::Communicator& comm = *group.comm;
 
-  LoadedData data = load_data(config.data);
+  data::LoadedData data = data::load_data(config.data);
   torch::manual_seed(static_cast<uint64_t>(config.train.seed));
   models::RatingModelPtr model = models::make_model(config.model, data.info);
-  int64_t parameter_count = 0;
-  for (const auto& p : model->parameters()) parameter_count += p.numel();
-  log_rank0("model " + config.model.name + ": " + with_commas(parameter_count) + " parameters on " +
-            where + ", " + std::to_string(comm.world_size()) + " rank(s), global batch " +
-            std::to_string(config.train.batch_size));
+  int64_t parameters = 0;
+  for (const auto& p : model->parameters()) parameters += p.numel();
+  log_rank0("model " + config.model.name + ": " + with_commas(parameters) + " parameters on " + rank.where + ", " +
+            std::to_string(comm.world_size()) + " rank(s), global batch " + std::to_string(config.train.batch_size));
 
   // From here on the run directory exists: everything before could still fail on bad input.
-  namespace fs = std::filesystem;
-  const fs::path run_dir = config.output.dir;
-  if (comm.is_root()) {
-    fs::create_directories(run_dir);
-    write_file_atomic((run_dir / "config.yaml").string(), config::to_yaml(config));
-  }
-  const std::string checkpoint = config.output.save_checkpoint ? (run_dir / "best.pt").string() : "";
+  const RunDirectory run_dir(config.output.dir, comm.is_root());
+  run_dir.create(config::to_yaml(config));
+  const std::string checkpoint = config.output.save_checkpoint ? run_dir.best_weights_path() : "";
 
-  data.train = data.train.to(device);
-  data.valid = data.valid.to(device);
-  if (data.test.size() > 0) data.test = data.test.to(device);
-  Trainer trainer(model, config.train, comm, device, int64_t(config.dist.bucket_mb) << 20);
+  data.train = data.train.to(rank.device);
+  data.valid = data.valid.to(rank.device);
+  if (data.test.size() > 0) data.test = data.test.to(rank.device);
+  Trainer trainer(model, config.train, comm, rank.device, int64_t(config.dist.bucket_mb) << 20);
 
-  Metrics best;
-  int best_epoch = 0, epochs_run = 0;
-  FitResult fit;
-  if (!model->trainable()) {
-    model->fit(data.train.targets());
-    best = trainer.evaluate(data.valid);
-    if (comm.is_root()) {
-      write_file_atomic((run_dir / "metrics.jsonl").string(), "");
-      if (!checkpoint.empty()) save_checkpoint(*model, checkpoint);
-    }
-    char line[160];
-    std::snprintf(line, sizeof line, "baseline predicts %.4f: valid MAE %.5f MSE %.5f RMSE %.5f (%lld)",
-                  static_cast<models::MedianBaseline&>(*model).prediction(), best.mae, best.mse, best.rmse,
-                  static_cast<long long>(best.count));
-    log_rank0(line);
+  RunResult result;
+  result.model = config.model.name;
+  result.device = rank.where;
+  result.data_seconds = data.seconds;
+  if (model->trainable()) {
+    fit_model(config, trainer, data, run_dir, checkpoint, extra, result);
   } else {
-    auto save_best = std::make_shared<SaveBestCallback>(checkpoint);
-    trainer.add_callback(std::make_shared<ProgressCallback>(config.train.log_every_steps));
-    trainer.add_callback(std::make_shared<MetricsLogger>(
-        comm.is_root() ? (run_dir / "metrics.jsonl").string() : ""));
-    trainer.add_callback(save_best);
-    trainer.add_callback(std::make_shared<EarlyStoppingCallback>(config.train.patience,
-                                                                 config.train.early_stopping_threshold));
-    for (const auto& callback : extra) trainer.add_callback(callback);
-    fit = trainer.fit(data.train, data.valid);
-    best = save_best->best_metrics();
-    best_epoch = save_best->best_epoch();
-    epochs_run = static_cast<int>(fit.epochs.size());
+    fit_baseline(*model, trainer, data, run_dir, checkpoint, result);
   }
+  result.steps_per_epoch = trainer.steps_per_epoch();
 
   // The test set is scored once, for the selected model (the best epoch's weights, reloaded):
   // no decision above has seen it.
-  Metrics test;
   if (data.test.size() > 0) {
-    test = trainer.evaluate(data.test);
-    char line[160];
-    std::snprintf(line, sizeof line, "test (selected model, scored once): MAE %.5f MSE %.5f RMSE %.5f (%lld)",
-                  test.mae, test.mse, test.rmse, static_cast<long long>(test.count));
-    log_rank0(line);
+    result.test = trainer.evaluate(data.test);
+    log_rank0("test (selected model, scored once): " + metrics_text(result.test));
   }
 
-  RunResult result;
-  result.test = test;
-  result.model = config.model.name;
-  result.device = where;
-  result.data_seconds = data.seconds;
-  result.fit = fit;
-  result.best = best;
-  result.best_epoch = best_epoch;
-  result.epochs_run = epochs_run;
-  result.steps_per_epoch = trainer.steps_per_epoch();
-  if (!comm.is_root()) return result;
-  JsonObject summary;
-  summary.add("model", config.model.name)
-      .add("release", data.release)
-      .add("best_epoch", best_epoch)
-      .add("epochs_run", epochs_run)
-      .add("max_epochs", config.train.epochs)
-      .add("protocol", data.test.size() > 0 ? "valid_test" : "study")
-      .add("valid", metrics_json(best))
-      .add("train_count", data.train.size())
-      .add("test_count", data.test.size())
-      .add("data_seconds", data.seconds)
-      .add("train_seconds", fit.train_seconds)
-      .add("train_samples", fit.train_samples)
-      .add("samples_per_second", fit.samples_per_second())
-      .add("comm_wait_seconds", fit.comm_wait_seconds)
-      .add("comm_wait_share", fit.comm_wait_share())
-      .add("steps_per_epoch", trainer.steps_per_epoch())
-      .add("batch_size", config.train.batch_size)
-      .add("seed", config.train.seed)
-      .add("precision", config.train.precision)
-      .add("cuda_graph", fit.cuda_graph)
-      .add("parameters", parameter_count)
-      .add("world_size", comm.world_size())
-      .add("backend", comm.backend())
-      .add("device", where)
-      .add("torch", std::string(TORCH_VERSION));
-  if (data.test.size() > 0) summary.add("test", metrics_json(test));
-  write_file_atomic((run_dir / "summary.json").string(), summary.str() + "\n");
-  log_rank0("run directory: " + run_dir.string());
+  run_dir.write_summary(make_summary(config, data, result, parameters, comm));
+  log_rank0("run directory: " + run_dir.path());
   return result;
 }
 

@@ -13,6 +13,12 @@ double cosine_anneal(double start, double end, double pct) {
 
 }  // namespace
 
+OneCycleOptions OneCycleOptions::from(const config::Config::Train& train, int64_t total_steps) {
+  return OneCycleOptions{train.lr,         total_steps,         train.pct_start,
+                         train.div_factor, train.final_div_factor, train.cycle_momentum,
+                         train.base_momentum, train.max_momentum, train.beta1};
+}
+
 OneCycleSchedule::OneCycleSchedule(const OneCycleOptions& options) : options_(options) {
   if (options.total_steps < 1) throw std::invalid_argument("OneCycle needs at least one step");
 }

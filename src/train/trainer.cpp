@@ -6,24 +6,14 @@
 #include "mlrec/common/error.h"
 #include "mlrec/common/logging.h"
 #include "mlrec/common/timer.h"
-#include "mlrec/dist/sampler.h"
+#include "mlrec/distributed/sampler.h"
 
 namespace mlrec::train {
 namespace {
 
 std::unique_ptr<Schedule> make_schedule(const config::Config::Train& o, int64_t total_steps) {
   if (o.schedule == "constant") return std::make_unique<ConstantSchedule>(o.lr, o.beta1);
-  OneCycleOptions one_cycle;
-  one_cycle.max_lr = o.lr;
-  one_cycle.total_steps = total_steps;
-  one_cycle.pct_start = o.pct_start;
-  one_cycle.div_factor = o.div_factor;
-  one_cycle.final_div_factor = o.final_div_factor;
-  one_cycle.cycle_momentum = o.cycle_momentum;
-  one_cycle.base_momentum = o.base_momentum;
-  one_cycle.max_momentum = o.max_momentum;
-  one_cycle.beta1 = o.beta1;
-  return std::make_unique<OneCycleSchedule>(one_cycle);
+  return std::make_unique<OneCycleSchedule>(OneCycleOptions::from(o, total_steps));
 }
 
 // bf16 autocast around the forward pass, as torch.autocast does in Python.
@@ -52,7 +42,12 @@ class AutocastGuard {
 
 Trainer::Trainer(models::RatingModelPtr model, const config::Config::Train& options,
                  dist::Communicator& comm, torch::Device device, int64_t bucket_bytes)
-    : model_(std::move(model)), options_(options), comm_(comm), device_(device), bucket_bytes_(bucket_bytes) {
+    : model_(std::move(model)),
+      options_(options),
+      precision_(config::precision_of(options)),
+      comm_(comm),
+      device_(device),
+      bucket_bytes_(bucket_bytes) {
   model_->to(device_);
   sync_buffers_ = comm_.world_size() > 1 && !model_->buffers().empty();
   if (comm_.world_size() > 1) broadcast_and_verify_model();
@@ -126,8 +121,8 @@ FitResult Trainer::fit(const data::RatingDataset& train, const data::RatingDatas
                                             options_.weight_decay);
   // Set either way: the flags are process-wide and an earlier run (bench runs several) may
   // have changed them.
-  at::globalContext().setAllowTF32CuBLAS(options_.precision == "tf32");
-  at::globalContext().setAllowTF32CuDNN(options_.precision == "tf32");
+  at::globalContext().setAllowTF32CuBLAS(precision_ == config::Precision::kTf32);
+  at::globalContext().setAllowTF32CuDNN(precision_ == config::Precision::kTf32);
   // Graphs only for one rank: with several, the gradient hooks talk to the communicator
   // between kernels, which a graph cannot replay.
   if (device_.is_cuda() && options_.cuda_graphs && comm_.world_size() == 1) {
@@ -208,7 +203,7 @@ void Trainer::train_epoch(const data::RatingDataset& train, dist::DistributedSam
 torch::Tensor Trainer::forward_backward(const data::RatingDataset& train, const torch::Tensor& step_index) {
   const int micro_batches = options_.accumulation_steps;
   const int64_t micro_batch = step_index.size(0) / micro_batches;
-  const bool bf16 = options_.precision == "bf16";
+  const bool bf16 = precision_ == config::Precision::kBf16;
   torch::Tensor step_loss;
   for (int m = 0; m < micro_batches; ++m) {
     auto batch = train.gather(step_index.narrow(0, m * micro_batch, micro_batch));
@@ -240,8 +235,8 @@ torch::Tensor Trainer::graphed_forward_backward(const data::RatingDataset& train
     log_rank0("training step captured as a CUDA graph");
     return graph_step_->replay(step_index);
   }
-  log_rank0("warning: the training step could not be captured as a CUDA graph (" + why +
-            "); training with eager kernel launches");
+  log_warning("the training step could not be captured as a CUDA graph (" + why +
+              "); training with eager kernel launches");
   graph_step_.reset();
   optimizer_->zero_grad();
   return forward_backward(train, step_index);
@@ -253,7 +248,7 @@ Metrics Trainer::evaluate(const data::RatingDataset& dataset) {
   if (sync_buffers_) broadcast_buffers();
   const auto shard = dist::evaluation_shard(dataset.size(), comm_.rank(), comm_.world_size());
   auto sums = torch::zeros({3}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
-  const bool bf16 = options_.precision == "bf16";
+  const bool bf16 = precision_ == config::Precision::kBf16;
   for (int64_t begin = shard.begin; begin < shard.end; begin += options_.eval_batch_size) {
     const int64_t end = std::min<int64_t>(begin + options_.eval_batch_size, shard.end);
     auto batch = dataset.slice(begin, end);

@@ -10,7 +10,7 @@
 
 #include "mlrec/config/config.h"
 #include "mlrec/data/synthetic.h"
-#include "mlrec/dist/process_group.h"
+#include "mlrec/distributed/process_group.h"
 #include "mlrec/train/run.h"
 #include "support/temp_dir.h"
 

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <ftw.h>
 #include <stdexcept>
 #include <string>
@@ -59,6 +61,14 @@ inline void write_file(const std::string& path, const std::string& contents) {
   const size_t written = std::fwrite(contents.data(), 1, contents.size(), f);
   const bool failed = written != contents.size() || std::fclose(f) != 0;
   if (failed) throw std::runtime_error("cannot write " + path);
+}
+
+/// The whole of a file, byte for byte ("" when it cannot be opened).
+inline std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream os;
+  os << in.rdbuf();
+  return os.str();
 }
 
 }  // namespace mlrec::test_support

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "mlrec/dist/process_group.h"
+#include "mlrec/distributed/process_group.h"
 
 namespace mlrec::bench {
 

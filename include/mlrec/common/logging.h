@@ -1,20 +1,30 @@
-// Rank-prefixed logging. Every line a process prints says which rank printed it, so the
-// interleaved output of an mpirun job can be read (Horovod's lesson).
+// Rank-prefixed logging with levels. Every line a process prints says which rank printed it, so
+// the interleaved output of an mpirun job can be read (Horovod's lesson):
+//   [mlrec 1/4] epoch 3/10 ...              info, on stdout
+//   [mlrec 1/4] warning: ...                warning, on stderr, from the rank where it happened
+//   [mlrec 1/4] error: ...                  error, on stderr
 #pragma once
 
 #include <string>
 
 namespace mlrec {
 
+enum class LogLevel { kInfo, kWarning, kError };
+
 /// Sets the rank and world size shown in the prefix of every log line ("[mlrec 1/4] ...").
 void set_log_rank(int rank, int world_size);
 
+/// One line at `level`, from this rank: info on stdout, warnings and errors on stderr.
+void log(LogLevel level, const std::string& message);
+
 /// Informational line on stdout, from any rank.
-void log_info(const std::string& message);
-/// Informational line printed by rank 0 only (use for per-job rather than per-rank facts).
+inline void log_info(const std::string& message) { log(LogLevel::kInfo, message); }
+/// Informational line printed by rank 0 only (per-job rather than per-rank facts).
 void log_rank0(const std::string& message);
+/// Warning on stderr from this rank: logged where it happens, so it names its rank.
+inline void log_warning(const std::string& message) { log(LogLevel::kWarning, message); }
 /// Error line on stderr, from any rank.
-void log_error(const std::string& message);
+inline void log_error(const std::string& message) { log(LogLevel::kError, message); }
 
 /// Formats a count with thousands separators: 994169 -> "994,169".
 std::string with_commas(long long value);

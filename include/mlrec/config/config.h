@@ -1,9 +1,12 @@
 // Run configuration: typed, validated values for every layer (data, model, train, output, dist).
 //
-// Each parameter is declared ONCE, in the table behind param_specs() (src/config/config.cpp), with
-// its key, type, bounds and help text; its default is the initializer of the matching field
-// below. That single table drives YAML parsing, `--set key=value` overrides, validation, the
-// `--help` text and writing the resolved config back as YAML (to_yaml).
+// Each parameter is declared ONCE: its default is the initializer of its field below, and its
+// key, type, bounds or choices and help text are its row of the table behind param_specs()
+// (src/config/config.cpp), which names the field (the key is spelled from the field's path, so
+// the two cannot disagree). That table drives YAML parsing, `--set key=value` overrides,
+// validation, the `--help-config` text and writing the resolved config back as YAML (to_yaml).
+// The modules take these sections as they are (models, trainer, schedule): no option struct
+// repeats a default, and a choice's values are listed only in its table row.
 //
 // Keys are the field paths: `train.lr` is Config::train.lr. In YAML they nest by section:
 //
@@ -36,18 +39,17 @@ struct Config {
   } data;
 
   struct Model {
-    std::string name = "seq_features";  // baseline | mf | seq | seq_ratings | seq_features
+    std::string name = "seq_features";
     int factors = 120;                  // MF factors
     double embedding_init_std = 1.0;    // N(0, std) for all embeddings (PyTorch's default is 1.0)
     double bias_init_std = 1.0;         // N(0, std) for MF's bias embeddings; 0 = zeros
-    std::string linear_init = "default"; // default (PyTorch's kaiming-uniform) | xavier_uniform
-    // mlrec's kernels or torch's ops, per part of the sequence models; auto = mlrec's wherever
-    // they were measured faster (BENCHMARKS.md), `torch` for an A/B run.
-    std::string attention = "auto";     // auto | torch (scaled_dot_product_attention) | short (mlrec's kernels)
-    std::string feed_forward = "auto";  // auto | torch | fused (mlrec's GELU + dropout pass)
-    std::string layer_norm = "auto";    // auto | torch | mlrec (mlrec's CUDA kernels)
-    std::string batch_norm = "auto";    // auto | torch | mlrec (the MLP's BatchNorm + Mish on CUDA)
-    std::string linear = "auto";        // auto | torch | mlrec (bias gradients by mlrec's CUDA kernel)
+    std::string linear_init = "default";
+    // mlrec's kernels or torch's ops, per part of the sequence models (models/bst.h)
+    std::string attention = "auto";
+    std::string feed_forward = "auto";
+    std::string layer_norm = "auto";
+    std::string batch_norm = "auto";
+    std::string linear = "auto";
     int embedding_dim = 120;
     int heads = 12;
     int ff_dim = 2048;
@@ -69,7 +71,7 @@ struct Config {
     double beta1 = 0.9;
     double beta2 = 0.999;
     double eps = 1e-8;
-    std::string schedule = "onecycle";  // onecycle | constant
+    std::string schedule = "onecycle";
     double pct_start = 0.3;
     double div_factor = 25;
     double final_div_factor = 1e4;
@@ -80,9 +82,9 @@ struct Config {
     double early_stopping_threshold = 0.001;
     int64_t max_steps_per_epoch = 0;         // 0 = no cap (a cap also shortens the schedule)
     int eval_batch_size = 8192;
-    std::string device = "auto";             // auto | cpu | cuda
+    std::string device = "auto";
     int threads = 0;                         // torch intra-op threads; 0 = all cores
-    std::string precision = "fp32";          // fp32 | tf32 | bf16
+    std::string precision = "fp32";          // parsed by precision_of()
     int log_every_steps = 100;               // progress line cadence (0 = none)
     int accumulation_steps = 1;              // micro-batches per optimizer step
     bool cuda_graphs = true;                 // replay each step as a CUDA graph (one GPU rank)
@@ -94,11 +96,15 @@ struct Config {
   } output;
 
   struct Dist {
-    std::string backend = "auto";  // auto | mpi | nccl
+    std::string backend = "auto";
     double timeout_seconds = 300;
     int bucket_mb = 1;
   } dist;
 };
+
+/// train.precision: fp32 (strict float32), tf32 (TF32 tensor cores on CUDA), bf16 (bf16 autocast).
+enum class Precision { kFp32, kTf32, kBf16 };
+Precision precision_of(const Config::Train& train);
 
 /// The type of a parameter. kInt is a 32-bit int field, kInt64 a 64-bit one.
 enum class ParamType { kBool, kInt, kInt64, kDouble, kString, kIntList };

@@ -1,6 +1,7 @@
 // Sweep files: a base configuration, fixed overrides, and a grid or a seeded random search over
 // configuration keys, within a budget of trials. Torch-free: this only turns a sweep file into
-// the list of trials (each a list of "key=value" overrides); src/train/sweep.cpp runs them.
+// the list of trials (each a list of "key=value" overrides); src/train/sweep.cpp runs them and
+// src/report/sweep_report.cpp ranks their results.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +25,10 @@ struct SweepSpec {
     all.insert(all.end(), extra.begin(), extra.end());
     return all;
   }
+  /// Trial i's run directory: output/trial-NNN.
+  std::string trial_dir(size_t i) const;
+  /// Trial i's own settings, "key=value" joined by `separator`.
+  std::string trial_settings(size_t i, const std::string& separator) const;
 };
 
 /// Reads a sweep file:

@@ -1,22 +1,17 @@
 #pragma once
 
+#include "mlrec/config/config.h"
 #include "mlrec/models/model.h"
 
 namespace mlrec::models {
-
-struct MatrixFactorizationOptions {
-  int64_t num_users = 0, num_movies = 0;  // dense ids 1..n; row 0 is padding
-  int64_t factors = 120;
-  double embedding_init_std = 1.0;        // N(0, std); PyTorch's default is 1
-  double bias_init_std = 1.0;             // N(0, std) for the biases; 0 = zeros
-  RatingRange range;
-};
 
 /// Matrix factorisation with user and item biases:
 /// sigmoid(u . i + b_u + b_i) scaled to the rating range. Uses only the target movie.
 class MatrixFactorization : public RatingModel {
  public:
-  explicit MatrixFactorization(const MatrixFactorizationOptions& options);
+  /// model.factors factors, embeddings N(0, model.embedding_init_std), biases
+  /// N(0, model.bias_init_std); one row per user and movie of the data (row 0 is padding).
+  MatrixFactorization(const config::Config::Model& options, const data::DatasetInfo& data);
   torch::Tensor forward(const data::Batch& batch) override;
 
  private:

@@ -4,15 +4,14 @@
 #include <string>
 #include <vector>
 
+#include "mlrec/train/run_record.h"
+
 namespace mlrec::report {
 
-/// One run directory's summary.json, the fields the table shows.
+/// A finished run: its directory and its summary.json.
 struct RunRow {
-  std::string dir, model, device;
-  double mae = 0, mse = 0, rmse = 0;
-  long long count = 0;
-  int best_epoch = 0, epochs_run = 0, max_epochs = 0;
-  double samples_per_second = 0, train_seconds = 0, data_seconds = 0;
+  std::string dir;
+  train::RunSummary summary;
 };
 
 /// Reads DIR/summary.json. Throws InputError naming the file when it is missing or malformed.

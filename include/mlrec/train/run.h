@@ -2,7 +2,7 @@
 #pragma once
 
 #include "mlrec/config/config.h"
-#include "mlrec/dist/process_group.h"
+#include "mlrec/distributed/process_group.h"
 #include "mlrec/train/trainer.h"
 
 #include <memory>

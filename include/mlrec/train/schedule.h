@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "mlrec/config/config.h"
+
 namespace mlrec::train {
 
 /// The optimizer settings of one step.
@@ -19,15 +21,19 @@ class Schedule {
   virtual StepSettings at(int64_t step) const = 0;
 };
 
+/// OneCycle's settings. Their defaults are the configuration's (train.*, declared once in
+/// src/config/config.cpp): build them with from().
 struct OneCycleOptions {
-  double max_lr = 0.01;
-  int64_t total_steps = 1;
-  double pct_start = 0.3;
-  double div_factor = 25;          // initial lr = max_lr / div_factor
-  double final_div_factor = 1e4;   // final lr = initial lr / final_div_factor
-  bool cycle_momentum = true;
-  double base_momentum = 0.85, max_momentum = 0.95;
-  double beta1 = 0.9;              // used when cycle_momentum is false
+  double max_lr;
+  int64_t total_steps;
+  double pct_start;
+  double div_factor;               // initial lr = max_lr / div_factor
+  double final_div_factor;         // final lr = initial lr / final_div_factor
+  bool cycle_momentum;
+  double base_momentum, max_momentum;
+  double beta1;                    // used when cycle_momentum is false
+  /// train.lr as the peak and train's OneCycle settings, over `total_steps` optimizer steps.
+  static OneCycleOptions from(const config::Config::Train& train, int64_t total_steps);
 };
 
 /// PyTorch's OneCycleLR (two phases, cosine annealing), step for step: lr rises from

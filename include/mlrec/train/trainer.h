@@ -11,9 +11,9 @@
 
 #include "mlrec/config/config.h"
 #include "mlrec/data/dataset.h"
-#include "mlrec/dist/communicator.h"
-#include "mlrec/dist/grad_sync.h"
-#include "mlrec/dist/sampler.h"
+#include "mlrec/distributed/communicator.h"
+#include "mlrec/distributed/grad_sync.h"
+#include "mlrec/distributed/sampler.h"
 #include "mlrec/models/model.h"
 #include "mlrec/train/adamw.h"
 #include "mlrec/train/cuda_graph_step.h"
@@ -98,6 +98,7 @@ class Trainer {
 
   models::RatingModelPtr model_;
   config::Config::Train options_;
+  config::Precision precision_;
   dist::Communicator& comm_;
   torch::Device device_;
   std::unique_ptr<FusedAdamW> optimizer_;

@@ -21,14 +21,8 @@
 namespace mlrec::data {
 namespace {
 
+using test_support::read_text;
 using test_support::TempDir;
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
 
 const char* const kFiles1M[] = {"ratings.dat", "users.dat", "movies.dat"};
 const char* const kFiles100K[] = {"u.data", "u.user", "u.item", "u.occupation"};

@@ -5,8 +5,8 @@
 #include "mlrec/config/config.h"
 #include "mlrec/models/baseline.h"
 #include "mlrec/models/bst.h"
-#include "mlrec/models/embedding.h"
-#include "mlrec/models/short_attention.h"
+#include "mlrec/ops/embedding.h"
+#include "mlrec/ops/short_attention.h"
 #include "mlrec/models/registry.h"
 #include "support/synthetic_fixture.h"
 
@@ -109,7 +109,7 @@ TEST(ScatterAddEmbedding, GradientsMatchTorchsEmbeddingIncludingThePaddingRow) {
   for (int64_t padding_idx : {-1, 0}) {
     auto ours = torch::randn({5, 3}).requires_grad_(true);
     auto theirs = ours.detach().clone().requires_grad_(true);
-    auto y = scatter_add_embedding(ours, indices, padding_idx);
+    auto y = ops::scatter_add_embedding(ours, indices, padding_idx);
     auto expected = torch::embedding(theirs, indices, padding_idx);
     EXPECT_TRUE(torch::equal(y, expected));
     (y * upstream).sum().backward();
@@ -122,7 +122,7 @@ TEST(ScatterAddEmbedding, GradientsMatchTorchsEmbeddingIncludingThePaddingRow) {
 TEST(Bst, EveryAttentionChoiceComputesTheSameModelOnTheCpu) {
   // auto and short run mlrec's CPU attention, torch runs scaled_dot_product_attention: the same
   // weights give the same predictions to float rounding, and auto is short on the CPU.
-  EXPECT_TRUE(short_attention_supports(torch::zeros({2, 10, 360}), 12));
+  EXPECT_TRUE(ops::short_attention_supports(torch::zeros({2, 10, 360}), 12));
   test_support::SyntheticData d(40, 30);
   auto config = small_model("seq_features");
   auto predictions = [&](const std::string& attention) {

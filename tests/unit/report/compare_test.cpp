@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "mlrec/common/error.h"
-#include "mlrec/common/json.h"
 #include "support/temp_dir.h"
 
 namespace mlrec::report {
@@ -26,32 +25,32 @@ struct SummaryFields {
   std::string device = "cuda:0";
 };
 
-// The summary.json fields src/train/run.cpp writes (plus a few the table ignores).
+// A summary.json as src/train/run.cpp writes it: through train::to_json.
 std::string summary_json(const SummaryFields& f) {
-  JsonObject valid;
-  valid.add("mae", f.mae).add("mse", f.mse).add("rmse", f.rmse).add("count", f.count);
-  JsonObject summary;
-  summary.add("model", f.model)
-      .add("release", "ml-1m")
-      .add("best_epoch", f.best_epoch)
-      .add("epochs_run", f.epochs_run)
-      .add("max_epochs", f.max_epochs)
-      .add("valid", valid)
-      .add("train_count", int64_t{80000})
-      .add("data_seconds", f.data_seconds)
-      .add("train_seconds", f.train_seconds)
-      .add("train_samples", int64_t{400000})
-      .add("samples_per_second", f.samples_per_second)
-      .add("steps_per_epoch", 40)
-      .add("batch_size", 2048)
-      .add("seed", 42)
-      .add("precision", "fp32")
-      .add("parameters", int64_t{123456})
-      .add("world_size", 1)
-      .add("backend", "none")
-      .add("device", f.device)
-      .add("torch", "2.11.0");
-  return summary.str() + "\n";
+  train::RunSummary s;
+  s.model = f.model;
+  s.release = "ml-1m";
+  s.best_epoch = f.best_epoch;
+  s.epochs_run = f.epochs_run;
+  s.max_epochs = f.max_epochs;
+  s.valid.mae = f.mae;
+  s.valid.mse = f.mse;
+  s.valid.rmse = f.rmse;
+  s.valid.count = f.count;
+  s.train_count = 80000;
+  s.data_seconds = f.data_seconds;
+  s.train_seconds = f.train_seconds;
+  s.train_samples = 400000;
+  s.samples_per_second = f.samples_per_second;
+  s.steps_per_epoch = 40;
+  s.batch_size = 2048;
+  s.seed = 42;
+  s.precision = "fp32";
+  s.parameters = 123456;
+  s.backend = "none";
+  s.device = f.device;
+  s.torch = "2.11.0";
+  return train::to_json(s);
 }
 
 std::string write_run(const TempDir& tmp, const std::string& name, const SummaryFields& f) {
@@ -77,33 +76,31 @@ TEST(ReadRunTest, ReadsEveryFieldOfASummary) {
   const std::string dir = write_run(tmp, "run_mf", f);
   const RunRow row = read_run(dir);
   EXPECT_EQ(row.dir, dir);
-  EXPECT_EQ(row.model, "mf");
-  EXPECT_EQ(row.device, "cuda:0");
-  EXPECT_EQ(row.mae, f.mae);  // 17 digits: exact
-  EXPECT_EQ(row.mse, f.mse);
-  EXPECT_EQ(row.rmse, f.rmse);
-  EXPECT_EQ(row.count, 20000);
-  EXPECT_EQ(row.best_epoch, 3);
-  EXPECT_EQ(row.epochs_run, 5);
-  EXPECT_EQ(row.max_epochs, 10);
-  EXPECT_EQ(row.samples_per_second, f.samples_per_second);
-  EXPECT_EQ(row.train_seconds, f.train_seconds);
-  EXPECT_EQ(row.data_seconds, f.data_seconds);
+  EXPECT_EQ(row.summary.model, "mf");
+  EXPECT_EQ(row.summary.device, "cuda:0");
+  EXPECT_EQ(row.summary.valid.mae, f.mae);  // 17 digits: exact
+  EXPECT_EQ(row.summary.valid.mse, f.mse);
+  EXPECT_EQ(row.summary.valid.rmse, f.rmse);
+  EXPECT_EQ(row.summary.valid.count, 20000);
+  EXPECT_EQ(row.summary.best_epoch, 3);
+  EXPECT_EQ(row.summary.epochs_run, 5);
+  EXPECT_EQ(row.summary.max_epochs, 10);
+  EXPECT_EQ(row.summary.samples_per_second, f.samples_per_second);
+  EXPECT_EQ(row.summary.train_seconds, f.train_seconds);
+  EXPECT_EQ(row.summary.data_seconds, f.data_seconds);
 }
 
 TEST(ReadRunTest, OptionalFieldsDefault) {
   TempDir tmp;
-  JsonObject valid;
-  valid.add("mae", 1.0).add("mse", 2.0).add("rmse", 1.5).add("count", int64_t{7});
-  JsonObject summary;
-  summary.add("model", "baseline").add("best_epoch", 0).add("epochs_run", 0).add("valid", valid);
-  write_file(tmp.file("r/summary.json"), summary.str());
+  write_file(tmp.file("r/summary.json"),
+             R"({"model": "baseline", "best_epoch": 0, "epochs_run": 0,
+                 "valid": {"mae": 1.0, "mse": 2.0, "rmse": 1.5, "count": 7}})");
   const RunRow row = read_run(tmp.file("r"));
-  EXPECT_EQ(row.model, "baseline");
-  EXPECT_EQ(row.device, "");
-  EXPECT_EQ(row.max_epochs, 0);
-  EXPECT_EQ(row.samples_per_second, 0);
-  EXPECT_EQ(row.count, 7);
+  EXPECT_EQ(row.summary.model, "baseline");
+  EXPECT_EQ(row.summary.device, "");
+  EXPECT_EQ(row.summary.max_epochs, 0);
+  EXPECT_EQ(row.summary.samples_per_second, 0);
+  EXPECT_EQ(row.summary.valid.count, 7);
 }
 
 TEST(ReadRunTest, MissingSummaryIsAnInputErrorNamingTheFile) {
@@ -120,20 +117,11 @@ TEST(ReadRunTest, MissingSummaryIsAnInputErrorNamingTheFile) {
 TEST(ReadRunTest, MalformedSummariesAreInputErrorsNamingTheFile) {
   TempDir tmp;
   const std::string good = summary_json(SummaryFields{});
-  const std::string missing_valid = [] {
-    JsonObject s;
-    s.add("model", "mf").add("best_epoch", 1).add("epochs_run", 1);
-    return s.str();
-  }();
-  const std::string missing_model = [] {
-    JsonObject valid;
-    valid.add("mae", 1.0).add("mse", 1.0).add("rmse", 1.0).add("count", 3);
-    JsonObject s;
-    s.add("best_epoch", 1).add("epochs_run", 1).add("valid", valid);
-    return s.str();
-  }();
+  const std::string missing_valid = R"({"model": "mf", "best_epoch": 1, "epochs_run": 1})";
+  const std::string missing_model =
+      R"({"best_epoch": 1, "epochs_run": 1, "valid": {"mae": 1.0, "mse": 1.0, "rmse": 1.0, "count": 3}})";
   std::string bad_type = good;
-  bad_type.replace(bad_type.find("\"best_epoch\": 3"), 15, "\"best_epoch\": \"three\"");
+  bad_type.replace(bad_type.find("\"best_epoch\":3"), 14, "\"best_epoch\":\"three\"");
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"missing_valid", missing_valid},
       {"missing_model", missing_model},
@@ -178,11 +166,11 @@ TEST(ComparisonTableTest, HeaderAndOneFormattedRowPerRunInOrder) {
 
 TEST(ComparisonTableTest, RunWithoutTrainingShowsDashes) {
   RunRow baseline;
-  baseline.model = "baseline";
-  baseline.mae = 0.9;
-  baseline.mse = 1.21;
-  baseline.rmse = 1.1;
-  baseline.count = 50;
+  baseline.summary.model = "baseline";
+  baseline.summary.valid.mae = 0.9;
+  baseline.summary.valid.mse = 1.21;
+  baseline.summary.valid.rmse = 1.1;
+  baseline.summary.valid.count = 50;
   const std::string table = comparison_table({baseline});
   EXPECT_NE(table.find("| baseline | 0.90000 | 1.21000 | 1.10000 | 50 | - | - | - |\n"),
             std::string::npos)

@@ -27,7 +27,7 @@ constexpr double kRelTol = 1e-12;
 }
 
 OneCycleOptions options_of(const golden::OneCycleGoldenCase& g) {
-  OneCycleOptions o;
+  OneCycleOptions o = OneCycleOptions::from(config::Config::Train{}, 1);
   o.max_lr = g.max_lr;
   o.total_steps = g.total_steps;
   o.pct_start = g.pct_start;
@@ -40,11 +40,11 @@ OneCycleOptions options_of(const golden::OneCycleGoldenCase& g) {
   return o;
 }
 
+// The configuration's defaults (train.*), with this peak and length.
 OneCycleOptions defaults_with(double max_lr, int64_t total_steps) {
-  OneCycleOptions o;
-  o.max_lr = max_lr;
-  o.total_steps = total_steps;
-  return o;
+  config::Config::Train train;
+  train.lr = max_lr;
+  return OneCycleOptions::from(train, total_steps);
 }
 
 TEST(OneCycleScheduleTest, MatchesPyTorchOneCycleLRStepForStep) {
@@ -148,6 +148,28 @@ TEST(OneCycleScheduleTest, WithoutCycleMomentumBeta1IsFixed) {
   const OneCycleSchedule schedule(o);
   for (int64_t s = 0; s < 10; ++s) EXPECT_EQ(schedule.at(s).beta1, 0.77) << "step " << s;
   EXPECT_DOUBLE_EQ(schedule.at(2).lr, 0.01);  // the lr still cycles
+}
+
+TEST(OneCycleOptionsTest, FromTakesEveryScheduleSettingOfTheConfiguration) {
+  config::Config::Train train;
+  train.lr = 0.5;
+  train.pct_start = 0.4;
+  train.div_factor = 10;
+  train.final_div_factor = 100;
+  train.cycle_momentum = false;
+  train.base_momentum = 0.8;
+  train.max_momentum = 0.9;
+  train.beta1 = 0.7;
+  const OneCycleOptions o = OneCycleOptions::from(train, 33);
+  EXPECT_EQ(o.max_lr, 0.5);
+  EXPECT_EQ(o.total_steps, 33);
+  EXPECT_EQ(o.pct_start, 0.4);
+  EXPECT_EQ(o.div_factor, 10);
+  EXPECT_EQ(o.final_div_factor, 100);
+  EXPECT_FALSE(o.cycle_momentum);
+  EXPECT_EQ(o.base_momentum, 0.8);
+  EXPECT_EQ(o.max_momentum, 0.9);
+  EXPECT_EQ(o.beta1, 0.7);
 }
 
 TEST(ConstantScheduleTest, ReturnsTheSameSettingsForEveryStep) {

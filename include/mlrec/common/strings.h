@@ -1,0 +1,23 @@
+// Small string helpers shared by the configuration and its error messages.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace mlrec {
+
+/// The shortest "%g" rendering that reads back as exactly `v` ("0.01", "1e-8", "10000"); whole
+/// numbers below 1e15 without an exponent.
+std::string format_double(double v);
+
+/// `items` joined by `separator`.
+std::string join(const std::vector<std::string>& items, const std::string& separator);
+
+/// `s` without leading and trailing blanks (space, tab, CR, LF).
+std::string trim(const std::string& s);
+
+/// Levenshtein distance: how many one-character edits turn `a` into `b` ("did you mean ...?").
+size_t edit_distance(const std::string& a, const std::string& b);
+
+}  // namespace mlrec

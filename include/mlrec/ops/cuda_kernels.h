@@ -1,0 +1,10 @@
+// Whether this build has mlrec's own CUDA kernels (src/ops/cuda/*.cu: short attention, GELU +
+// dropout, LayerNorm, BatchNorm + Mish, column sums). CMake builds them, all or none, where it
+// finds a CUDA compiler (MLREC_CUDA_KERNELS); without them every part runs on torch's ops on CUDA.
+#pragma once
+
+namespace mlrec::ops {
+
+bool cuda_kernels_built();
+
+}  // namespace mlrec::ops

@@ -1,0 +1,190 @@
+// The parameter table: every configuration key, declared once (config.h says how).
+#include <type_traits>
+#include <utility>
+
+#include "param_table.h"
+
+namespace mlrec::config {
+namespace {
+
+template <class T>
+constexpr ParamType param_type_of() {
+  if constexpr (std::is_same_v<T, bool>) return ParamType::kBool;
+  else if constexpr (std::is_same_v<T, int>) return ParamType::kInt;
+  else if constexpr (std::is_same_v<T, int64_t>) return ParamType::kInt64;
+  else if constexpr (std::is_same_v<T, double>) return ParamType::kDouble;
+  else if constexpr (std::is_same_v<T, std::string>) return ParamType::kString;
+  else {
+    static_assert(std::is_same_v<T, std::vector<int>>, "unsupported config field type");
+    return ParamType::kIntList;
+  }
+}
+
+template <class T>
+ParamValue to_param_value(const T& v) {
+  if constexpr (std::is_same_v<T, int>) return ParamValue(static_cast<int64_t>(v));
+  else return ParamValue(v);
+}
+
+template <class T>
+T from_param_value(const ParamValue& v) {
+  if constexpr (std::is_same_v<T, int>) return static_cast<int>(std::get<int64_t>(v));
+  else return std::get<T>(v);
+}
+
+// Chained setters for the table below.
+struct Spec {
+  ParamSpec s;
+  Spec&& ge(double v) && { s.min = v; s.min_exclusive = false; return std::move(*this); }
+  Spec&& gt(double v) && { s.min = v; s.min_exclusive = true; return std::move(*this); }
+  Spec&& le(double v) && { s.max = v; s.max_exclusive = false; return std::move(*this); }
+  Spec&& lt(double v) && { s.max = v; s.max_exclusive = true; return std::move(*this); }
+  Spec&& one_of(std::vector<std::string> v) && { s.allowed = std::move(v); return std::move(*this); }
+  Spec&& may_be_empty() && { s.allow_empty = true; return std::move(*this); }
+};
+
+// `field` is a generic lambda returning a reference to the field in a (const) Config.
+template <class Field>
+Spec param(const char* key, Field field, const char* help) {
+  using T = std::remove_reference_t<decltype(field(std::declval<Config&>()))>;
+  Spec spec;
+  spec.s.key = key;
+  spec.s.type = param_type_of<T>();
+  spec.s.help = help;
+  spec.s.get = [field](const Config& c) -> ParamValue { return to_param_value<T>(field(c)); };
+  spec.s.set = [field](Config& c, const ParamValue& v) { field(c) = from_param_value<T>(v); };
+  return spec;
+}
+
+// The key is spelled from the field path, so the two can never disagree.
+#define MLREC_PARAM(section, name, help) \
+  param(#section "." #name, [](auto& c) -> auto& { return c.section.name; }, help)
+
+}  // namespace
+
+std::vector<ParamSpec> build_param_table() {
+  std::vector<Spec> t;
+  // data
+  t.push_back(MLREC_PARAM(data, dir, "MovieLens release folder: ML-1M (ratings.dat), ML-100K (u.data) or a CSV release (ratings.csv), detected from its files."));
+  t.push_back(MLREC_PARAM(data, valid_per_user,
+                          "Ratings per user held out for validation.").ge(1));
+  t.push_back(MLREC_PARAM(data, test_per_user,
+                          "Ratings per user held out for test, after the validation ones (0 = the "
+                          "study's protocol: select and report on validation).").ge(0));
+  t.push_back(MLREC_PARAM(data, min_ratings_per_user,
+                          "Drop users with fewer ratings than this (0 = keep all).").ge(0));
+  t.push_back(MLREC_PARAM(data, sequence_length,
+                          "Movies per user sequence window (seq models).").ge(2));
+  // model
+  t.push_back(MLREC_PARAM(model, name, "Model to train.")
+                  .one_of({"baseline", "mf", "seq", "seq_ratings", "seq_features"}));
+  t.push_back(MLREC_PARAM(model, factors, "Matrix factorization latent factors (mf).").ge(1));
+  t.push_back(MLREC_PARAM(model, embedding_init_std,
+                          "Std of the N(0, std) init of every embedding (PyTorch's default: 1).")
+                  .gt(0));
+  t.push_back(MLREC_PARAM(model, bias_init_std,
+                          "Std of the N(0, std) init of MF's user and item biases (0 = zeros).").ge(0));
+  t.push_back(MLREC_PARAM(model, linear_init,
+                          "Init of the sequence models' Linear layers: default (PyTorch's "
+                          "kaiming-uniform) or xavier_uniform.").one_of({"default", "xavier_uniform"}));
+  t.push_back(MLREC_PARAM(model, attention,
+                          "Attention of the sequence models: short (mlrec's kernels for windows of <= "
+                          "32 tokens: a fused loop per sample on the CPU, fused kernels on CUDA where "
+                          "built), torch (scaled_dot_product_attention), or auto (the default): mlrec's, "
+                          "measured faster on the CPU and on an H200.").one_of({"auto", "torch", "short"}));
+  t.push_back(MLREC_PARAM(model, feed_forward,
+                          "The feed-forward's bias + GELU + dropout in the sequence models: fused (one "
+                          "pass each way: on the CPU in float32, on CUDA in float32 or under bf16 "
+                          "autocast where mlrec's kernels are built), torch (its ops), or auto (the default): "
+                          "fused, measured faster on the CPU and on an H200.").one_of({"auto", "torch", "fused"}));
+  t.push_back(MLREC_PARAM(model, layer_norm,
+                          "The sequence models' LayerNorm: mlrec (mlrec's CUDA kernels for rows of <= 256 "
+                          "float32 features, where built; torch's elsewhere), torch, or auto (the "
+                          "default): mlrec, measured faster on an H200.").one_of({"auto", "torch", "mlrec"}));
+  t.push_back(MLREC_PARAM(model, batch_norm,
+                          "The sequence models' MLP BatchNorm + Mish in training: mlrec (one CUDA kernel "
+                          "each way for float32 or bf16 activations, where built; torch's elsewhere), torch, "
+                          "or auto (the default): mlrec, measured faster on an H200.")
+                  .one_of({"auto", "torch", "mlrec"}));
+  t.push_back(MLREC_PARAM(model, linear,
+                          "The sequence models' linear layers: mlrec (on CUDA in float32 or under bf16 "
+                          "autocast, where built: the bias gradients by mlrec's column-sum kernel; under bf16 "
+                          "the float32 gradients straight from cuBLAS's float accumulators), "
+                          "torch (ATen's linear), or auto (the default): mlrec, measured faster on an "
+                          "H200.").one_of({"auto", "torch", "mlrec"}));
+  t.push_back(MLREC_PARAM(model, embedding_dim,
+                          "Movie/position embedding size of the sequence models; divisible by "
+                          "model.heads.").ge(1));
+  t.push_back(MLREC_PARAM(model, heads, "Transformer attention heads.").ge(1));
+  t.push_back(MLREC_PARAM(model, ff_dim, "Transformer feed-forward hidden size.").ge(1));
+  t.push_back(MLREC_PARAM(model, encoder_layers, "Transformer encoder layers.").ge(1));
+  t.push_back(MLREC_PARAM(model, dropout, "Transformer dropout probability.").ge(0).lt(1));
+  t.push_back(MLREC_PARAM(model, mlp_dims,
+                          "Hidden sizes of the MLP head, e.g. [1024, 512, 256].").ge(1));
+  t.push_back(MLREC_PARAM(model, mlp_dropout,
+                          "Dropout after the 2nd hidden block of the MLP head.").ge(0).lt(1));
+  t.push_back(MLREC_PARAM(model, sex_dim, "User sex embedding size (seq_features).").ge(1));
+  t.push_back(MLREC_PARAM(model, age_dim, "User age-group embedding size (seq_features).").ge(1));
+  t.push_back(MLREC_PARAM(model, occupation_dim,
+                          "User occupation embedding size (seq_features).").ge(1));
+  // train
+  t.push_back(MLREC_PARAM(train, epochs, "Training epochs.").ge(1));
+  t.push_back(MLREC_PARAM(train, batch_size, "Global training batch size: all ranks together; each rank takes batch_size / world size.").ge(1));
+  t.push_back(MLREC_PARAM(train, seed, "Random seed (init, shuffling, dropout).").ge(0));
+  t.push_back(MLREC_PARAM(train, lr, "Learning rate (the peak rate under onecycle).").gt(0));
+  t.push_back(MLREC_PARAM(train, weight_decay, "Optimizer weight decay.").ge(0));
+  t.push_back(MLREC_PARAM(train, beta1, "Optimizer beta1 (cycled when train.cycle_momentum).").ge(0).lt(1));
+  t.push_back(MLREC_PARAM(train, beta2, "Optimizer beta2.").ge(0).lt(1));
+  t.push_back(MLREC_PARAM(train, eps, "Optimizer epsilon.").gt(0));
+  t.push_back(MLREC_PARAM(train, schedule, "Learning-rate schedule.").one_of({"onecycle", "constant"}));
+  t.push_back(MLREC_PARAM(train, pct_start,
+                          "onecycle: fraction of the steps spent increasing the rate.").gt(0).lt(1));
+  t.push_back(MLREC_PARAM(train, div_factor, "onecycle: initial rate = lr / div_factor.").gt(0));
+  t.push_back(MLREC_PARAM(train, final_div_factor,
+                          "onecycle: final rate = initial rate / final_div_factor.").gt(0));
+  t.push_back(MLREC_PARAM(train, cycle_momentum,
+                          "onecycle: cycle beta1 inversely to the rate, between base_momentum and "
+                          "max_momentum."));
+  t.push_back(MLREC_PARAM(train, base_momentum, "onecycle: lowest beta1.").ge(0).lt(1));
+  t.push_back(MLREC_PARAM(train, max_momentum, "onecycle: highest beta1.").ge(0).lt(1));
+  t.push_back(MLREC_PARAM(train, patience,
+                          "Stop after this many epochs without improvement (0 = no early "
+                          "stopping).").ge(0));
+  t.push_back(MLREC_PARAM(train, early_stopping_threshold,
+                          "Early stopping: an epoch improves only when validation MAE falls by more than this.").ge(0));
+  t.push_back(MLREC_PARAM(train, max_steps_per_epoch,
+                          "Cap on the optimizer steps per epoch (0 = no cap); a cap also "
+                          "shortens the schedule.").ge(0));
+  t.push_back(MLREC_PARAM(train, eval_batch_size, "Evaluation batch size.").ge(1));
+  t.push_back(MLREC_PARAM(train, device, "Compute device (auto: cuda when available, else cpu).")
+                  .one_of({"auto", "cpu", "cuda"}));
+  t.push_back(MLREC_PARAM(train, threads, "Torch intra-op threads (0 = all cores).").ge(0));
+  t.push_back(MLREC_PARAM(train, precision, "Matrix math: fp32 (strict), tf32 (TF32 tensor cores on CUDA), bf16 (bf16 autocast).").one_of({"fp32", "tf32", "bf16"}));
+  t.push_back(MLREC_PARAM(train, accumulation_steps,
+                          "Micro-batches per optimizer step: the global batch is processed in this "
+                          "many parts whose gradients add up; ranks synchronise once, on the "
+                          "last.").ge(1));
+  t.push_back(MLREC_PARAM(train, cuda_graphs,
+                          "On a GPU with one rank, capture the training step (batch gather, forward, "
+                          "backward) once as a CUDA graph and replay it; false = launch every kernel "
+                          "eagerly. A step that cannot be captured falls back to eager with a warning."));
+  t.push_back(MLREC_PARAM(train, log_every_steps,
+                          "Print a progress line every this many steps (0 = none).").ge(0));
+  // output
+  t.push_back(MLREC_PARAM(output, dir, "Run directory: config.yaml, metrics.jsonl, summary.json, best.pt (written by rank 0)."));
+  t.push_back(MLREC_PARAM(output, save_checkpoint, "Write the best epoch's weights to best.pt in the run directory."));
+  // dist
+  t.push_back(MLREC_PARAM(dist, backend, "Communicator: auto (MPI for CPU ranks, NCCL for GPU ranks), mpi, or nccl (GPU only; also for one rank).")
+                  .one_of({"auto", "mpi", "nccl"}));
+  t.push_back(MLREC_PARAM(dist, timeout_seconds, "Seconds a collective may wait for the other ranks before the job is ended, naming the ranks that did not arrive.").gt(0));
+  t.push_back(MLREC_PARAM(dist, bucket_mb, "Gradient all-reduce bucket size in MiB: each bucket's all-reduce starts as soon as its gradients are ready.").ge(1));
+
+  std::vector<ParamSpec> specs;
+  specs.reserve(t.size());
+  for (auto& s : t) specs.push_back(std::move(s.s));
+  return specs;
+}
+
+#undef MLREC_PARAM
+
+}  // namespace mlrec::config

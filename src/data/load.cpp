@@ -1,0 +1,45 @@
+#include "mlrec/data/load.h"
+
+#include <fmt/format.h>
+
+#include "mlrec/common/error.h"
+#include "mlrec/common/logging.h"
+#include "mlrec/common/timer.h"
+#include "mlrec/data/movielens.h"
+#include "mlrec/data/prepare.h"
+
+namespace mlrec::data {
+
+LoadedData load_data(const config::Config::Data& options) {
+  LoadedData loaded;
+  Stopwatch watch;
+  const RawRatings raw = load_movielens(options.dir);
+  SplitOptions split;
+  split.valid_per_user = options.valid_per_user;
+  split.min_ratings_per_user = options.min_ratings_per_user;
+  split.test_per_user = options.test_per_user;
+  const PreparedRatings prepared = prepare_ratings(raw, split);
+  loaded.train = RatingDataset(prepared, prepared.train_rows, options.sequence_length);
+  loaded.valid = RatingDataset(prepared, prepared.valid_rows, options.sequence_length);
+  if (!prepared.test_rows.empty()) {
+    loaded.test = RatingDataset(prepared, prepared.test_rows, options.sequence_length);
+  }
+  loaded.info = make_dataset_info(prepared, options.sequence_length);
+  loaded.seconds = watch.seconds();
+  loaded.release = release_name(raw.release);
+
+  log_rank0(format_stats(raw, compute_stats(raw)));
+  std::string held_out = with_commas(loaded.valid.size()) + " validation";
+  if (options.test_per_user > 0) held_out += " and " + with_commas(loaded.test.size()) + " test";
+  log_rank0(fmt::format("split: {} training, {} ratings (each user's last ratings by time); data ready in {} s",
+                        with_commas(loaded.train.size()), held_out, std::to_string(loaded.seconds)));
+  if (options.test_per_user > 0 && loaded.test.size() == 0) {
+    throw InputError::in(options.dir, "data.test_per_user leaves no test ratings");
+  }
+  if (loaded.train.size() == 0 || loaded.valid.size() == 0) {
+    throw InputError::in(options.dir, "the split leaves no training or no validation ratings");
+  }
+  return loaded;
+}
+
+}  // namespace mlrec::data

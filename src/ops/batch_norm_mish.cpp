@@ -1,0 +1,55 @@
+#include "mlrec/ops/batch_norm_mish.h"
+
+#include "mlrec/ops/cuda_kernels.h"
+
+#include "ops/cuda/batch_norm_mish_kernels.h"
+
+namespace mlrec::ops {
+
+namespace {
+
+class BatchNormMishCuda : public torch::autograd::Function<BatchNormMishCuda> {
+ public:
+  // running_mean and running_var are updated in place by the kernel (buffers, never gradients).
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& weight, const torch::Tensor& bias, torch::Tensor running_mean,
+                               torch::Tensor running_var, double momentum, double eps) {
+    auto [out, mean, rstd] =
+        detail::batch_norm_mish_forward_cuda(x, weight, bias, running_mean, running_var, momentum, eps);
+    ctx->save_for_backward({x, weight, bias, mean, rstd});
+    return out;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    auto [grad_x, grad_weight, grad_bias] =
+        detail::batch_norm_mish_backward_cuda(grads[0], saved[0], saved[1], saved[2], saved[3], saved[4]);
+    return {grad_x, grad_weight, grad_bias, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+bool kernels_take(const torch::Tensor& x, const torch::nn::BatchNorm1d& norm) {
+  const auto& o = norm->options;
+  return cuda_kernels_built() && norm->is_training() && x.is_cuda() &&
+         (x.scalar_type() == torch::kFloat32 || x.scalar_type() == torch::kBFloat16) && x.dim() == 2 &&
+         x.size(0) > 1 && o.affine() && o.track_running_stats() && o.momentum().has_value() &&
+         norm->weight.scalar_type() == torch::kFloat32 && norm->running_mean.scalar_type() == torch::kFloat32;
+}
+
+}  // namespace
+
+
+torch::Tensor batch_norm_mish(const torch::Tensor& x, torch::nn::BatchNorm1d& norm, bool use_kernels) {
+  if (use_kernels && kernels_take(x, norm)) {
+    {
+      torch::NoGradGuard no_grad;
+      norm->num_batches_tracked.add_(1);  // as torch's module does (used only without a momentum)
+    }
+    return BatchNormMishCuda::apply(x.contiguous(), norm->weight, norm->bias, norm->running_mean,
+                                    norm->running_var, *norm->options.momentum(), norm->options.eps());
+  }
+  return torch::mish(norm(x));
+}
+
+}  // namespace mlrec::ops

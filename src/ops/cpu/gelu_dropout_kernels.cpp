@@ -1,0 +1,106 @@
+// Compiled with -fno-trapping-math (CMakeLists.txt): with floating-point traps assumed off, GCC
+// may evaluate both sides of a select, which it needs to vectorise these loops for AVX2 (the
+// AVX-512 build vectorises them either way, with masks). mlrec never enables FP traps.
+#include "ops/cpu/gelu_dropout_kernels.h"
+
+#include <cmath>
+
+#include "ops/hash_mask.h"
+
+namespace mlrec::ops {
+namespace {
+
+// Scalar forms of the functions below, written so that GCC vectorises the loops that inline
+// them (no calls into libm). The constants are those of ATen's own vectorised CPU kernels, so
+// the results agree with torch::gelu on the CPU to float rounding.
+#define MLREC_INLINE inline __attribute__((always_inline))
+
+// Left of this GELU and its derivative are taken as 0 (|gelu(v)| < 1e-31 there). Computed, they
+// would be denormal floats, which x86 cores process through microcode assists, ~100x slower,
+// wherever denormals are not flushed (mlrec_dist flushes them, common/denormals.h; a library
+// user or a test may not). The computation stays free of denormals in every lane (the selects below discard the tail
+// lanes only after they were computed): exp's argument is clamped at -80, so e >= 1.8e-35 and
+// every product with it stays above the smallest normal float (1.2e-38).
+constexpr float kLeftTail = -12.0f;
+
+// exp(x) for -80 <= x <= 0, clamped below (Cephes' expf: x = n ln2 + r, |r| <= ln2 / 2, a
+// degree-6 polynomial in r, 2^n through the exponent bits; ~1 ulp).
+MLREC_INLINE float exp_nonpositive(float x) {
+  x = x < -80.0f ? -80.0f : x;
+  // n = round(x / ln2) by the 1.5 * 2^23 trick (adding it leaves no fraction bits), which
+  // vectorises where std::floor would be a call.
+  const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  const float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  float y = 1.9875691500e-4f;
+  y = y * r + 1.3981999507e-3f;
+  y = y * r + 8.3334519073e-3f;
+  y = y * r + 4.1665795894e-2f;
+  y = y * r + 1.6666665459e-1f;
+  y = y * r + 5.0000001201e-1f;
+  y = y * r * r + r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  return y * __builtin_bit_cast(float, bits);
+}
+
+constexpr float kSqrtHalf = 0.70710678118654752f;       // 1 / sqrt(2)
+constexpr float kInvSqrt2Pi = 0.39894228040143268f;     // 1 / sqrt(2 pi)
+
+// Phi(v), the standard normal CDF, given e = exp(-v^2 / 2), through erf (Abramowitz & Stegun
+// 7.1.26, |error| <= 1.5e-7, the approximation ATen's vectorised erf uses): with a = |v| / sqrt(2)
+// and q = t r(t) e, erf(a) = 1 - q, so Phi(v) = q / 2 for v < 0 and 1 - q / 2 otherwise. Taking
+// q / 2 directly in the left tail avoids the cancellation of 0.5 (1 + erf(v / sqrt(2))), which
+// loses all digits below v ~ -5.
+MLREC_INLINE float normal_cdf(float v, float e) {
+  const float a = std::fabs(v) * kSqrtHalf;
+  const float t = 1.0f / (0.3275911f * a + 1.0f);
+  float r = 1.061405429f;
+  r = r * t - 1.453152027f;
+  r = r * t + 1.421413741f;
+  r = r * t - 0.284496736f;
+  r = r * t + 0.254829592f;
+  const float half_q = 0.5f * t * r * e;
+  return v < 0.0f ? half_q : 1.0f - half_q;
+}
+
+}  // namespace
+
+MLREC_CPU_CLONES void gelu_dropout_forward_rows(const float* __restrict t, const float* __restrict bias,
+                                                float* __restrict y, int64_t rows, int64_t cols, uint32_t first,
+                                                uint32_t seed_a, uint32_t seed_b, uint32_t threshold, float scale) {
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* ti = t + i * cols;
+    float* yi = y + i * cols;
+    const uint32_t row_first = first + static_cast<uint32_t>(i * cols);
+    for (int64_t j = 0; j < cols; ++j) {
+      const float v = ti[j] + bias[j];
+      const float gelu = v < kLeftTail ? 0.0f : v * normal_cdf(v, exp_nonpositive(-0.5f * v * v));
+      const bool keep = hash_mask::keep_hash(row_first + static_cast<uint32_t>(j), seed_a, seed_b) >= threshold;
+      yi[j] = keep ? gelu * scale : 0.0f;
+    }
+  }
+}
+
+MLREC_CPU_CLONES void gelu_dropout_backward_rows(const float* __restrict grad_y, const float* __restrict t,
+                                                 const float* __restrict bias, float* __restrict grad_t,
+                                                 float* __restrict bias_grad, int64_t rows, int64_t cols,
+                                                 uint32_t first, uint32_t seed_a, uint32_t seed_b,
+                                                 uint32_t threshold, float scale) {
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* gi = grad_y + i * cols;
+    const float* ti = t + i * cols;
+    float* oi = grad_t + i * cols;
+    const uint32_t row_first = first + static_cast<uint32_t>(i * cols);
+    for (int64_t j = 0; j < cols; ++j) {
+      const float v = ti[j] + bias[j];
+      const float e = exp_nonpositive(-0.5f * v * v);
+      // d/dv [v Phi(v)] = Phi(v) + v phi(v)
+      const float derivative = v < kLeftTail ? 0.0f : normal_cdf(v, e) + v * e * kInvSqrt2Pi;
+      const bool keep = hash_mask::keep_hash(row_first + static_cast<uint32_t>(j), seed_a, seed_b) >= threshold;
+      const float g = keep ? gi[j] * scale * derivative : 0.0f;
+      oi[j] = g;
+      bias_grad[j] += g;
+    }
+  }
+}
+
+}  // namespace mlrec::ops

@@ -1,0 +1,149 @@
+#include "mlrec/ops/feed_forward.h"
+
+#include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
+
+#include <vector>
+
+#include "mlrec/ops/dropout.h"
+#include "mlrec/ops/linear.h"
+#include "ops/cpu/gelu_dropout_kernels.h"
+#include "ops/cuda/gelu_dropout_kernels.h"
+#include "ops/hash_mask.h"
+#include "ops/linear_cuda.h"
+
+namespace mlrec::ops {
+namespace {
+
+// Rows per task: a few hundred KB of each operand.
+int64_t grain_rows(int64_t cols) { return std::max<int64_t>(1, (int64_t(1) << 16) / std::max<int64_t>(1, cols)); }
+
+class BiasGeluDropout : public torch::autograd::Function<BiasGeluDropout> {
+ public:
+  // t: [rows, cols] contiguous float32 (the GEMM's output), bias: [cols].
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& t,
+                               const torch::Tensor& bias, double p) {
+    const auto mask = hash_mask::draw(p);
+    const auto b = bias.contiguous();
+    auto y = torch::empty_like(t);
+    const int64_t cols = t.size(1);
+    const float* tp = t.data_ptr<float>();
+    const float* bp = b.data_ptr<float>();
+    float* yp = y.data_ptr<float>();
+    at::parallel_for(0, t.size(0), grain_rows(cols), [&](int64_t begin, int64_t end) {
+      gelu_dropout_forward_rows(tp + begin * cols, bp, yp + begin * cols, end - begin, cols,
+                                static_cast<uint32_t>(begin * cols), mask.seed_a, mask.seed_b, mask.threshold,
+                                mask.scale);
+    });
+    ctx->save_for_backward({t, b});
+    hash_mask::save(ctx, mask);
+    return y;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto& t = saved[0];
+    const auto& b = saved[1];
+    const auto grad_y = grads[0].contiguous();
+    const auto mask = hash_mask::load(ctx);
+    const int64_t cols = t.size(1);
+    auto grad_t = torch::empty_like(t);
+    // One bias-gradient row per thread, summed at the end.
+    auto partial = torch::zeros({at::get_num_threads(), cols}, t.options());
+    const float* gp = grad_y.data_ptr<float>();
+    const float* tp = t.data_ptr<float>();
+    const float* bp = b.data_ptr<float>();
+    float* op = grad_t.data_ptr<float>();
+    float* pp = partial.data_ptr<float>();
+    at::parallel_for(0, t.size(0), grain_rows(cols), [&](int64_t begin, int64_t end) {
+      float* bias_grad = pp + at::get_thread_num() * cols;
+      gelu_dropout_backward_rows(gp + begin * cols, tp + begin * cols, bp, op + begin * cols, bias_grad, end - begin,
+                                 cols, static_cast<uint32_t>(begin * cols), mask.seed_a, mask.seed_b, mask.threshold,
+                                 mask.scale);
+    });
+    return {grad_t, partial.sum(0), torch::Tensor()};
+  }
+};
+
+// CUDA, after a product that is not mlrec's (model.linear = torch): GELU with dropout as one
+// kernel each way over the product's output (gelu_dropout_cuda_kernels.cu).
+class GeluDropoutCuda : public torch::autograd::Function<GeluDropoutCuda> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& t, double p) {
+    auto [y, rng_used] = detail::gelu_dropout_forward_cuda(t, p);
+    ctx->save_for_backward({t, rng_used});
+    ctx->saved_data["p"] = p;
+    return y;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    return {detail::gelu_dropout_backward_cuda(grads[0], saved[0], saved[1], ctx->saved_data["p"].toDouble()),
+            torch::Tensor()};
+  }
+};
+
+// CUDA with mlrec's product: the product (the bias in cuBLASLt's epilogue), then the GELU and
+// dropout kernel; backward's kernel also sums the bias gradient, so the 84 MB gradient of the
+// product is read once, not twice.
+class LinearGeluDropoutCuda : public torch::autograd::Function<LinearGeluDropoutCuda> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& weight, const torch::Tensor& bias, int64_t type, double p) {
+    detail::LinearProduct product;
+    const auto t = detail::linear_forward_cuda(x, weight, bias, static_cast<at::ScalarType>(type), product);
+    auto [y, rng_used] = detail::gelu_dropout_forward_cuda(t, p);
+    detail::save_linear_product(ctx, product, {t, rng_used});
+    ctx->saved_data["p"] = p;
+    return y.view(detail::output_sizes(product, weight.size(0)));
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto& t = saved[2];
+    auto [grad_t, grad_bias] = detail::gelu_dropout_backward_with_column_sums_cuda(
+        grads[0].reshape(t.sizes()), t, saved[3], ctx->saved_data["p"].toDouble());
+    const auto product = detail::saved_linear_product(ctx, saved);
+    auto [grad_x, grad_weight] =
+        detail::linear_backward_cuda(grad_t, product, ctx->needs_input_grad(0), ctx->needs_input_grad(1));
+    return {grad_x, grad_weight, ctx->needs_input_grad(2) ? grad_bias : torch::Tensor(), torch::Tensor(),
+            torch::Tensor()};
+  }
+};
+
+bool float32(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+  return x.scalar_type() == torch::kFloat32 && weight.scalar_type() == torch::kFloat32 && bias.defined() &&
+         bias.scalar_type() == torch::kFloat32;
+}
+
+bool runs_fused_cpu(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+  return x.device().is_cpu() && float32(x, weight, bias) && !at::autocast::is_autocast_enabled(at::kCPU) &&
+         x.numel() / std::max<int64_t>(1, x.size(-1)) * weight.size(0) < (int64_t(1) << 32);
+}
+
+}  // namespace
+
+
+torch::Tensor linear_gelu_dropout(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                                  double p, bool training, bool fused, bool linear_kernels) {
+  const double drop = training ? p : 0.0;
+  // (the product's type also decides the kernels' own: bf16 under bf16 autocast, else float32)
+  if (fused && drop > 0 && drop < 1) {
+    if (const auto type = detail::cuda_linear_type(x, weight, bias)) {
+      if (linear_kernels) return LinearGeluDropoutCuda::apply(x, weight, bias, static_cast<int64_t>(*type), drop);
+      return GeluDropoutCuda::apply(at::linear(x, weight, bias).contiguous(), drop);
+    }
+  }
+  if (!fused || !runs_fused_cpu(x, weight, bias) || drop >= 1) {
+    return ops::dropout(torch::gelu(ops::linear(x, weight, bias, linear_kernels)), p, training);
+  }
+  auto sizes = x.sizes().vec();
+  sizes.back() = weight.size(0);
+  auto t = at::mm(x.reshape({-1, x.size(-1)}), weight.t());
+  return BiasGeluDropout::apply(t, bias, drop).view(sizes);
+}
+
+}  // namespace mlrec::ops

@@ -1,0 +1,90 @@
+#include "mlrec/report/sweep_report.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <vector>
+
+#include "mlrec/common/file_io.h"
+#include "mlrec/train/run_record.h"
+
+namespace mlrec::report {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::ordered_json;
+
+struct TrialRow {
+  size_t trial = 0;
+  std::string settings, error;  // error: why the trial has no result ("" when it has one)
+  double valid_mae = INFINITY, valid_rmse = NAN, test_mae = NAN, test_rmse = NAN;
+  int best_epoch = 0;
+};
+
+TrialRow read_trial(const config::SweepSpec& spec, size_t i) {
+  TrialRow row;
+  row.trial = i;
+  row.settings = spec.trial_settings(i, ", ");
+  const fs::path dir = spec.trial_dir(i);
+  if (fs::exists(dir / "summary.json")) {
+    const train::RunSummary s = train::read_run_summary((dir / "summary.json").string());
+    row.valid_mae = s.valid.mae;
+    row.valid_rmse = s.valid.rmse;
+    row.best_epoch = s.best_epoch;
+    if (s.test) {
+      row.test_mae = s.test->mae;
+      row.test_rmse = s.test->rmse;
+    }
+  } else {
+    row.error = fs::exists(dir / "failed.txt") ? read_file((dir / "failed.txt").string(), "trial failure") : "no result";
+    row.error.erase(std::remove(row.error.begin(), row.error.end(), '\n'), row.error.end());
+  }
+  return row;
+}
+
+}  // namespace
+
+std::string write_sweep_report(const config::SweepSpec& spec) {
+  std::vector<TrialRow> rows;
+  for (size_t i = 0; i < spec.trials.size(); ++i) rows.push_back(read_trial(spec, i));
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const TrialRow& a, const TrialRow& b) { return a.valid_mae < b.valid_mae; });
+
+  std::string table = "| rank | trial | settings | valid MAE | valid RMSE | test MAE | test RMSE | best epoch |\n"
+                      "|---|---|---|---|---|---|---|---|\n";
+  Json results = Json::array();
+  for (size_t k = 0; k < rows.size(); ++k) {
+    const TrialRow& r = rows[k];
+    Json entry{{"trial", r.trial}, {"settings", r.settings}};
+    if (r.error.empty()) {
+      table += fmt::format("| {} | {} | {} | {:.5f} | {:.5f} | {:.5f} | {:.5f} | {} |\n", k + 1, r.trial, r.settings,
+                           r.valid_mae, r.valid_rmse, r.test_mae, r.test_rmse, r.best_epoch);
+      entry["valid_mae"] = r.valid_mae;
+      entry["valid_rmse"] = r.valid_rmse;
+      entry["test_mae"] = r.test_mae;
+      entry["test_rmse"] = r.test_rmse;
+      entry["best_epoch"] = r.best_epoch;
+    } else {
+      table += fmt::format("| - | {} | {} | failed: {} | | | | |\n", r.trial, r.settings, r.error.substr(0, 200));
+      entry["error"] = r.error;
+    }
+    results.push_back(entry);
+  }
+  const fs::path out = spec.output;
+  write_file_atomic((out / "results.md").string(), table);
+  write_file_atomic((out / "results.json").string(), results.dump(2) + "\n");
+  if (!rows.empty() && rows.front().error.empty()) {
+    const TrialRow& best = rows.front();
+    const std::string best_config = (fs::path(spec.trial_dir(best.trial)) / "config.yaml").string();
+    write_file_atomic((out / "best.yaml").string(),
+                      fmt::format("# Best trial of the sweep ({}: {}), selected by validation MAE.\n", best.trial,
+                                  best.settings) +
+                          read_file(best_config, "best configuration"));
+  }
+  return table;
+}
+
+}  // namespace mlrec::report

@@ -1,0 +1,129 @@
+#include "mlrec/train/run_record.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+
+#include "mlrec/common/error.h"
+#include "mlrec/common/file_io.h"
+
+namespace mlrec::train {
+namespace {
+
+// Insertion-ordered, so that the files list their fields in the documented order.
+using Json = nlohmann::ordered_json;
+
+// JSON has no NaN: nlohmann writes non-finite numbers as null; read null back as NaN.
+double number_or_nan(const Json& j) { return j.is_null() ? NAN : j.get<double>(); }
+
+Json metrics_json(const Metrics& m) {
+  return Json{{"mae", m.mae}, {"mse", m.mse}, {"rmse", m.rmse}, {"count", m.count}};
+}
+
+Metrics metrics_from_json(const Json& j) {
+  Metrics m;
+  m.mae = number_or_nan(j.at("mae"));
+  m.mse = number_or_nan(j.at("mse"));
+  m.rmse = number_or_nan(j.at("rmse"));
+  m.count = j.at("count").get<int64_t>();
+  return m;
+}
+
+// An optional field: its value, or `fallback` when absent (or null, for numbers).
+template <class T>
+T optional_field(const Json& j, const char* key, T fallback) {
+  const auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return fallback;
+  return it->template get<T>();
+}
+
+}  // namespace
+
+std::string to_json_line(const EpochRecord& r) {
+  Json j;
+  j["epoch"] = r.epoch;
+  j["train_loss"] = r.train_loss;
+  j["mae"] = r.valid.mae;
+  j["mse"] = r.valid.mse;
+  j["rmse"] = r.valid.rmse;
+  j["count"] = r.valid.count;
+  j["lr"] = r.lr;
+  j["seconds"] = r.seconds;
+  j["eval_seconds"] = r.eval_seconds;
+  j["samples_per_second"] = r.samples_per_second;
+  j["comm_wait_seconds"] = r.comm_wait_seconds;
+  return j.dump();
+}
+
+std::string to_json(const RunSummary& s) {
+  Json j;
+  j["model"] = s.model;
+  j["release"] = s.release;
+  j["best_epoch"] = s.best_epoch;
+  j["epochs_run"] = s.epochs_run;
+  j["max_epochs"] = s.max_epochs;
+  j["protocol"] = s.protocol;
+  j["valid"] = metrics_json(s.valid);
+  j["train_count"] = s.train_count;
+  j["test_count"] = s.test_count;
+  j["data_seconds"] = s.data_seconds;
+  j["train_seconds"] = s.train_seconds;
+  j["train_samples"] = s.train_samples;
+  j["samples_per_second"] = s.samples_per_second;
+  j["comm_wait_seconds"] = s.comm_wait_seconds;
+  j["comm_wait_share"] = s.comm_wait_share;
+  j["steps_per_epoch"] = s.steps_per_epoch;
+  j["batch_size"] = s.batch_size;
+  j["seed"] = s.seed;
+  j["precision"] = s.precision;
+  j["cuda_graph"] = s.cuda_graph;
+  j["parameters"] = s.parameters;
+  j["world_size"] = s.world_size;
+  j["backend"] = s.backend;
+  j["device"] = s.device;
+  j["torch"] = s.torch;
+  if (s.test) j["test"] = metrics_json(*s.test);
+  return j.dump() + "\n";
+}
+
+RunSummary run_summary_from_json(const std::string& text, const std::string& source) {
+  RunSummary s;
+  try {
+    const Json j = Json::parse(text);
+    s.model = j.at("model").get<std::string>();
+    s.valid = metrics_from_json(j.at("valid"));
+    s.best_epoch = j.at("best_epoch").get<int>();
+    s.epochs_run = j.at("epochs_run").get<int>();
+    s.release = optional_field<std::string>(j, "release", "");
+    s.max_epochs = optional_field(j, "max_epochs", 0);
+    s.protocol = optional_field<std::string>(j, "protocol", "study");
+    if (j.contains("test")) s.test = metrics_from_json(j.at("test"));
+    s.train_count = optional_field<int64_t>(j, "train_count", 0);
+    s.test_count = optional_field<int64_t>(j, "test_count", 0);
+    s.data_seconds = optional_field(j, "data_seconds", 0.0);
+    s.train_seconds = optional_field(j, "train_seconds", 0.0);
+    s.train_samples = optional_field<int64_t>(j, "train_samples", 0);
+    s.samples_per_second = optional_field(j, "samples_per_second", 0.0);
+    s.comm_wait_seconds = optional_field(j, "comm_wait_seconds", 0.0);
+    s.comm_wait_share = optional_field(j, "comm_wait_share", 0.0);
+    s.steps_per_epoch = optional_field<int64_t>(j, "steps_per_epoch", 0);
+    s.batch_size = optional_field(j, "batch_size", 0);
+    s.seed = optional_field<int64_t>(j, "seed", 0);
+    s.precision = optional_field<std::string>(j, "precision", "");
+    s.cuda_graph = optional_field(j, "cuda_graph", false);
+    s.parameters = optional_field<int64_t>(j, "parameters", 0);
+    s.world_size = optional_field(j, "world_size", 1);
+    s.backend = optional_field<std::string>(j, "backend", "");
+    s.device = optional_field<std::string>(j, "device", "");
+    s.torch = optional_field<std::string>(j, "torch", "");
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError::in(source, std::string("not a valid run summary: ") + e.what());
+  }
+  return s;
+}
+
+RunSummary read_run_summary(const std::string& path) {
+  return run_summary_from_json(read_file(path, "run summary"), path);
+}
+
+}  // namespace mlrec::train

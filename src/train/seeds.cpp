@@ -1,0 +1,86 @@
+#include "mlrec/train/seeds.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <filesystem>
+
+#include "mlrec/common/file_io.h"
+#include "mlrec/common/logging.h"
+#include "mlrec/train/run.h"
+
+namespace mlrec::train {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::ordered_json;
+
+struct MeanStd {
+  double mean = NAN, std = NAN;
+};
+
+MeanStd mean_std(const std::vector<double>& values) {
+  MeanStd r;
+  if (values.empty()) return r;
+  double sum = 0;
+  for (double v : values) sum += v;
+  r.mean = sum / values.size();
+  if (values.size() > 1) {
+    double sq = 0;
+    for (double v : values) sq += (v - r.mean) * (v - r.mean);
+    r.std = std::sqrt(sq / (values.size() - 1));
+  }
+  return r;
+}
+
+MeanStd metric_stats(const std::vector<Metrics>& runs, double Metrics::*field) {
+  std::vector<double> values;
+  for (const auto& m : runs) values.push_back(m.*field);
+  return mean_std(values);
+}
+
+Json stats_json(const std::vector<Metrics>& runs) {
+  Json out;
+  for (const auto& [name, field] : {std::pair{"mae", &Metrics::mae}, {"mse", &Metrics::mse}, {"rmse", &Metrics::rmse}}) {
+    const MeanStd s = metric_stats(runs, field);
+    out[name] = Json{{"mean", s.mean}, {"std", s.std}};
+  }
+  return out;
+}
+
+std::string describe(const char* what, const std::vector<Metrics>& runs) {
+  const MeanStd mae = metric_stats(runs, &Metrics::mae), rmse = metric_stats(runs, &Metrics::rmse);
+  return fmt::format("{} over {} seeds: MAE {:.5f} +- {:.5f}, RMSE {:.5f} +- {:.5f}", what, runs.size(), mae.mean,
+                     mae.std, rmse.mean, rmse.std);
+}
+
+}  // namespace
+
+void run_seeds(const config::Config& config, dist::ProcessGroup& group, const std::vector<int64_t>& seeds) {
+  std::vector<Metrics> valid, test;
+  Json per_seed = Json::object();
+  for (int64_t seed : seeds) {
+    config::Config run = config;
+    run.train.seed = seed;
+    run.output.dir = (fs::path(config.output.dir) / ("seed-" + std::to_string(seed))).string();
+    log_rank0("seed " + std::to_string(seed) + ": " + run.output.dir);
+    const RunResult result = run_training(run, group);
+    valid.push_back(result.best);
+    Json entry{{"valid_mae", result.best.mae}, {"valid_rmse", result.best.rmse}, {"best_epoch", result.best_epoch}};
+    if (result.test.count > 0) {
+      test.push_back(result.test);
+      entry["test_mae"] = result.test.mae;
+      entry["test_rmse"] = result.test.rmse;
+    }
+    per_seed[std::to_string(seed)] = entry;
+  }
+  log_rank0(describe("validation", valid));
+  if (!test.empty()) log_rank0(describe("test", test));
+  if (group.rank != 0) return;
+  Json summary{{"model", config.model.name}, {"seeds", seeds.size()}, {"runs", per_seed}, {"valid", stats_json(valid)}};
+  if (!test.empty()) summary["test"] = stats_json(test);
+  write_file_atomic((fs::path(config.output.dir) / "seeds.json").string(), summary.dump() + "\n");
+}
+
+}  // namespace mlrec::train

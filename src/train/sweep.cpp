@@ -1,0 +1,47 @@
+#include "mlrec/train/sweep.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "mlrec/common/file_io.h"
+#include "mlrec/common/logging.h"
+#include "mlrec/train/run.h"
+
+namespace mlrec::train {
+
+void run_sweep_trials(const config::SweepSpec& spec, const std::vector<std::string>& extra_overrides,
+                      dist::ProcessGroup& group) {
+  namespace fs = std::filesystem;
+  if (group.rank == 0) fs::create_directories(spec.output);
+  // Each trial is a one-rank run: this rank alone, its share of the host's cores.
+  dist::ProcessGroup alone;
+  alone.host = group.host;
+  alone.local_size = group.local_size;
+  alone.comm = dist::make_local_communicator();
+
+  const size_t count = spec.trials.size();
+  log_rank0(fmt::format("sweep: {} trials of {} over {} rank(s), into {}", count, spec.base, group.world_size,
+                        spec.output));
+  for (size_t i = static_cast<size_t>(group.rank); i < count; i += static_cast<size_t>(group.world_size)) {
+    const std::string dir = spec.trial_dir(i);
+    std::vector<std::string> overrides = spec.trial_overrides(i, extra_overrides);
+    overrides.push_back("output.dir=" + dir);
+    const std::string settings = spec.trial_settings(i, " ");
+    try {
+      const config::Config config = config::load_config(spec.base, overrides);
+      const RunResult result = run_training(config, alone);
+      log_info(fmt::format("trial {} ({}): valid MAE {:.5f}", i, settings, result.best.mae));
+    } catch (const std::exception& e) {
+      // A failed trial is a result too: recorded, and the sweep goes on.
+      fs::create_directories(dir);
+      write_file_atomic((fs::path(dir) / "failed.txt").string(), std::string(e.what()) + "\n");
+      log_error(fmt::format("trial {} ({}) failed: {}", i, settings, e.what()));
+    }
+  }
+  // Trials take as long as they take: the final barrier must not time out on a slow rank.
+  dist::set_collective_timeout(*group.comm, 30 * 24 * 3600.0);
+  group.comm->barrier("sweep end");
+}
+
+}  // namespace mlrec::train

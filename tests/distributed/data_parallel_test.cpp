@@ -1,0 +1,152 @@
+// Data parallelism across real ranks: sharding, evaluation counts, and gradient averaging that
+// makes N ranks train exactly as one rank with the same global batch.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "dist_env.h"
+#include "mlrec/distributed/grad_sync.h"
+#include "mlrec/distributed/sampler.h"
+#include "mlrec/models/registry.h"
+#include "mlrec/train/trainer.h"
+#include "support/synthetic_fixture.h"
+
+namespace mlrec::dist {
+namespace {
+
+using test_support::world;
+
+// Every rank writes the same synthetic data (same seed) into its own temp dir.
+const test_support::SyntheticData& data() {
+  static test_support::SyntheticData d(301, 70, 5);  // 301 users: uneven validation shards
+  return d;
+}
+
+// Without dropout, so that N ranks and one rank draw nothing differently.
+config::Config::Model model_options(const std::string& name) {
+  config::Config::Model m = test_support::small_model(name);
+  m.heads = 2;
+  m.dropout = 0;
+  m.mlp_dropout = 0;
+  return m;
+}
+
+config::Config::Train training(int64_t batch) {
+  config::Config::Train t;
+  t.epochs = 2;
+  t.batch_size = batch;
+  t.max_steps_per_epoch = 6;
+  t.patience = 0;
+  t.log_every_steps = 0;
+  t.threads = 1;
+  return t;
+}
+
+// Trains a fresh model (init seed 0) on `comm` and returns its parameters.
+std::vector<torch::Tensor> train(Communicator& comm, const config::Config::Train& options, int64_t bucket_bytes,
+                                 const std::string& name = "mf") {
+  torch::manual_seed(0);
+  auto model = models::make_model(model_options(name), data().info);
+  train::Trainer trainer(model, options, comm, torch::Device(torch::kCPU), bucket_bytes);
+  trainer.fit(data().train, data().valid);
+  std::vector<torch::Tensor> out;
+  for (const auto& p : model->parameters()) out.push_back(p.detach().clone());
+  return out;
+}
+
+void expect_same(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(a[i], b[i], /*rtol=*/1e-4, /*atol=*/1e-6))
+        << "parameter " << i << " differs by " << (a[i] - b[i]).abs().max().item<double>();
+  }
+}
+
+TEST(DataParallel, ShardsCoverTheDataOnceWithEqualStepCounts) {
+  const int n = world().world_size();
+  const int64_t size = 1001, global = 12 * n;
+  DistributedSampler sampler(size, global, world().rank(), n, 9);
+  auto counts = torch::zeros({size}, torch::kInt64);
+  auto idx = sampler.epoch_indices(3);
+  counts.index_add_(0, idx, torch::ones_like(idx));
+  world().all_reduce_sum(counts, "test");
+  EXPECT_LE(counts.max().item<int64_t>(), 1);
+  EXPECT_EQ(counts.sum().item<int64_t>(), sampler.steps_per_epoch() * global);
+  auto steps = torch::full({1}, sampler.steps_per_epoch(), torch::kInt64);
+  world().all_reduce_sum(steps, "test");
+  EXPECT_EQ(steps.item<int64_t>(), n * sampler.steps_per_epoch());
+}
+
+TEST(DataParallel, EvaluationScoresEachSampleExactlyOnce) {
+  torch::manual_seed(0);
+  auto model = models::make_model(model_options("mf"), data().info);
+  train::Trainer trainer(model, training(60), world(), torch::Device(torch::kCPU));
+  const auto metrics = trainer.evaluate(data().valid);
+  EXPECT_EQ(metrics.count, 301);
+  // The same model scored on one rank alone gives the same sums (up to float32 rounding, which
+  // depends on the batch shapes).
+  auto local = make_local_communicator();
+  train::Trainer alone(model, training(60), *local, torch::Device(torch::kCPU));
+  const auto single = alone.evaluate(data().valid);
+  EXPECT_NEAR(metrics.mae, single.mae, 1e-6 * single.mae);
+  EXPECT_NEAR(metrics.mse, single.mse, 1e-6 * single.mse);
+}
+
+TEST(DataParallel, NRanksTrainLikeOneRankWithTheSameGlobalBatch) {
+  const int64_t global = 60;  // divides by 2 and by 3
+  auto local = make_local_communicator();
+  const auto reference = train(*local, training(global), 1 << 20);
+  expect_same(train(world(), training(global), 1 << 20), reference);
+  // Tiny buckets: many all-reduces in flight during backward, same result.
+  expect_same(train(world(), training(global), 4096), reference);
+}
+
+TEST(DataParallel, AccumulatedMicroBatchesSynchroniseOnceAndMatch) {
+  const int64_t global = 120;
+  auto local = make_local_communicator();
+  const auto reference = train(*local, training(global), 1 << 20);
+  auto options = training(global);
+  options.accumulation_steps = 2;
+  expect_same(train(world(), options, 8192), reference);
+}
+
+TEST(DataParallel, BucketsFollowReverseParameterOrderWithinTheSizeLimit) {
+  torch::manual_seed(0);
+  auto model = models::make_model(model_options("seq_features"), data().info);
+  auto params = model->parameters();
+  GradientSynchronizer sync(params, world(), 16 * 1024);
+  ASSERT_GT(sync.bucket_count(), 2u);
+  size_t expected = params.size();
+  for (const auto& bucket : sync.bucket_layout()) {
+    int64_t bytes = 0;
+    for (size_t q : bucket) {
+      EXPECT_EQ(q, --expected);
+      bytes += params[q].numel() * params[q].element_size();
+    }
+    if (bucket.size() > 1) EXPECT_LE(bytes, 16 * 1024);
+  }
+  EXPECT_EQ(expected, 0u);
+}
+
+TEST(DataParallel, RanksStartFromRankZerosModelAndShareBatchNormStatistics) {
+  // Each rank initialises differently; the trainer must make them all rank 0's.
+  torch::manual_seed(100 + world().rank());
+  auto model = models::make_model(model_options("seq"), data().info);
+  train::Trainer trainer(model, training(60), world(), torch::Device(torch::kCPU));
+  auto same_everywhere = [&](const std::vector<torch::Tensor>& tensors) {
+    for (const auto& t : tensors) {
+      auto mine = t.detach().clone();
+      auto root = mine.clone();
+      world().broadcast(root, 0, "test");
+      if (!torch::equal(mine, root)) return false;
+    }
+    return true;
+  };
+  EXPECT_TRUE(same_everywhere(model->parameters()));
+  trainer.fit(data().train, data().valid);
+  trainer.evaluate(data().valid);  // broadcasts rank 0's running statistics first
+  EXPECT_TRUE(same_everywhere(model->buffers()));
+  EXPECT_TRUE(same_everywhere(model->parameters()));
+}
+
+}  // namespace
+}  // namespace mlrec::dist

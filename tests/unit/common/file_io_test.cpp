@@ -1,0 +1,87 @@
+// write_file_atomic and read_file: whole files, never half-written.
+#include "mlrec/common/file_io.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "mlrec/common/error.h"
+#include "support/temp_dir.h"
+
+namespace mlrec {
+namespace {
+
+namespace fs = std::filesystem;
+using test_support::read_text;
+using test_support::TempDir;
+using test_support::write_file;
+
+std::vector<std::string> list_dir(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  return names;
+}
+
+TEST(ReadFileTest, ReadsTheWholeFileAndNamesAMissingOne) {
+  TempDir dir;
+  write_file(dir.file("a.txt"), std::string("x\0y\n", 4));
+  EXPECT_EQ(read_file(dir.file("a.txt"), "text"), std::string("x\0y\n", 4));
+  try {
+    read_file(dir.file("gone.txt"), "config file");
+    FAIL() << "expected an InputError";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()), dir.file("gone.txt") + ": cannot open config file");
+  }
+}
+
+TEST(WriteFileAtomicTest, CreatesAFile) {
+  TempDir dir;
+  const std::string path = dir.file("summary.json");
+  write_file_atomic(path, "{\"a\": 1}\n");
+  EXPECT_EQ(read_text(path), "{\"a\": 1}\n");
+  EXPECT_EQ(list_dir(dir.path()), std::vector<std::string>{"summary.json"});
+}
+
+TEST(WriteFileAtomicTest, ReplacesAnExistingFileCompletelyAndLeavesNoTempFile) {
+  TempDir dir;
+  const std::string path = dir.file("summary.json");
+  write_file(path, std::string(4096, 'x') + "old tail");
+  write_file_atomic(path, "new");
+  EXPECT_EQ(read_text(path), "new");  // no leftover bytes of the longer old file
+  EXPECT_EQ(list_dir(dir.path()), std::vector<std::string>{"summary.json"});
+  // Binary contents are written byte for byte.
+  const std::string binary("a\0b\r\nc", 6);
+  write_file_atomic(path, binary);
+  EXPECT_EQ(read_text(path), binary);
+  write_file_atomic(path, "");
+  EXPECT_EQ(read_text(path), "");
+  EXPECT_EQ(list_dir(dir.path()), std::vector<std::string>{"summary.json"});
+}
+
+TEST(WriteFileAtomicTest, MissingDirectoryThrowsAndLeavesNothing) {
+  TempDir dir;
+  const std::string missing = dir.file("no_such_dir");
+  EXPECT_THROW(write_file_atomic(missing + "/summary.json", "x"), std::runtime_error);
+  EXPECT_FALSE(fs::exists(missing));
+  EXPECT_TRUE(list_dir(dir.path()).empty());
+}
+
+TEST(WriteFileAtomicTest, FailedRenameThrowsAndRemovesTheTempFile) {
+  // The target is a non-empty directory: the temp file is written, the rename fails.
+  TempDir dir;
+  const std::string target = dir.file("summary.json");
+  write_file(target + "/inside", "keep");
+  try {
+    write_file_atomic(target, "x");
+    FAIL() << "expected an exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(target), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(list_dir(dir.path()), std::vector<std::string>{"summary.json"});
+  EXPECT_EQ(read_text(target + "/inside"), "keep");
+}
+
+}  // namespace
+}  // namespace mlrec

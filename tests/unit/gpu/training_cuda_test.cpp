@@ -1,0 +1,152 @@
+// CUDA and NCCL on one GPU: the whole training loop on the device, the captured step against
+// eager steps, the embeddings' scatter-add backward, the padded MLP input against the CPU model,
+// and a size-1 NCCL communicator (NCCL refuses two ranks on one GPU, so that is all one GPU can
+// test). Every test skips where no GPU is visible, as in CI.
+#include <ATen/autocast_mode.h>
+#include <gtest/gtest.h>
+#include <torch/cuda.h>
+#include <torch/torch.h>
+
+#include <yaml-cpp/yaml.h>
+
+#include "mlrec/config/config.h"
+#include "mlrec/distributed/process_group.h"
+#include "mlrec/models/registry.h"
+#include "mlrec/ops/embedding.h"
+#include "mlrec/train/run.h"
+#include "support/synthetic_fixture.h"
+#include "support/temp_dir.h"
+#include "support/cuda_fixture.h"
+
+namespace mlrec {
+namespace {
+
+using test_support::Bf16Autocast;
+using test_support::Cuda;
+using test_support::CudaKernels;
+using test_support::expect_trains_as_torchs_ops;
+using test_support::made_by;
+using test_support::node_name;
+
+using test_support::train_small_on_cuda;
+using test_support::write_small_dataset;
+
+TEST_F(Cuda, SizeOneNcclCommunicatorReducesAndBroadcastsOnTheDevice) {
+  dist::ProcessGroup group;
+  group.comm = dist::make_local_communicator();
+  dist::use_nccl(group, 0, 60);
+  ASSERT_EQ(group.comm->backend(), "nccl");
+  auto options = torch::TensorOptions().device(torch::kCUDA, 0);
+  for (auto dtype : {torch::kFloat32, torch::kFloat64, torch::kBFloat16, torch::kInt64}) {
+    auto t = torch::arange(1001, options.dtype(torch::kFloat64)).to(dtype);
+    auto expected = t.clone();
+    group.comm->all_reduce_sum(t, "test");
+    EXPECT_TRUE(torch::equal(t.cpu(), expected.cpu())) << dtype;  // a sum over one rank
+  }
+  auto b = torch::full({7}, 3.0, options);
+  group.comm->broadcast(b, 0, "test");
+  EXPECT_TRUE(torch::equal(b.cpu(), torch::full({7}, 3.0)));
+  auto a = torch::ones({5}, options);
+  group.comm->all_reduce_sum_async(a, "async")->wait();
+  EXPECT_EQ(a.sum().item<float>(), 5.f);
+  group.comm->barrier("test");
+}
+
+TEST_F(Cuda, WholeTrainingLoopRunsOnTheDeviceWithNccl) {
+  test_support::TempDir dir;
+  write_small_dataset(dir);
+  for (const std::string model : {"mf", "seq_features"}) {
+    for (const std::string precision : {"fp32", "bf16"}) {
+      dist::ProcessGroup group;
+      group.comm = dist::make_local_communicator();
+      const auto result = train_small_on_cuda(
+          dir, model, {"dist.backend=nccl", "train.precision=" + precision, "train.epochs=2", "train.batch_size=256"},
+          group);
+      EXPECT_EQ(group.comm->backend(), "nccl");
+      EXPECT_EQ(result.best.count, 300) << model << " " << precision;
+      EXPECT_TRUE(std::isfinite(result.best.mae)) << model << " " << precision;
+      EXPECT_NE(result.device.find("cuda"), std::string::npos);
+      const YAML::Node summary = YAML::LoadFile(dir.file("run/summary.json"));
+      EXPECT_EQ(summary["backend"].as<std::string>(), "nccl");
+    }
+  }
+}
+
+// The captured step is the eager step replayed: without dropout (MF) both train the same model
+// up to the order of atomic additions in the embeddings' backward.
+TEST_F(Cuda, ScatterAddEmbeddingGradientsMatchTorchsEmbedding) {
+  torch::manual_seed(6);
+  auto options = torch::TensorOptions().device(torch::kCUDA, 0);
+  auto indices = torch::randint(0, 7, {1024, 10}, options.dtype(torch::kLong));  // many repeats
+  auto upstream = torch::randn({1024, 10, 16}, options);
+  auto ours = torch::randn({7, 16}, options).requires_grad_(true);
+  auto theirs = ours.detach().clone().requires_grad_(true);
+  (ops::scatter_add_embedding(ours, indices, 0) * upstream).sum().backward();
+  (torch::embedding(theirs, indices, 0) * upstream).sum().backward();
+  EXPECT_TRUE(torch::allclose(ours.grad(), theirs.grad(), 1e-4, 1e-3));
+  EXPECT_EQ(ours.grad()[0].abs().sum().item<float>(), 0.f);
+}
+
+// On CUDA the MLP's input is padded with zero features to a multiple of 8 (models/bst.cpp; here
+// 10 x 16 + 16 + 17 = 193 -> 200): the device model must compute what the CPU model computes,
+// outputs and the gradients of every parameter, the first MLP layer's included.
+TEST_F(Cuda, SequenceModelWithItsPaddedMlpInputMatchesTheCpuModel) {
+  at::globalContext().setAllowTF32CuBLAS(false);  // strict fp32 GEMMs on both sides
+  test_support::SyntheticData d(40, 30);
+  torch::manual_seed(13);
+  auto cpu = models::make_model(test_support::small_model("seq_features"), d.info);
+  auto cuda = models::make_model(test_support::small_model("seq_features"), d.info);
+  {
+    torch::NoGradGuard no_grad;
+    auto source = cpu->named_parameters();
+    for (auto& p : cuda->named_parameters()) p.value().copy_(source[p.key()]);
+  }
+  cuda->to(torch::kCUDA);
+  cpu->eval();  // no dropout, BatchNorm's running statistics: the same function on both devices
+  cuda->eval();
+  auto on_cpu = cpu->forward(d.train.slice(0, 64));
+  auto on_cuda = cuda->forward(d.train.to(torch::kCUDA).slice(0, 64));
+  EXPECT_LT((on_cpu - on_cuda.cpu()).abs().max().item<double>(), 1e-4);
+  (on_cpu * on_cpu).sum().backward();
+  (on_cuda * on_cuda).sum().backward();
+  auto cpu_parameters = cpu->named_parameters();
+  for (const auto& p : cuda->named_parameters()) {
+    const auto& expected = cpu_parameters[p.key()].grad();
+    ASSERT_EQ(p.value().grad().defined(), expected.defined()) << p.key();
+    if (!expected.defined()) continue;
+    ASSERT_EQ(p.value().grad().sizes(), expected.sizes()) << p.key();
+    const double scale = expected.abs().max().item<double>();
+    EXPECT_LT((p.value().grad().cpu() - expected).abs().max().item<double>(), 1e-4 * scale + 1e-6) << p.key();
+  }
+}
+
+
+TEST_F(Cuda, GraphReplayedStepsTrainAsEagerSteps) {
+  test_support::TempDir dir;
+  write_small_dataset(dir);
+  auto train = [&](const std::string& model, bool graphs, const std::string& precision) {
+    return train_small_on_cuda(dir, model,
+                               {"train.precision=" + precision, "train.patience=0",
+                                std::string("train.cuda_graphs=") + (graphs ? "true" : "false")});
+  };
+  const auto eager = train("mf", false, "fp32");
+  const auto graphed = train("mf", true, "fp32");
+  EXPECT_FALSE(eager.fit.cuda_graph);
+  ASSERT_TRUE(graphed.fit.cuda_graph);
+  ASSERT_EQ(graphed.fit.epochs.size(), eager.fit.epochs.size());
+  for (size_t e = 0; e < eager.fit.epochs.size(); ++e) {
+    EXPECT_NEAR(graphed.fit.epochs[e].train_loss, eager.fit.epochs[e].train_loss, 1e-4) << "epoch " << e + 1;
+    EXPECT_NEAR(graphed.fit.epochs[e].valid.mae, eager.fit.epochs[e].valid.mae, 1e-4) << "epoch " << e + 1;
+  }
+  // Dropout draws differ between the two, so the sequence model is held to learning alike.
+  for (const std::string precision : {"fp32", "bf16"}) {
+    const auto seq_eager = train("seq_features", false, precision);
+    const auto seq_graphed = train("seq_features", true, precision);
+    ASSERT_TRUE(seq_graphed.fit.cuda_graph) << precision;
+    EXPECT_LT(seq_graphed.fit.epochs.back().train_loss, seq_graphed.fit.epochs.front().train_loss) << precision;
+    EXPECT_NEAR(seq_graphed.best.mae, seq_eager.best.mae, 0.05) << precision;
+  }
+}
+
+}  // namespace
+}  // namespace mlrec
