@@ -10,12 +10,7 @@
 namespace mlrec {
 namespace {
 
-using test_support::Bf16Autocast;
-using test_support::Cuda;
-using test_support::CudaKernels;
-using test_support::expect_trains_as_torchs_ops;
-using test_support::made_by;
-using test_support::node_name;
+using namespace test_support;  // the CUDA fixtures and helpers (support/cuda_fixture.h)
 
 class MlrecBatchNormMish : public CudaKernels {};
 

@@ -21,15 +21,7 @@
 namespace mlrec {
 namespace {
 
-using test_support::Bf16Autocast;
-using test_support::Cuda;
-using test_support::CudaKernels;
-using test_support::expect_trains_as_torchs_ops;
-using test_support::made_by;
-using test_support::node_name;
-
-using test_support::train_small_on_cuda;
-using test_support::write_small_dataset;
+using namespace test_support;  // the CUDA fixtures and helpers (support/cuda_fixture.h)
 
 TEST_F(Cuda, SizeOneNcclCommunicatorReducesAndBroadcastsOnTheDevice) {
   dist::ProcessGroup group;
