@@ -15,10 +15,13 @@
 
 #include "mlrec/common/error.h"
 #include "mlrec/data/prepare.h"
+#include "text_reader.h"
 
 namespace mlrec::data {
 
 namespace {
+
+using namespace text;  // the tokenizer: files, lines, fields, numbers
 
 constexpr std::array<int, 7> kAgeGroups1M = {1, 18, 25, 35, 45, 50, 56};
 constexpr int kNumOccupations = 21;
@@ -41,226 +44,6 @@ bool is_file(const std::string& path) {
   return std::filesystem::is_regular_file(path, ec);
 }
 
-// A whole file in memory. new char[] rather than std::string so that the (up to hundreds of
-// MB) buffer is not zero-filled before being overwritten.
-struct FileBuffer {
-  std::unique_ptr<char[]> data;
-  size_t size = 0;
-};
-
-FileBuffer read_whole_file(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) throw InputError::in(path, std::string("cannot open: ") + std::strerror(errno));
-  struct Closer {
-    std::FILE* file;
-    ~Closer() { std::fclose(file); }
-  } closer{f};
-  FileBuffer buf;
-  long size = -1;
-  if (std::fseek(f, 0, SEEK_END) == 0) size = std::ftell(f);
-  if (size < 0 || std::fseek(f, 0, SEEK_SET) != 0) {
-    throw InputError::in(path, "cannot determine the file size");
-  }
-  // One spare byte so that a file growing while we read is noticed as a short read below.
-  size_t capacity = static_cast<size_t>(size) + 1;
-  buf.data.reset(new char[capacity]);
-  buf.size = std::fread(buf.data.get(), 1, capacity, f);
-  if (std::ferror(f)) throw InputError::in(path, std::string("read error: ") + std::strerror(errno));
-  if (buf.size != static_cast<size_t>(size)) throw InputError::in(path, "file changed while reading");
-  if (buf.size == 0) throw InputError::in(path, "empty file");
-  return buf;
-}
-
-// A field quoted for an error message: bounded length, unprintable bytes shown as '?'.
-std::string quoted(std::string_view field) {
-  constexpr size_t kMaxShown = 40;
-  std::string out = "'";
-  for (size_t i = 0; i < field.size() && i < kMaxShown; ++i) {
-    unsigned char c = static_cast<unsigned char>(field[i]);
-    out += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
-  }
-  if (field.size() > kMaxShown) out += "...";
-  return out + "'";
-}
-
-// Iterates over the lines of a buffer: strips "\n" / "\r\n", accepts a missing final newline
-// and blank lines at the very end, and rejects a blank line with data after it (a blank line
-// in the middle is more likely a damaged file than intent).
-class LineReader {
- public:
-  LineReader(const std::string& path, const FileBuffer& buf)
-      : path_(path), p_(buf.data.get()), end_(buf.data.get() + buf.size) {
-    // A UTF-8 byte-order mark is an editor artefact, not data.
-    if (end_ - p_ >= 3 && std::memcmp(p_, "\xEF\xBB\xBF", 3) == 0) p_ += 3;
-  }
-
-  /// Next line into line; false at the end of the data.
-  bool next(std::string_view& line) {
-    if (p_ >= end_) return false;
-    const char* nl = static_cast<const char*>(std::memchr(p_, '\n', end_ - p_));
-    const char* stop = nl != nullptr ? nl : end_;
-    const char* e = stop;
-    if (e > p_ && e[-1] == '\r') --e;
-    ++line_;
-    line = std::string_view(p_, e - p_);
-    p_ = nl != nullptr ? nl + 1 : end_;
-    if (line.empty()) {
-      if (rest_is_blank()) {
-        p_ = end_;
-        return false;
-      }
-      fail("blank line before the end of the file");
-    }
-    return true;
-  }
-
-  [[noreturn]] void fail(const std::string& reason) const {
-    throw InputError::at(path_, line_, reason);
-  }
-
-  long line_number() const { return line_; }
-  const std::string& path() const { return path_; }
-
- private:
-  bool rest_is_blank() const {
-    for (const char* q = p_; q < end_; ++q) {
-      if (*q != '\n' && *q != '\r') return false;
-    }
-    return true;
-  }
-
-  const std::string& path_;
-  const char* p_;
-  const char* end_;
-  long line_ = 0;
-};
-
-// Splits line at sep (one or more bytes); stores up to capacity fields in out and returns the
-// total number of fields, so that a wrong count is reported without storing the extras.
-int split_fields(std::string_view line, std::string_view sep, std::string_view* out, int capacity) {
-  int count = 0;
-  const char* p = line.data();
-  const char* end = p + line.size();
-  const size_t sep_len = sep.size();
-  while (true) {
-    const char* q = p;
-    const char* found = nullptr;
-    while (q < end) {
-      const char* c = static_cast<const char*>(std::memchr(q, sep[0], end - q));
-      if (c == nullptr) break;
-      if (static_cast<size_t>(end - c) >= sep_len && std::memcmp(c, sep.data(), sep_len) == 0) {
-        found = c;
-        break;
-      }
-      q = c + 1;
-    }
-    const char* field_end = found != nullptr ? found : end;
-    if (count < capacity) out[count] = std::string_view(p, field_end - p);
-    ++count;
-    if (found == nullptr) return count;
-    p = found + sep_len;
-  }
-}
-
-// Splits one CSV line with RFC-4180 quoting ("a, b" and doubled quotes ""), as movies.csv
-// quotes titles that contain commas. Unquoted fields are views into line; quoted ones are
-// unescaped into storage. Returns the number of fields; a malformed quote fails the line.
-int split_csv(const LineReader& reader, std::string_view line, std::string_view* out,
-              std::string* storage, int capacity) {
-  int count = 0;
-  size_t i = 0;
-  while (true) {
-    std::string_view field;
-    if (i < line.size() && line[i] == '"') {
-      std::string value;
-      size_t j = i + 1;
-      while (true) {
-        if (j >= line.size()) reader.fail("unterminated quoted field");
-        if (line[j] == '"') {
-          if (j + 1 < line.size() && line[j + 1] == '"') {
-            value += '"';
-            j += 2;
-            continue;
-          }
-          ++j;
-          break;
-        }
-        value += line[j++];
-      }
-      if (j < line.size() && line[j] != ',') reader.fail("text after a closing quote");
-      if (count < capacity) {
-        storage[count] = std::move(value);
-        field = storage[count];
-      }
-      i = j;
-    } else {
-      size_t j = line.find(',', i);
-      if (j == std::string_view::npos) j = line.size();
-      field = line.substr(i, j - i);
-      if (field.find('"') != std::string_view::npos) reader.fail("quote inside an unquoted field");
-      i = j;
-    }
-    if (count < capacity) out[count] = field;
-    ++count;
-    if (i >= line.size()) return count;
-    ++i;  // the comma
-  }
-}
-
-std::string separator_name(std::string_view sep) {
-  if (sep == "\t") return "tabs";
-  return "'" + std::string(sep) + "'";
-}
-
-[[noreturn]] void fail_field_count(const LineReader& reader, int expected, int got,
-                                   std::string_view sep) {
-  reader.fail("expected " + std::to_string(expected) + " fields separated by " +
-              separator_name(sep) + ", got " + std::to_string(got));
-}
-
-inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-bool parse_float(std::string_view s, float& out) {
-  // Fast paths for the only shapes MovieLens uses ("4" and "3.5"); exact because the integer
-  // numerator and the division by 10 are each correctly rounded, as from_chars would be.
-  if (s.size() == 1 && is_digit(s[0])) {
-    out = static_cast<float>(s[0] - '0');
-    return true;
-  }
-  if (s.size() == 3 && is_digit(s[0]) && s[1] == '.' && is_digit(s[2])) {
-    out = static_cast<float>((s[0] - '0') * 10 + (s[2] - '0')) / 10.0f;
-    return true;
-  }
-  if (s.empty()) return false;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && ptr == s.data() + s.size() && std::isfinite(out);
-}
-
-template <class T>
-T int_field(const LineReader& reader, std::string_view field, const char* what) {
-  T value;
-  if (!field.empty()) {
-    auto [ptr, ec] = std::from_chars(field.data(), field.data() + field.size(), value);
-    if (ptr == field.data() + field.size()) {
-      if (ec == std::errc()) return value;
-      if (ec == std::errc::result_out_of_range) {
-        reader.fail(std::string(what) + " " + quoted(field) + " is out of range");
-      }
-    }
-  }
-  reader.fail(std::string("non-numeric ") + what + " " + quoted(field));
-}
-
-std::string format_number(double x) {
-  std::ostringstream os;
-  os << x;
-  return os.str();
-}
-
-std::string describe(const RatingScale& scale) {
-  return format_number(scale.min_rating) + ".." + format_number(scale.max_rating) + " in steps of " +
-         format_number(scale.step);
-}
 
 // A set of raw ids read from a users or movies file. Dense ids (the usual case) use a table
 // indexed by id, so the million membership checks of the ratings file are one load each.
@@ -341,82 +124,58 @@ class IdSet {
   std::vector<int32_t> sorted_ids_;
 };
 
-size_t count_lines(const FileBuffer& buf) {
-  size_t n = 0;
-  const char* p = buf.data.get();
-  const char* end = p + buf.size;
-  while ((p = static_cast<const char*>(std::memchr(p, '\n', end - p))) != nullptr) {
-    ++n;
-    ++p;
-  }
-  return n + 1;
-}
+// ---- users and movies files ------------------------------------------------------------------
 
-void expect_header(LineReader& reader, std::string_view header) {
-  std::string_view line;
-  if (!reader.next(line)) throw InputError::in(reader.path(), "empty file");
-  if (line != header) {
-    reader.fail("expected the header line '" + std::string(header) + "', got " + quoted(line));
-  }
-}
+// The layout of a users or movies file: how a line splits, how many fields it has (the first is
+// the id), and a header line, if any.
+struct IdFileLayout {
+  std::string_view separator;  // "::", "|", or "," with RFC-4180 quoting
+  int fields;
+  bool csv_quoting;
+  std::string_view header;     // "" = none
+  const char* what;            // "movie", "user": for messages
+};
 
-[[noreturn]] void fail_no_data(const std::string& path) {
-  throw InputError::in(path, "empty file (no data lines)");
-}
+constexpr IdFileLayout kMovies1M{"::", 3, false, "", "movie"};
+constexpr IdFileLayout kItems100K{"|", kItemFields100K, false, "", "movie"};
+constexpr IdFileLayout kMoviesCsv{",", 3, true, kMoviesHeaderCsv, "movie"};
+constexpr IdFileLayout kUsers1M{"::", 5, false, "", "user"};
+constexpr IdFileLayout kUsers100K{"|", 5, false, "", "user"};
 
-// ---- movie catalogs -------------------------------------------------------------------------
+// The most fields any reader looks at (a user's id, sex, age, occupation, zip code).
+constexpr int kFieldsRead = 5;
 
-IdSet read_movies_1m(const std::string& path) {
+// Reads an id file: every line's id (its first field), checked for duplicates. `per_line` reads
+// the rest of a line's fields (a user's features) before its id is recorded.
+template <class PerLine>
+IdSet read_id_file(const std::string& path, const IdFileLayout& layout, PerLine&& per_line) {
   FileBuffer buf = read_whole_file(path);
   LineReader reader(path, buf);
-  IdSet movies;
+  if (!layout.header.empty()) expect_header(reader, layout.header);
+  IdSet ids;
   std::string_view line;
-  std::array<std::string_view, 3> f;
+  std::array<std::string_view, kFieldsRead> f;
+  std::array<std::string, kFieldsRead> storage;  // quoted CSV fields, unescaped
+  const int capacity = std::min(layout.fields, kFieldsRead);
+  const std::string id_name = std::string(layout.what) + " id";
   while (reader.next(line)) {
-    int n = split_fields(line, "::", f.data(), 3);
-    if (n != 3) fail_field_count(reader, 3, n, "::");
-    movies.add(reader, int_field<int32_t>(reader, f[0], "movie id"));
+    const int n = layout.csv_quoting ? split_csv(reader, line, f.data(), storage.data(), capacity)
+                                     : split_fields(line, layout.separator, f.data(), capacity);
+    if (n != layout.fields) fail_field_count(reader, layout.fields, n, layout.separator);
+    const int32_t id = int_field<int32_t>(reader, f[0], id_name.c_str());
+    per_line(reader, f, id);
+    ids.add(reader, id);
   }
-  if (movies.size() == 0) fail_no_data(path);
-  movies.finish(path, "movie");
-  return movies;
+  if (ids.size() == 0) fail_no_data(path);
+  ids.finish(path, layout.what);
+  return ids;
 }
 
-IdSet read_items_100k(const std::string& path) {
-  FileBuffer buf = read_whole_file(path);
-  LineReader reader(path, buf);
-  IdSet movies;
-  std::string_view line;
-  std::string_view f[1];
-  while (reader.next(line)) {
-    int n = split_fields(line, "|", f, 1);
-    if (n != kItemFields100K) fail_field_count(reader, kItemFields100K, n, "|");
-    movies.add(reader, int_field<int32_t>(reader, f[0], "movie id"));
-  }
-  if (movies.size() == 0) fail_no_data(path);
-  movies.finish(path, "movie");
-  return movies;
-}
+using Fields = std::array<std::string_view, kFieldsRead>;
 
-IdSet read_movies_csv(const std::string& path) {
-  FileBuffer buf = read_whole_file(path);
-  LineReader reader(path, buf);
-  expect_header(reader, kMoviesHeaderCsv);
-  IdSet movies;
-  std::string_view line;
-  std::array<std::string_view, 3> f;
-  std::array<std::string, 3> storage;
-  while (reader.next(line)) {
-    int n = split_csv(reader, line, f.data(), storage.data(), 3);
-    if (n != 3) fail_field_count(reader, 3, n, ",");
-    movies.add(reader, int_field<int32_t>(reader, f[0], "movie id"));
-  }
-  if (movies.size() == 0) fail_no_data(path);
-  movies.finish(path, "movie");
-  return movies;
+IdSet read_movies(const std::string& path, const IdFileLayout& layout) {
+  return read_id_file(path, layout, [](const LineReader&, const Fields&, int32_t) {});
 }
-
-// ---- users ----------------------------------------------------------------------------------
 
 int8_t parse_sex(const LineReader& reader, std::string_view field) {
   if (field == "F") return 0;
@@ -436,36 +195,22 @@ int8_t age_group_of_age(int age) {
 }
 
 IdSet read_users_1m(const std::string& path, std::unordered_map<int32_t, UserFeatures>& features) {
-  FileBuffer buf = read_whole_file(path);
-  LineReader reader(path, buf);
-  IdSet users;
-  std::string_view line;
-  std::array<std::string_view, 5> f;
-  while (reader.next(line)) {
-    int n = split_fields(line, "::", f.data(), 5);
-    if (n != 5) fail_field_count(reader, 5, n, "::");
-    int32_t id = int_field<int32_t>(reader, f[0], "user id");
+  return read_id_file(path, kUsers1M, [&](const LineReader& reader, const Fields& f, int32_t id) {
     UserFeatures uf{};
     uf.sex = parse_sex(reader, f[1]);
     int age = int_field<int>(reader, f[2], "age");
     auto it = std::find(kAgeGroups1M.begin(), kAgeGroups1M.end(), age);
     if (it == kAgeGroups1M.end()) {
-      reader.fail("age " + std::to_string(age) +
-                  " is not an ML-1M age group (1, 18, 25, 35, 45, 50 or 56)");
+      reader.fail("age " + std::to_string(age) + " is not an ML-1M age group (1, 18, 25, 35, 45, 50 or 56)");
     }
     uf.age_group = static_cast<int8_t>(it - kAgeGroups1M.begin());
     int occupation = int_field<int>(reader, f[3], "occupation");
     if (occupation < 0 || occupation >= kNumOccupations) {
-      reader.fail("occupation " + std::to_string(occupation) + " outside 0.." +
-                  std::to_string(kNumOccupations - 1));
+      reader.fail("occupation " + std::to_string(occupation) + " outside 0.." + std::to_string(kNumOccupations - 1));
     }
     uf.occupation = static_cast<int8_t>(occupation);
-    users.add(reader, id);
     features.emplace(id, uf);
-  }
-  if (users.size() == 0) fail_no_data(path);
-  users.finish(path, "user");
-  return users;
+  });
 }
 
 std::vector<std::string> read_occupations_100k(const std::string& path) {
@@ -490,15 +235,7 @@ std::vector<std::string> read_occupations_100k(const std::string& path) {
 IdSet read_users_100k(const std::string& path, const std::string& occupation_path,
                       const std::vector<std::string>& occupations,
                       std::unordered_map<int32_t, UserFeatures>& features) {
-  FileBuffer buf = read_whole_file(path);
-  LineReader reader(path, buf);
-  IdSet users;
-  std::string_view line;
-  std::array<std::string_view, 5> f;
-  while (reader.next(line)) {
-    int n = split_fields(line, "|", f.data(), 5);
-    if (n != 5) fail_field_count(reader, 5, n, "|");
-    int32_t id = int_field<int32_t>(reader, f[0], "user id");
+  return read_id_file(path, kUsers100K, [&](const LineReader& reader, const Fields& f, int32_t id) {
     UserFeatures uf{};
     int age = int_field<int>(reader, f[1], "age");
     if (age <= 0) reader.fail("age must be positive, got " + std::to_string(age));
@@ -509,12 +246,8 @@ IdSet read_users_100k(const std::string& path, const std::string& occupation_pat
       reader.fail("unknown occupation " + quoted(f[3]) + " (not listed in " + occupation_path + ")");
     }
     uf.occupation = static_cast<int8_t>(it - occupations.begin());
-    users.add(reader, id);
     features.emplace(id, uf);
-  }
-  if (users.size() == 0) fail_no_data(path);
-  users.finish(path, "user");
-  return users;
+  });
 }
 
 // ---- ratings --------------------------------------------------------------------------------
@@ -620,6 +353,11 @@ void read_ratings(const std::string& path, const RatingsFormat& format, RawRatin
 
 }  // namespace
 
+std::string describe(const RatingScale& scale) {
+  return format_number(scale.min_rating) + ".." + format_number(scale.max_rating) + " in steps of " +
+         format_number(scale.step);
+}
+
 const char* release_name(Release release) {
   switch (release) {
     case Release::kMovieLens1M:
@@ -680,7 +418,7 @@ RawRatings load_movielens(const std::string& dir, Release release) {
     case Release::kMovieLens1M: {
       const std::string movies_path = join_path(dir, "movies.dat");
       const std::string users_path = join_path(dir, "users.dat");
-      IdSet movies = read_movies_1m(movies_path);
+      IdSet movies = read_movies(movies_path, kMovies1M);
       IdSet users = read_users_1m(users_path, raw.user_features);
       raw.has_user_features = true;
       raw.catalog_movies = movies.size();
@@ -692,7 +430,7 @@ RawRatings load_movielens(const std::string& dir, Release release) {
       const std::string items_path = join_path(dir, "u.item");
       const std::string users_path = join_path(dir, "u.user");
       const std::string occupation_path = join_path(dir, "u.occupation");
-      IdSet movies = read_items_100k(items_path);
+      IdSet movies = read_movies(items_path, kItems100K);
       std::vector<std::string> occupations = read_occupations_100k(occupation_path);
       IdSet users = read_users_100k(users_path, occupation_path, occupations, raw.user_features);
       raw.has_user_features = true;
@@ -703,7 +441,7 @@ RawRatings load_movielens(const std::string& dir, Release release) {
     }
     case Release::kMovieLensCsv: {
       const std::string movies_path = join_path(dir, "movies.csv");
-      IdSet movies = read_movies_csv(movies_path);
+      IdSet movies = read_movies(movies_path, kMoviesCsv);
       raw.catalog_movies = movies.size();
       read_ratings(join_path(dir, "ratings.csv"),
                    RatingsFormat{",", kRatingsHeaderCsv, nullptr, "", &movies, movies_path}, raw);
@@ -711,61 +449,6 @@ RawRatings load_movielens(const std::string& dir, Release release) {
     }
   }
   return raw;
-}
-
-DataStats compute_stats(const RawRatings& raw) {
-  DataStats s;
-  s.ratings = raw.size();
-  if (s.ratings == 0) return s;
-  DenseCodes users = dense_codes(raw.user_id);
-  s.users = static_cast<int64_t>(users.ids.size());
-  s.movies = static_cast<int64_t>(dense_codes(raw.movie_id).ids.size());
-  auto [lo, hi] = std::minmax_element(raw.rating.begin(), raw.rating.end());
-  s.min_rating = *lo;
-  s.max_rating = *hi;
-  std::vector<int64_t> per_user(users.ids.size(), 0);
-  for (int32_t c : users.code) ++per_user[static_cast<size_t>(c)];
-  auto [cmin, cmax] = std::minmax_element(per_user.begin(), per_user.end());
-  s.per_user_min = *cmin;
-  s.per_user_max = *cmax;
-  // Median as numpy computes it (mean of the two middle values), truncated to an integer.
-  const size_t mid = per_user.size() / 2;
-  std::nth_element(per_user.begin(), per_user.begin() + mid, per_user.end());
-  int64_t upper = per_user[mid];
-  if (per_user.size() % 2 == 0) {
-    int64_t lower = *std::max_element(per_user.begin(), per_user.begin() + mid);
-    s.per_user_median = (lower + upper) / 2;
-  } else {
-    s.per_user_median = upper;
-  }
-  return s;
-}
-
-namespace {
-// 1000209 -> "1,000,209", for readable counts.
-std::string grouped(int64_t n) {
-  std::string digits = std::to_string(n < 0 ? -n : n);
-  std::string out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return n < 0 ? "-" + out : out;
-}
-}  // namespace
-
-std::string format_stats(const RawRatings& raw, const DataStats& s) {
-  std::ostringstream os;
-  os << release_name(raw.release) << " release in " << raw.dir << "\n";
-  os << "  " << grouped(s.ratings) << " ratings from " << grouped(s.users) << " users on "
-     << grouped(s.movies) << " movies (" << grouped(raw.catalog_movies) << " in the catalog)\n";
-  os << "  ratings " << format_number(s.min_rating) << ".." << format_number(s.max_rating)
-     << " (scale " << describe(raw.scale) << ")\n";
-  os << "  ratings per user: min " << grouped(s.per_user_min) << ", median "
-     << grouped(s.per_user_median) << ", max " << grouped(s.per_user_max) << "\n";
-  os << "  user features: " << (raw.has_user_features ? "sex, age group, occupation" : "none")
-     << "\n";
-  return os.str();
 }
 
 }  // namespace mlrec::data

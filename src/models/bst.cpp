@@ -18,9 +18,8 @@ namespace {
 // its bias-gradient kernel), never the module's forward: the C++ frontend's Linear
 // (torch::nn::functional::linear) multiplies inputs of more than two dimensions with matmul and
 // then adds the bias in a separate broadcast kernel; ATen flattens them to one addmm, whose
-// cuBLASLt epilogue adds the bias on CUDA. On the H200 profile those separate adds of the
-// encoder's four projections took ~85 us of the 2.1 ms step (59 us for the 10,240 x 2,048
-// feed-forward alone). On the CPU both ways ran at the same speed (interleaved runs).
+// cuBLASLt epilogue adds the bias on CUDA. The separate adds cost the encoder's four projections
+// a noticeable share of the step on an H200 and nothing on the CPU (BENCHMARKS.md, "Why each kernel exists").
 torch::Tensor project(const torch::nn::Linear& layer, const torch::Tensor& x, bool use_kernels) {
   return ops::linear(x, layer->weight, layer->bias, use_kernels);
 }
@@ -157,8 +156,8 @@ torch::Tensor BehaviorSequenceTransformer::forward(const data::Batch& batch) {
   }
   // cuBLAS runs its fast GEMM kernels only where the rows of both operands are 16-byte aligned.
   // With user features the MLP's input has 10 x 120 + 120 + 17 = 1,337 columns, and on an H200
-  // the first layer's three GEMMs ran on CUTLASS's unaligned ("align1") kernels, 115 us of a
-  // 1.5 ms step (BENCHMARKS.md). On CUDA, zero columns pad that input and the layer's weight to a
+  // the first layer's three GEMMs ran on CUTLASS's unaligned ("align1") kernels (BENCHMARKS.md, "Why each kernel exists").
+  // On CUDA, zero columns pad that input and the layer's weight to a
   // multiple of 8: the same products, the same parameter (its gradient is the padded one's slice).
   const int64_t features = hidden_.empty() ? 0 : hidden_[0]->weight.size(1);
   const int64_t padding = x.is_cuda() ? (8 - features % 8) % 8 : 0;

@@ -41,7 +41,7 @@ std::pair<at::Tensor, at::Tensor> linear_backward_cuda(const at::Tensor& grad_ro
   const auto grad = grad_rows.to(type).contiguous();
   // A bf16 product whose result is wanted in float32 (W's gradient always, x's where x was
   // float32) writes float32 from cuBLAS's float accumulators: not rounded to bf16 and then
-  // converted by a kernel of its own, ~5-7 us per gradient in the bf16 BST step.
+  // converted by a kernel of its own (what that cost: BENCHMARKS.md, "Why each kernel exists").
   const auto product_in = [type](const at::Tensor& a, const at::Tensor& b, at::ScalarType wanted) {
     return wanted == type ? at::mm(a, b) : at::mm(a, b, wanted);
   };

@@ -38,7 +38,7 @@ struct DatasetInfo {
 /// The samples of one split, held in one int32 tensor with a row per sample: user, the movie
 /// window, its rating levels, its padding flags, the user's features and the target's float bits.
 /// Gathering a batch is then a single row gather (on the GPU one kernel, where six separate
-/// tensors took six kernels of ~10 us each: a quarter of the MF training step, profiled).
+/// tensors took six kernels: a large share of the MF step, BENCHMARKS.md, "Why each kernel exists").
 class RatingDataset {
  public:
   RatingDataset() = default;

@@ -42,6 +42,9 @@ struct RatingScale {
   }
 };
 
+/// "1..5 in steps of 1", for messages.
+std::string describe(const RatingScale& scale);
+
 /// The rating scale of a release: {1, 5, 1} for ML-1M / ML-100K, {0.5, 5, 0.5} for CSV.
 RatingScale scale_of(Release release);
 
@@ -77,7 +80,7 @@ RawRatings load_movielens(const std::string& dir);
 /// Reads a release whose layout is already known.
 RawRatings load_movielens(const std::string& dir, Release release);
 
-/// Summary numbers of a rating set, as the study prints them.
+/// Summary numbers of a rating set, as the study prints them (src/data/stats.cpp).
 struct DataStats {
   int64_t ratings = 0, users = 0, movies = 0;
   float min_rating = 0, max_rating = 0;

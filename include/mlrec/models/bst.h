@@ -30,8 +30,8 @@ struct KernelChoices {
 /// (ops/short_attention.h) or, with model.attention = torch, scaled_dot_product_attention:
 /// with the study's head dimension (120 / 12 = 10) torch takes its math path (batched GEMMs,
 /// softmax, dropout as separate kernels); zero-padding heads to 12 or 16 so that its fused
-/// kernels accept them was measured slower on an H200 (fp32 memory-efficient attention 1.1 ms
-/// per step against ~0.25 ms; bf16 went to cuDNN's, also slower), see BENCHMARKS.md.
+/// kernels accept them was measured slower on an H200 (bf16 went to cuDNN's, also slower):
+/// BENCHMARKS.md, "Why each kernel exists".
 class EncoderLayerImpl : public torch::nn::Module {
  public:
   EncoderLayerImpl(int64_t dim, int64_t heads, int64_t ff_dim, double dropout, KernelChoices kernels = {});

@@ -1,8 +1,7 @@
 // Embedding lookups for the models. On CUDA, torch's embedding backward is slow for the small
 // batches of a rating model: for up to 3,072 indices it runs one thread block per 32 columns that
-// walks all indices in turn (35-60 us per table, whatever the table's size), and above that a
-// radix sort plus ~15 more kernels. Profiled on an H200 (bench/results/h200-ncu-bst-tf32.md),
-// these took 15 % of the BST training step and most of the MF step. The lookup here is the same
+// walks all indices in turn, whatever the table's size, and above that a radix sort plus ~15
+// more kernels: a large share of the BST and MF steps on an H200 (BENCHMARKS.md, "Why each kernel exists"). The lookup here is the same
 // forward (an index select); its backward adds each gradient row into a zeroed table with
 // atomic additions (index_add_), one kernel. The order of those additions varies, so CUDA runs
 // are not bit-reproducible (nor were they with torch's kernels inside a CUDA graph). On the CPU

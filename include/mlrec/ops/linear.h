@@ -2,8 +2,8 @@
 // without autocast and under bf16 autocast (float32 parameters), mlrec's version: the same
 // GEMMs as ATen's linear (forward addmm, whose cuBLASLt epilogue adds the bias; backward two
 // mm), with the bias gradient summed by mlrec's column-sum kernel
-// (src/ops/cuda/column_sums_kernels.cu) instead of torch's reduction, which on an H200 took 10-37
-// us per layer for sums that need 2-20 us (BENCHMARKS.md). Elsewhere ATen's linear, which
+// (src/ops/cuda/column_sums_kernels.cu) instead of torch's reduction, several times slower than
+// these sums need (BENCHMARKS.md, "Why each kernel exists"). Elsewhere ATen's linear, which
 // flattens leading dimensions into one addmm as Python's nn.Linear does.
 #pragma once
 

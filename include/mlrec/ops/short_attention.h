@@ -1,10 +1,9 @@
 // Self-attention for short windows (model.attention = auto or short). On CUDA one fused kernel
-// per direction instead of torch's ~12 (src/ops/cuda/short_attention_kernels.cu; on an H200 ~50 us
-// each way against ~300 us for torch's math path per step). On the CPU one pass per sample over
+// per direction instead of torch's ~12 (src/ops/cuda/short_attention_kernels.cu). On the CPU one pass per sample over
 // all heads (src/ops/cpu/short_attention_kernels.cpp) instead of torch's 12,288 tiny batched
 // GEMMs, softmax and Bernoulli dropout; its dropout is mlrec's hash dropout (ops/dropout.h),
 // and backward reads the forward's attention weights. Measured faster than torch's on both, it
-// is the default (BENCHMARKS.md).
+// is the default (BENCHMARKS.md, "Why each kernel exists").
 #pragma once
 
 #include <ATen/core/Tensor.h>

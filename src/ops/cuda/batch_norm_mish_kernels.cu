@@ -1,16 +1,15 @@
 // The sequence models' MLP blocks, mish(batch_norm(x)) in training, on CUDA: one kernel forward
 // (batch statistics, running statistics, normalisation, Mish) and one backward, where torch
 // runs BatchNorm as 5 kernels and Mish as 2, each a few microseconds on the MLP's 1,024 x
-// (1,024 | 512 | 256) activations (15 BatchNorm kernels, 129 us of a 2.1 ms step in the H200
-// profile, BENCHMARKS.md).
+// (1,024 | 512 | 256) activations (their cost on an H200: BENCHMARKS.md, "Why each kernel exists").
 //
 // A block owns kColumns columns and every row of them: the batch statistics need no second
 // kernel and no atomics. Its threads stand in kColumns-wide groups (a 32-byte segment of a
 // row per group, one memory sector), each thread taking every (kThreads / kColumns)-th row of
 // its column, 8 of the MLP's 1,024; partial sums meet through warp shuffles and shared memory.
 // The block's columns (32 KB for 1,024 rows) stay in L1/L2 between its passes. (A first
-// version with 256 threads per block, 32 rows per thread, took 34 us per backward call on an
-// H200: latency, with only 32-128 blocks in flight.) Activations are float32 or, under bf16
+// version with 256 threads per block, 32 rows per thread, was latency-bound, with only 32-128
+// blocks in flight: BENCHMARKS.md, "Why each kernel exists".) Activations are float32 or, under bf16
 // autocast (after a bf16 linear layer), bfloat16; statistics and parameters are float32.
 #include "ops/cuda/batch_norm_mish_kernels.h"
 

@@ -1,7 +1,7 @@
 // Column sums of a [rows, cols] float32 or bfloat16 matrix on CUDA, in float32: the bias gradients of the BST's linear
-// layers (10,240 x 120 .. 2,048 and 1,024 x 256 .. 1,024). torch's reduction kernel took 10-14
-// us for each of the small ones and 37 us for the 84 MB one on an H200 (BENCHMARKS.md), its
-// grid as small as 2 x 80 blocks. Here, a first kernel has 32 columns x 8 row phases per block
+// layers (10,240 x 120 .. 2,048 and 1,024 x 256 .. 1,024). torch's reduction kernel ran them on
+// grids as small as 2 x 80 blocks, several times slower than the memory allows (on an H200:
+// BENCHMARKS.md, "Why each kernel exists"). Here, a first kernel has 32 columns x 8 row phases per block
 // and up to 128 blocks down the rows, each thread adding ~10 rows; a second adds the blocks'
 // partial rows. No atomics: the result does not depend on scheduling.
 #include "ops/cuda/column_sums_kernels.h"

@@ -1,7 +1,7 @@
 // The feed-forward activation on CUDA, dropout(gelu(t)), as one kernel each way (behind
 // ops::linear_gelu_dropout), in float32 or, under bf16 autocast, bfloat16. torch runs it as
-// four elementwise kernels over the BST's 10,240 x 2,048 activations (197 us of a 2.1 ms step in
-// the H200 profile, BENCHMARKS.md), and its dropout also writes and reads a byte mask. Here
+// four elementwise kernels over the BST's 10,240 x 2,048 activations (their cost on an H200:
+// BENCHMARKS.md, "Why each kernel exists"), and its dropout also writes and reads a byte mask. Here
 // forward reads t and writes y; backward reads the upstream gradient and t and writes the
 // gradient: no mask is stored, backward draws the forward's numbers again. Backward can also
 // add up the gradient's columns on the way (the bias gradient of the linear layer that made t),

@@ -1,12 +1,12 @@
 // LayerNorm over narrow rows (the BST's 120 features) on CUDA: one warp per row, the row in
-// registers. torch's kernels are built for wide rows: on the H200 profile its forward took 19 us
-// and its backward 11 + 38 us (the weight and bias gradients) per call on 10,240 x 120 floats,
-// 4.9 MB that the GPU's memory streams in ~2 us (BENCHMARKS.md).
+// registers. torch's kernels are built for wide rows, and on 10,240 x 120 floats (4.9 MB) they
+// took many times what the GPU's memory needs to stream them (on an H200:
+// BENCHMARKS.md, "Why each kernel exists").
 //
 // Backward sums the weight and bias gradients over rows in two steps, without atomics (so the
 // result does not depend on scheduling): each block adds up the rows it handled, every lane the
 // columns it owns, into one row of a [blocks, 2, dim] buffer, which column_sums_cuda adds up
-// (torch's sum over that dimension took 13 us, on 2 blocks).
+// (torch's sum over that dimension ran on 2 blocks).
 #include "ops/cuda/layer_norm_kernels.h"
 
 #include "ops/cuda/column_sums_kernels.h"

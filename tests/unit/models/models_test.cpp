@@ -5,9 +5,8 @@
 #include "mlrec/config/config.h"
 #include "mlrec/models/baseline.h"
 #include "mlrec/models/bst.h"
-#include "mlrec/ops/embedding.h"
-#include "mlrec/ops/short_attention.h"
 #include "mlrec/models/registry.h"
+#include "mlrec/ops/short_attention.h"
 #include "support/synthetic_fixture.h"
 
 namespace mlrec::models {
@@ -99,24 +98,6 @@ TEST(Bst, PaddedKeysAreIgnoredByAttention) {
   auto out2 = layer(x2, pad);
   // ...does not reach the non-padded outputs
   EXPECT_TRUE(torch::allclose(out.narrow(1, 2, 3), out2.narrow(1, 2, 3), 1e-5, 1e-6));
-}
-
-TEST(ScatterAddEmbedding, GradientsMatchTorchsEmbeddingIncludingThePaddingRow) {
-  torch::manual_seed(3);
-  // Repeated indices (rows 1 and 0 several times) and a 2-D index tensor, as the models use.
-  auto indices = torch::tensor({0, 2, 1, 1, 4, 0, 1, 3}, torch::kLong).view({2, 4});
-  auto upstream = torch::randn({2, 4, 3});
-  for (int64_t padding_idx : {-1, 0}) {
-    auto ours = torch::randn({5, 3}).requires_grad_(true);
-    auto theirs = ours.detach().clone().requires_grad_(true);
-    auto y = ops::scatter_add_embedding(ours, indices, padding_idx);
-    auto expected = torch::embedding(theirs, indices, padding_idx);
-    EXPECT_TRUE(torch::equal(y, expected));
-    (y * upstream).sum().backward();
-    (expected * upstream).sum().backward();
-    EXPECT_TRUE(torch::allclose(ours.grad(), theirs.grad(), 1e-6, 1e-6)) << "padding_idx " << padding_idx;
-    EXPECT_EQ(ours.grad()[0].abs().sum().item<float>() == 0.f, padding_idx == 0);
-  }
 }
 
 TEST(Bst, EveryAttentionChoiceComputesTheSameModelOnTheCpu) {

@@ -1,0 +1,156 @@
+#include "text_reader.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <sstream>
+#include <utility>
+
+namespace mlrec::data::text {
+
+FileBuffer read_whole_file(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) throw InputError::in(path, std::string("cannot open: ") + std::strerror(errno));
+  struct Closer {
+    std::FILE* file;
+    ~Closer() { std::fclose(file); }
+  } closer{f};
+  FileBuffer buf;
+  long size = -1;
+  if (std::fseek(f, 0, SEEK_END) == 0) size = std::ftell(f);
+  if (size < 0 || std::fseek(f, 0, SEEK_SET) != 0) {
+    throw InputError::in(path, "cannot determine the file size");
+  }
+  // One spare byte so that a file growing while we read is noticed as a short read below.
+  size_t capacity = static_cast<size_t>(size) + 1;
+  buf.data.reset(new char[capacity]);
+  buf.size = std::fread(buf.data.get(), 1, capacity, f);
+  if (std::ferror(f)) throw InputError::in(path, std::string("read error: ") + std::strerror(errno));
+  if (buf.size != static_cast<size_t>(size)) throw InputError::in(path, "file changed while reading");
+  if (buf.size == 0) throw InputError::in(path, "empty file");
+  return buf;
+}
+
+std::string quoted(std::string_view field) {
+  constexpr size_t kMaxShown = 40;
+  std::string out = "'";
+  for (size_t i = 0; i < field.size() && i < kMaxShown; ++i) {
+    unsigned char c = static_cast<unsigned char>(field[i]);
+    out += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
+  }
+  if (field.size() > kMaxShown) out += "...";
+  return out + "'";
+}
+
+// Splits line at sep (one or more bytes); stores up to capacity fields in out and returns the
+// total number of fields, so that a wrong count is reported without storing the extras.
+int split_fields(std::string_view line, std::string_view sep, std::string_view* out, int capacity) {
+  int count = 0;
+  const char* p = line.data();
+  const char* end = p + line.size();
+  const size_t sep_len = sep.size();
+  while (true) {
+    const char* q = p;
+    const char* found = nullptr;
+    while (q < end) {
+      const char* c = static_cast<const char*>(std::memchr(q, sep[0], end - q));
+      if (c == nullptr) break;
+      if (static_cast<size_t>(end - c) >= sep_len && std::memcmp(c, sep.data(), sep_len) == 0) {
+        found = c;
+        break;
+      }
+      q = c + 1;
+    }
+    const char* field_end = found != nullptr ? found : end;
+    if (count < capacity) out[count] = std::string_view(p, field_end - p);
+    ++count;
+    if (found == nullptr) return count;
+    p = found + sep_len;
+  }
+}
+
+// Splits one CSV line with RFC-4180 quoting ("a, b" and doubled quotes ""), as movies.csv
+// quotes titles that contain commas. Unquoted fields are views into line; quoted ones are
+// unescaped into storage. Returns the number of fields; a malformed quote fails the line.
+int split_csv(const LineReader& reader, std::string_view line, std::string_view* out,
+              std::string* storage, int capacity) {
+  int count = 0;
+  size_t i = 0;
+  while (true) {
+    std::string_view field;
+    if (i < line.size() && line[i] == '"') {
+      std::string value;
+      size_t j = i + 1;
+      while (true) {
+        if (j >= line.size()) reader.fail("unterminated quoted field");
+        if (line[j] == '"') {
+          if (j + 1 < line.size() && line[j + 1] == '"') {
+            value += '"';
+            j += 2;
+            continue;
+          }
+          ++j;
+          break;
+        }
+        value += line[j++];
+      }
+      if (j < line.size() && line[j] != ',') reader.fail("text after a closing quote");
+      if (count < capacity) {
+        storage[count] = std::move(value);
+        field = storage[count];
+      }
+      i = j;
+    } else {
+      size_t j = line.find(',', i);
+      if (j == std::string_view::npos) j = line.size();
+      field = line.substr(i, j - i);
+      if (field.find('"') != std::string_view::npos) reader.fail("quote inside an unquoted field");
+      i = j;
+    }
+    if (count < capacity) out[count] = field;
+    ++count;
+    if (i >= line.size()) return count;
+    ++i;  // the comma
+  }
+}
+
+std::string separator_name(std::string_view sep) {
+  if (sep == "\t") return "tabs";
+  return "'" + std::string(sep) + "'";
+}
+
+[[noreturn]] void fail_field_count(const LineReader& reader, int expected, int got,
+                                   std::string_view sep) {
+  reader.fail("expected " + std::to_string(expected) + " fields separated by " +
+              separator_name(sep) + ", got " + std::to_string(got));
+}
+
+std::string format_number(double x) {
+  std::ostringstream os;
+  os << x;
+  return os.str();
+}
+
+size_t count_lines(const FileBuffer& buf) {
+  size_t n = 0;
+  const char* p = buf.data.get();
+  const char* end = p + buf.size;
+  while ((p = static_cast<const char*>(std::memchr(p, '\n', end - p))) != nullptr) {
+    ++n;
+    ++p;
+  }
+  return n + 1;
+}
+
+void expect_header(LineReader& reader, std::string_view header) {
+  std::string_view line;
+  if (!reader.next(line)) throw InputError::in(reader.path(), "empty file");
+  if (line != header) {
+    reader.fail("expected the header line '" + std::string(header) + "', got " + quoted(line));
+  }
+}
+
+[[noreturn]] void fail_no_data(const std::string& path) {
+  throw InputError::in(path, "empty file (no data lines)");
+}
+
+}  // namespace mlrec::data::text
