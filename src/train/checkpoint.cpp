@@ -1,11 +1,10 @@
 #include "mlrec/train/checkpoint.h"
 
-#include <cstdio>
 #include <filesystem>
-
-#include <unistd.h>
+#include <sstream>
 
 #include "mlrec/common/error.h"
+#include "mlrec/common/file_io.h"
 
 namespace mlrec::train {
 
@@ -33,9 +32,11 @@ void save_checkpoint(const torch::nn::Module& module, const std::string& path) {
   torch::serialize::OutputArchive archive;
   for (const auto& p : module.named_parameters()) archive.write(p.key(), p.value().detach().cpu());
   for (const auto& b : module.named_buffers()) archive.write(b.key(), b.value().detach().cpu(), /*is_buffer=*/true);
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  archive.save_to(tmp);
-  std::filesystem::rename(tmp, path);
+  // Serialised in memory, then written as every other file is: a full disk is an error naming
+  // the file and the reason, never a half-written checkpoint.
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  write_file_atomic(path, bytes.str());
 }
 
 void load_checkpoint(torch::nn::Module& module, const std::string& path, const torch::Device& device) {

@@ -6,9 +6,10 @@
 
 namespace mlrec {
 
-/// Writes `contents` to `path` atomically: a temporary file in the same folder, flushed, then
-/// renamed over the target. On failure the temporary file is removed and std::runtime_error
-/// says what could not be written.
+/// Writes `contents` to `path` atomically: a temporary file in the same folder, flushed to disk
+/// (fsync), then renamed over the target. On failure (a full disk, a missing folder) the
+/// temporary file is removed, `path` keeps what it held, and std::runtime_error reads
+/// "PATH: cannot write: REASON" with the system's reason.
 void write_file_atomic(const std::string& path, const std::string& contents);
 
 /// The whole of a text file; InputError "PATH: cannot open WHAT" (or "cannot read WHAT").

@@ -3,6 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -60,12 +65,43 @@ TEST(WriteFileAtomicTest, ReplacesAnExistingFileCompletelyAndLeavesNoTempFile) {
   EXPECT_EQ(list_dir(dir.path()), std::vector<std::string>{"summary.json"});
 }
 
-TEST(WriteFileAtomicTest, MissingDirectoryThrowsAndLeavesNothing) {
+TEST(WriteFileAtomicTest, MissingDirectoryThrowsWithTheReasonAndLeavesNothing) {
   TempDir dir;
   const std::string missing = dir.file("no_such_dir");
-  EXPECT_THROW(write_file_atomic(missing + "/summary.json", "x"), std::runtime_error);
+  try {
+    write_file_atomic(missing + "/summary.json", "x");
+    FAIL() << "expected an exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(std::strerror(ENOENT)), std::string::npos) << e.what();
+  }
   EXPECT_FALSE(fs::exists(missing));
   EXPECT_TRUE(list_dir(dir.path()).empty());
+}
+
+// A write that fails part-way, as on a full disk: the process's file size limit (RLIMIT_FSIZE)
+// makes write() fail with EFBIG once the file would grow past it, deterministically and without
+// mounting anything.
+TEST(WriteFileAtomicTest, AFailedWriteNamesTheReasonKeepsTheOldFileAndLeavesNoTempFile) {
+  TempDir dir;
+  const std::string path = dir.file("best.pt");
+  write_file(path, "the previous checkpoint");
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &saved), 0);
+  rlimit small = saved;
+  small.rlim_cur = 4096;
+  auto previous_handler = std::signal(SIGXFSZ, SIG_IGN);  // else the signal ends the process
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+  std::string message;
+  try {
+    write_file_atomic(path, std::string(1 << 20, 'x'));
+  } catch (const std::runtime_error& e) {
+    message = e.what();
+  }
+  setrlimit(RLIMIT_FSIZE, &saved);
+  std::signal(SIGXFSZ, previous_handler);
+  EXPECT_EQ(message, path + ": cannot write: " + std::strerror(EFBIG));
+  EXPECT_EQ(read_text(path), "the previous checkpoint");
+  EXPECT_EQ(list_dir(dir.path()), std::vector<std::string>{"best.pt"});
 }
 
 TEST(WriteFileAtomicTest, FailedRenameThrowsAndRemovesTheTempFile) {
