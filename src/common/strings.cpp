@@ -31,6 +31,12 @@ std::string format_double(double v) {
   return s;
 }
 
+std::string quote_value(const std::string& value) {
+  constexpr size_t kShownWhole = 80, kShownStart = 60;
+  if (value.size() <= kShownWhole) return "'" + value + "'";
+  return "'" + value.substr(0, kShownStart) + "...' (" + std::to_string(value.size()) + " characters)";
+}
+
 std::string join(const std::vector<std::string>& items, const std::string& separator) {
   std::string out;
   for (size_t i = 0; i < items.size(); ++i) {

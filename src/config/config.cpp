@@ -100,14 +100,14 @@ std::optional<int64_t> parse_int(const std::string& text, bool is_int32, std::st
   const std::string& s = text;
   size_t i = (!s.empty() && (s[0] == '+' || s[0] == '-')) ? 1 : 0;
   if (i >= s.size() || !std::all_of(s.begin() + i, s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    *why = "got '" + text + "'";
+    *why = "got " + quote_value(text);
     return std::nullopt;
   }
   errno = 0;
   const long long v = std::strtoll(s.c_str(), nullptr, 10);
   const bool overflow = errno == ERANGE || (is_int32 && (v < INT_MIN || v > INT_MAX));
   if (overflow) {
-    *why = "got '" + text + "', which is too large in magnitude";
+    *why = "got " + quote_value(text) + ", which is too large in magnitude";
     return std::nullopt;
   }
   return static_cast<int64_t>(v);
@@ -123,13 +123,13 @@ std::optional<double> parse_double(const std::string& s, std::string* why) {
     const double v = std::strtod(s.c_str(), &end);
     if (end == s.c_str() + s.size()) {
       if (errno == ERANGE || !std::isfinite(v)) {
-        *why = "got '" + s + "', which is out of the representable range";
+        *why = "got " + quote_value(s) + ", which is out of the representable range";
         return std::nullopt;
       }
       return v;
     }
   }
-  *why = "got '" + s + "'";
+  *why = "got " + quote_value(s);
   return std::nullopt;
 }
 
@@ -138,7 +138,7 @@ std::optional<std::vector<int>> parse_int_list(const std::string& text, std::str
   std::string s = trim(text);
   if (!s.empty() && s.front() == '[') {
     if (s.back() != ']') {
-      *why = "got '" + text + "'";
+      *why = "got " + quote_value(text);
       return std::nullopt;
     }
     s = trim(s.substr(1, s.size() - 2));
@@ -157,7 +157,7 @@ std::optional<std::vector<int>> parse_int_list(const std::string& text, std::str
     out.push_back(static_cast<int>(*v));
   }
   if (s.back() == ',') {  // getline drops a trailing empty item
-    *why = "got '" + text + "'";
+    *why = "got " + quote_value(text);
     return std::nullopt;
   }
   return out;
@@ -203,7 +203,7 @@ void check_value(const ParamSpec& spec, const ParamValue& value, const std::stri
       const auto& v = std::get<std::string>(value);
       if (!spec.allowed.empty()) {
         if (std::find(spec.allowed.begin(), spec.allowed.end(), v) == spec.allowed.end())
-          fail("expected one of " + join(spec.allowed, ", ") + "; got '" + v + "'");
+          fail("expected one of " + join(spec.allowed, ", ") + "; got " + quote_value(v));
       } else if (v.empty() && !spec.allow_empty) {
         fail("must not be empty");
       }
@@ -224,7 +224,7 @@ void check_value(const ParamSpec& spec, const ParamValue& value, const std::stri
 
 // Parses `text` as the spec's type (no bounds check).
 ParamValue parse_text(const ParamSpec& spec, const std::string& text, const std::string& context) {
-  std::string why = "got '" + text + "'";
+  std::string why = "got " + quote_value(text);
   auto fail = [&]() -> ParamValue {
     throw ConfigError::for_key(spec.key, expected_text(spec) + ", " + why + context);
   };
@@ -252,7 +252,7 @@ std::string node_kind(const YAML::Node& node) {
   if (node.IsMap()) return "a map";
   if (node.IsSequence()) return "a list";
   if (node.IsNull()) return "an empty value";
-  return "'" + node.Scalar() + "'";
+  return quote_value(node.Scalar());
 }
 
 ParamValue parse_node(const ParamSpec& spec, const YAML::Node& node, const std::string& context) {
@@ -394,7 +394,7 @@ Precision precision_of(const Config::Train& train) {
   if (train.precision == "tf32") return Precision::kTf32;
   if (train.precision == "bf16") return Precision::kBf16;
   if (train.precision == "fp32") return Precision::kFp32;
-  throw ConfigError::for_key("train.precision", "expected one of fp32, tf32, bf16; got '" + train.precision + "'");
+  throw ConfigError::for_key("train.precision", "expected one of fp32, tf32, bf16; got " + quote_value(train.precision));
 }
 
 void set_param(Config& config, const std::string& key, const std::string& text) {
@@ -418,13 +418,13 @@ void apply_overrides(Config& config, const std::vector<std::string>& overrides) 
     const auto eq = ov.find('=');
     const std::string key = eq == std::string::npos ? "" : trim(ov.substr(0, eq));
     if (key.empty()) {
-      throw ConfigError("malformed override '" + ov +
+      throw ConfigError("malformed override " + quote_value(ov) +
                         "': expected KEY=VALUE (e.g. train.lr=0.01)");
     }
     try {
       set_param(config, key, ov.substr(eq + 1));
     } catch (const ConfigError& e) {
-      throw ConfigError(std::string(e.what()) + " (in override '" + ov + "')");
+      throw ConfigError(std::string(e.what()) + " (in override " + quote_value(ov) + ")");
     }
   }
 }

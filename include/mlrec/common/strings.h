@@ -11,6 +11,10 @@ namespace mlrec {
 /// numbers below 1e15 without an exponent.
 std::string format_double(double v);
 
+/// A value quoted for an error message: 'value', or for one longer than 80 characters its first
+/// 60 and "... (N characters)", so that a 1 MB value does not flood the log.
+std::string quote_value(const std::string& value);
+
 /// `items` joined by `separator`.
 std::string join(const std::vector<std::string>& items, const std::string& separator);
 

@@ -552,3 +552,30 @@ TEST(ShippedConfigs, SmokeIsSmallAndFast) {
 
 }  // namespace
 }  // namespace mlrec::config
+
+namespace mlrec::config {
+namespace {
+
+// A huge bad value (a pasted file, say) is named by its key and shown shortened, not echoed
+// in full into the log.
+TEST(ConfigErrors, AHugeBadValueIsShownShortened) {
+  const std::string huge(1 << 20, '7');
+  for (const auto& [yaml, overrides] :
+       std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {"train:\n  lr: x" + huge + "\n", {}},
+           {"", {"train.device=" + huge}},
+           {"", {"train.epochs=" + huge}},
+           {"", {huge}}}) {
+    try {
+      config_from_yaml_string(yaml, overrides);
+      ADD_FAILURE() << "expected a ConfigError";
+    } catch (const ConfigError& e) {
+      const std::string message = e.what();
+      EXPECT_LT(message.size(), 400u) << message.substr(0, 400);
+      EXPECT_NE(message.find("characters)"), std::string::npos) << message.substr(0, 400);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace mlrec::config
