@@ -17,6 +17,7 @@
 #include "mlrec/common/timer.h"
 #include "mlrec/config/config.h"
 #include "mlrec/train/run.h"
+#include "mlrec/train/run_record.h"
 
 namespace mlrec::bench {
 namespace {
@@ -113,7 +114,6 @@ void run_bench(const BenchOptions& options, dist::ProcessGroup& group) {
       const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
       peak_device_mb = stats.allocated_bytes[0].peak / 1048576.0;
     }
-    const train::Metrics& best = run.best;
     results.push_back({{"config", options.configs[i]},
                        {"model", run.model},
                        {"device", run.device},
@@ -133,7 +133,7 @@ void run_bench(const BenchOptions& options, dist::ProcessGroup& group) {
                        {"best_epoch", run.best_epoch},
                        {"target_mae", target},
                        {"time_to_target_seconds", to_target},
-                       {"valid", {{"mae", best.mae}, {"mse", best.mse}, {"rmse", best.rmse}, {"count", best.count}}},
+                       {"valid", run.best},
                        {"comm_wait_share", run.fit.comm_wait_share()},
                        {"peak_host_mb", peak_host_mb()},
                        {"peak_device_mb", peak_device_mb}});

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <vector>
 
 #include "mlrec/common/file_io.h"
@@ -19,9 +20,12 @@ using Json = nlohmann::ordered_json;
 
 struct TrialRow {
   size_t trial = 0;
-  std::string settings, error;  // error: why the trial has no result ("" when it has one)
-  double valid_mae = INFINITY, valid_rmse = NAN, test_mae = NAN, test_rmse = NAN;
-  int best_epoch = 0;
+  std::string settings;
+  std::optional<train::RunSummary> summary;  // the trial's result, or
+  std::string error;                         // why it has none
+
+  // What ranks the trials: validation MAE, trials without a result last.
+  double rank_key() const { return summary ? summary->valid.mae : INFINITY; }
 };
 
 TrialRow read_trial(const config::SweepSpec& spec, size_t i) {
@@ -30,14 +34,7 @@ TrialRow read_trial(const config::SweepSpec& spec, size_t i) {
   row.settings = spec.trial_settings(i, ", ");
   const fs::path dir = spec.trial_dir(i);
   if (fs::exists(dir / "summary.json")) {
-    const train::RunSummary s = train::read_run_summary((dir / "summary.json").string());
-    row.valid_mae = s.valid.mae;
-    row.valid_rmse = s.valid.rmse;
-    row.best_epoch = s.best_epoch;
-    if (s.test) {
-      row.test_mae = s.test->mae;
-      row.test_rmse = s.test->rmse;
-    }
+    row.summary = train::read_run_summary((dir / "summary.json").string());
   } else {
     row.error = fs::exists(dir / "failed.txt") ? read_file((dir / "failed.txt").string(), "trial failure") : "no result";
     row.error.erase(std::remove(row.error.begin(), row.error.end(), '\n'), row.error.end());
@@ -51,7 +48,7 @@ std::string write_sweep_report(const config::SweepSpec& spec) {
   std::vector<TrialRow> rows;
   for (size_t i = 0; i < spec.trials.size(); ++i) rows.push_back(read_trial(spec, i));
   std::stable_sort(rows.begin(), rows.end(),
-                   [](const TrialRow& a, const TrialRow& b) { return a.valid_mae < b.valid_mae; });
+                   [](const TrialRow& a, const TrialRow& b) { return a.rank_key() < b.rank_key(); });
 
   std::string table = "| rank | trial | settings | valid MAE | valid RMSE | test MAE | test RMSE | best epoch |\n"
                       "|---|---|---|---|---|---|---|---|\n";
@@ -59,14 +56,16 @@ std::string write_sweep_report(const config::SweepSpec& spec) {
   for (size_t k = 0; k < rows.size(); ++k) {
     const TrialRow& r = rows[k];
     Json entry{{"trial", r.trial}, {"settings", r.settings}};
-    if (r.error.empty()) {
+    if (r.summary) {
+      const train::RunSummary& s = *r.summary;
+      const double test_mae = s.test ? s.test->mae : NAN, test_rmse = s.test ? s.test->rmse : NAN;
       table += fmt::format("| {} | {} | {} | {:.5f} | {:.5f} | {:.5f} | {:.5f} | {} |\n", k + 1, r.trial, r.settings,
-                           r.valid_mae, r.valid_rmse, r.test_mae, r.test_rmse, r.best_epoch);
-      entry["valid_mae"] = r.valid_mae;
-      entry["valid_rmse"] = r.valid_rmse;
-      entry["test_mae"] = r.test_mae;
-      entry["test_rmse"] = r.test_rmse;
-      entry["best_epoch"] = r.best_epoch;
+                           s.valid.mae, s.valid.rmse, test_mae, test_rmse, s.best_epoch);
+      entry["valid_mae"] = s.valid.mae;
+      entry["valid_rmse"] = s.valid.rmse;
+      entry["test_mae"] = test_mae;
+      entry["test_rmse"] = test_rmse;
+      entry["best_epoch"] = s.best_epoch;
     } else {
       table += fmt::format("| - | {} | {} | failed: {} | | | | |\n", r.trial, r.settings, r.error.substr(0, 200));
       entry["error"] = r.error;
@@ -76,7 +75,7 @@ std::string write_sweep_report(const config::SweepSpec& spec) {
   const fs::path out = spec.output;
   write_file_atomic((out / "results.md").string(), table);
   write_file_atomic((out / "results.json").string(), results.dump(2) + "\n");
-  if (!rows.empty() && rows.front().error.empty()) {
+  if (!rows.empty() && rows.front().summary) {
     const TrialRow& best = rows.front();
     const std::string best_config = (fs::path(spec.trial_dir(best.trial)) / "config.yaml").string();
     write_file_atomic((out / "best.yaml").string(),

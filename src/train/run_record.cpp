@@ -16,10 +16,6 @@ using Json = nlohmann::ordered_json;
 // JSON has no NaN: nlohmann writes non-finite numbers as null; read null back as NaN.
 double number_or_nan(const Json& j) { return j.is_null() ? NAN : j.get<double>(); }
 
-Json metrics_json(const Metrics& m) {
-  return Json{{"mae", m.mae}, {"mse", m.mse}, {"rmse", m.rmse}, {"count", m.count}};
-}
-
 Metrics metrics_from_json(const Json& j) {
   Metrics m;
   m.mae = number_or_nan(j.at("mae"));
@@ -38,6 +34,10 @@ T optional_field(const Json& j, const char* key, T fallback) {
 }
 
 }  // namespace
+
+void to_json(Json& json, const Metrics& m) {
+  json = Json{{"mae", m.mae}, {"mse", m.mse}, {"rmse", m.rmse}, {"count", m.count}};
+}
 
 std::string to_json_line(const EpochRecord& r) {
   Json j;
@@ -63,7 +63,7 @@ std::string to_json(const RunSummary& s) {
   j["epochs_run"] = s.epochs_run;
   j["max_epochs"] = s.max_epochs;
   j["protocol"] = s.protocol;
-  j["valid"] = metrics_json(s.valid);
+  j["valid"] = s.valid;
   j["train_count"] = s.train_count;
   j["test_count"] = s.test_count;
   j["data_seconds"] = s.data_seconds;
@@ -82,7 +82,7 @@ std::string to_json(const RunSummary& s) {
   j["backend"] = s.backend;
   j["device"] = s.device;
   j["torch"] = s.torch;
-  if (s.test) j["test"] = metrics_json(*s.test);
+  if (s.test) j["test"] = *s.test;
   return j.dump() + "\n";
 }
 

@@ -4,6 +4,8 @@
 // read them back through the same mapping. Torch-free, so that reports build without LibTorch.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -46,6 +48,10 @@ struct RunSummary {
   int world_size = 1;
   std::string backend, device, torch;
 };
+
+/// Metrics as JSON, {"mae", "mse", "rmse", "count"}: the mapping summary.json uses, for other
+/// files that report metrics (the benchmark's). Found by nlohmann-json through ADL.
+void to_json(nlohmann::ordered_json& json, const Metrics& metrics);
 
 /// JSON text of one metrics.jsonl line (no newline). Non-finite numbers become null, as JSON
 /// has no spelling for them; reading turns null back into NaN.
