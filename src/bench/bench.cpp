@@ -88,6 +88,10 @@ void run_bench(const BenchOptions& options, dist::ProcessGroup& group) {
       config.output.dir = (std::filesystem::path(config.output.dir) /
                            std::filesystem::path(options.configs[i]).stem()).string();
     }
+    // A benchmark measures a whole run from its start, every time: it never continues or
+    // reports an earlier one.
+    config.checkpoint.resume = "never";
+    config.output.overwrite = true;
     dist::set_collective_timeout(*group.comm, config.dist.timeout_seconds);
     const torch::Device device = train::choose_device(config.train.device, group.local_rank);
     if (device.is_cuda()) {

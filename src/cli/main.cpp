@@ -17,6 +17,7 @@
 #include "mlrec/common/error.h"
 #include "mlrec/common/host_memory.h"
 #include "mlrec/common/logging.h"
+#include "mlrec/common/stop_signal.h"
 #include "mlrec/config/config.h"
 #include "mlrec/data/movielens.h"
 #include "mlrec/data/synthetic.h"
@@ -43,7 +44,28 @@ mlrec::dist::ProcessGroup start_process_group() {
   mlrec::set_log_rank(group.rank, group.world_size);
   g_world_size = group.world_size;
   g_rank = group.rank;
+  // After MPI's initialisation, so that these handlers are the ones in place.
+  mlrec::install_stop_signal_handlers();
   return group;
+}
+
+// Runs a command that trains. A stop signal ends it on every rank alike once its checkpoint is
+// written (train/checkpointing.h): MPI is shut down cleanly and the exit status is 128 + the
+// signal's number.
+template <class Command>
+int run_stoppable(mlrec::dist::ProcessGroup& group, Command command) {
+  try {
+    command();
+  } catch (const mlrec::StopRequested& stop) {
+    mlrec::log_rank0("stopped by " + mlrec::signal_name(stop.signal()) +
+                     (stop.checkpoint().empty() ? std::string(" (checkpoint.keep is 0: no checkpoint)")
+                                                : "; checkpoint: " + stop.checkpoint()) +
+                     ". The same command continues the run (checkpoint.resume=auto)");
+    mlrec::dist::finalize_process_group(group);
+    return mlrec::stopped_exit_code(stop.signal());
+  }
+  mlrec::dist::finalize_process_group(group);
+  return 0;
 }
 
 // A subcommand's arguments parsed into `options`' variables (and returned for flags).
@@ -61,8 +83,10 @@ usage:
   mlrec_dist [train] --config FILE [--set key=value ...] [--seeds 42,1,2]
                                                            train one model (see --help-config); with
                                                            --seeds, once per seed, with mean and std
-  mlrec_dist sweep --sweep FILE [--set key=value ...]      a grid or random search; under mpirun the
-                                                           trials are spread over the ranks
+  mlrec_dist sweep --sweep FILE [--set key=value ...] [--retry-failed]
+                                                           a grid or random search; under mpirun the
+                                                           trials are spread over the ranks; run again,
+                                                           it keeps finished (and failed) trials
   mlrec_dist bench --config FILE [--config FILE ...] [--set key=value ...] [--out FILE.json] [--window N]
                                                            benchmark: throughput, time to target MAE, memory
   mlrec_dist stats --data-dir DIR                          print statistics of a MovieLens release
@@ -71,7 +95,9 @@ usage:
                                                            write a synthetic MovieLens-format release
   mlrec_dist --help | --help-config
 
-exit status: 0 success, 2 bad input or configuration, 1 any other failure
+exit status: 0 success (also: the run had already finished), 2 bad input or configuration,
+  1 any other failure (a non-finite loss included), 128 + N stopped by signal N after writing a
+  checkpoint (143 SIGTERM, 130 SIGINT, 138 SIGUSR1): the same command continues the run
 )";
 
 int run_train(const std::vector<std::string>& args) {
@@ -108,12 +134,9 @@ int run_train(const std::vector<std::string>& args) {
       }
     }
     if (seeds.empty()) throw mlrec::ConfigError("--seeds: no seed given");
-    mlrec::train::run_seeds(config, group, seeds);
-  } else {
-    mlrec::train::run_training(config, group);
+    return run_stoppable(group, [&] { mlrec::train::run_seeds(config, group, seeds); });
   }
-  mlrec::dist::finalize_process_group(group);
-  return 0;
+  return run_stoppable(group, [&] { mlrec::train::run_training(config, group); });
 }
 
 int run_sweep(const std::vector<std::string>& args) {
@@ -122,23 +145,25 @@ int run_sweep(const std::vector<std::string>& args) {
   std::vector<std::string> overrides;
   options.add_options()
       ("sweep", po::value<std::string>(&sweep_path)->required(), "sweep file (see sweeps/*.yaml)")
-      ("set,s", po::value<std::vector<std::string>>(&overrides)->composing(), "override for every trial");
-  parse(args, options);
+      ("set,s", po::value<std::vector<std::string>>(&overrides)->composing(), "override for every trial")
+      ("retry-failed", "run again the trials that failed in an earlier run of this sweep (by default "
+       "finished and failed trials are kept, and the sweep continues with the rest)");
+  const bool retry_failed = parse(args, options).count("retry-failed") > 0;
   mlrec::dist::ProcessGroup group = start_process_group();
   const mlrec::config::SweepSpec spec = mlrec::config::load_sweep(sweep_path);
   // Every trial's configuration is checked before any runs, so a bad key fails the sweep at once.
   for (size_t i = 0; i < spec.trials.size(); ++i) {
     mlrec::config::load_config(spec.base, spec.trial_overrides(i, overrides));
   }
-  mlrec::train::run_sweep_trials(spec, overrides, group);
-  if (group.rank == 0) {
-    std::cout << mlrec::report::write_sweep_report(spec) << std::flush;
-    const std::filesystem::path out = spec.output;
-    mlrec::log_info("sweep results: " + (out / "results.md").string() + ", best configuration: " +
-                    (out / "best.yaml").string());
-  }
-  mlrec::dist::finalize_process_group(group);
-  return 0;
+  return run_stoppable(group, [&] {
+    mlrec::train::run_sweep_trials(spec, overrides, group, retry_failed);
+    if (group.rank == 0) {
+      std::cout << mlrec::report::write_sweep_report(spec) << std::flush;
+      const std::filesystem::path out = spec.output;
+      mlrec::log_info("sweep results: " + (out / "results.md").string() + ", best configuration: " +
+                      (out / "best.yaml").string());
+    }
+  });
 }
 
 int run_bench(const std::vector<std::string>& args) {

@@ -16,6 +16,7 @@
 
 #include "mlrec/common/error.h"
 #include "mlrec/common/file_io.h"
+#include "mlrec/common/logging.h"
 #include "mlrec/common/strings.h"
 #include "param_table.h"
 
@@ -453,7 +454,12 @@ Config load_config(const std::string& yaml_path, const std::vector<std::string>&
     validate(config);
     return config;
   }
-  return config_from_yaml_string(read_file(yaml_path, "config file"), overrides, yaml_path);
+  const YAML::Node root = parse_yaml(read_file(yaml_path, "config file"), yaml_path);
+  if (root.IsNull() || (root.IsMap() && root.size() == 0)) {
+    // Most likely a mistake (the wrong file, or every line commented out): say so, once.
+    log_rank0(yaml_path + " holds no settings: every key takes its default (mlrec_dist --help-config lists them)");
+  }
+  return from_yaml_node(root, overrides, yaml_path);
 }
 
 std::string to_yaml(const Config& config) {

@@ -173,6 +173,24 @@ std::vector<ParamSpec> build_param_table() {
   // output
   t.push_back(MLREC_PARAM(output, dir, "Run directory: config.yaml, metrics.jsonl, summary.json, best.pt (written by rank 0)."));
   t.push_back(MLREC_PARAM(output, save_checkpoint, "Write the best epoch's weights to best.pt in the run directory."));
+  t.push_back(MLREC_PARAM(output, overwrite,
+                          "Replace the files of another run found in output.dir (config.yaml, metrics.jsonl, "
+                          "summary.json, best.pt, checkpoints/). Without it such a directory is refused, "
+                          "unless it holds this same run, which checkpoint.resume continues."));
+  // checkpoint
+  t.push_back(MLREC_PARAM(checkpoint, resume,
+                          "auto: continue from the newest valid checkpoint in output.dir/checkpoints (a "
+                          "finished run exits at once; none: start fresh); never: always start fresh; or "
+                          "the path of a checkpoint folder to continue from."));
+  t.push_back(MLREC_PARAM(checkpoint, every_steps,
+                          "Also write a checkpoint every this many optimizer steps (0 = not by steps). "
+                          "One is always written at each epoch's end and on a stop signal.").ge(0));
+  t.push_back(MLREC_PARAM(checkpoint, every_minutes,
+                          "Also write a checkpoint when this many minutes have passed since the last one "
+                          "(0 = not by time).").ge(0));
+  t.push_back(MLREC_PARAM(checkpoint, keep,
+                          "Newest checkpoints kept; older ones are removed. 0 = write no checkpoints "
+                          "(the run cannot be resumed).").ge(0));
   // dist
   t.push_back(MLREC_PARAM(dist, backend, "Communicator: auto (MPI for CPU ranks, NCCL for GPU ranks), mpi, or nccl (GPU only; also for one rank).")
                   .one_of({"auto", "mpi", "nccl"}));

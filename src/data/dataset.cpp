@@ -1,5 +1,7 @@
 #include "mlrec/data/dataset.h"
 
+#include "mlrec/common/checksum.h"
+
 #include <torch/torch.h>
 
 #include <cstring>
@@ -89,6 +91,15 @@ DatasetInfo make_dataset_info(const PreparedRatings& prepared, int sequence_leng
   info.rating_step = prepared.scale.step;
   info.sequence_length = sequence_length;
   return info;
+}
+
+uint32_t RatingDataset::checksum() const {
+  Crc32 crc;
+  if (size() > 0) {
+    const auto table = samples_.to(torch::kCPU).contiguous();
+    crc.add(table.data_ptr(), table.numel() * table.element_size());
+  }
+  return crc.value();
 }
 
 }  // namespace mlrec::data

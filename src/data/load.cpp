@@ -42,4 +42,9 @@ LoadedData load_data(const config::Config::Data& options) {
   return loaded;
 }
 
+std::string data_fingerprint(const LoadedData& data) {
+  return fmt::format("crc32 {:08x} {:08x} {:08x}, {} + {} + {} samples", data.train.checksum(), data.valid.checksum(),
+                     data.test.checksum(), data.train.size(), data.valid.size(), data.test.size());
+}
+
 }  // namespace mlrec::data

@@ -375,11 +375,19 @@ RatingScale scale_of(Release release) {
   return RatingScale{1.0f, 5.0f, 1.0f};
 }
 
-Release detect_release(const std::string& dir) {
+Release detect_release(const std::string& dir, std::vector<std::string>* others) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
     throw InputError("no MovieLens release found: data directory " + dir +
                      " does not exist or is not a directory; " + fetch_hint(dir));
+  }
+  if (others) {
+    bool first = true;
+    for (const char* name : {"ratings.dat", "u.data", "ratings.csv"}) {
+      if (!is_file(join_path(dir, name))) continue;
+      if (!first) others->push_back(name);
+      first = false;
+    }
   }
   if (is_file(join_path(dir, "ratings.dat"))) {
     for (const char* name : {"users.dat", "movies.dat"}) {
@@ -407,7 +415,60 @@ Release detect_release(const std::string& dir) {
                    " (expected ratings.dat, u.data or ratings.csv); " + fetch_hint(dir));
 }
 
-RawRatings load_movielens(const std::string& dir) { return load_movielens(dir, detect_release(dir)); }
+RawRatings load_movielens(const std::string& dir) {
+  std::vector<std::string> others;
+  const Release release = detect_release(dir, &others);
+  RawRatings raw = load_movielens(dir, release);
+  raw.other_releases = others;
+  return raw;
+}
+
+int64_t drop_repeated_ratings(RawRatings& raw) {
+  const size_t n = raw.rating.size();
+  // A first pass with an open-addressing set of (user, movie) keys finds out whether any pair
+  // repeats (none does in the MovieLens releases): a few milliseconds per million ratings.
+  size_t capacity = 1;
+  while (capacity < 2 * n + 2) capacity <<= 1;
+  std::vector<uint64_t> table(capacity, 0);
+  auto key_of = [&](size_t i) {
+    return ((uint64_t(uint32_t(raw.user_id[i])) << 32) | uint32_t(raw.movie_id[i])) + 1;  // never 0
+  };
+  bool repeated = false;
+  for (size_t i = 0; i < n && !repeated; ++i) {
+    const uint64_t key = key_of(i);
+    size_t slot = (key * 0x9e3779b97f4a7c15ULL) & (capacity - 1);
+    while (table[slot] != 0 && table[slot] != key) slot = (slot + 1) & (capacity - 1);
+    repeated = table[slot] == key;
+    table[slot] = key;
+  }
+  if (!repeated) return 0;
+  // Some pair repeats: order by (pair, timestamp, line) and keep each pair's last.
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    const uint64_t ka = key_of(a), kb = key_of(b);
+    if (ka != kb) return ka < kb;
+    if (raw.timestamp[a] != raw.timestamp[b]) return raw.timestamp[a] < raw.timestamp[b];
+    return a < b;
+  });
+  std::vector<char> keep(n, 1);
+  for (size_t j = 0; j + 1 < n; ++j) {
+    if (key_of(order[j]) == key_of(order[j + 1])) keep[order[j]] = 0;
+  }
+  size_t out = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (!keep[i]) continue;
+    raw.user_id[out] = raw.user_id[i];
+    raw.movie_id[out] = raw.movie_id[i];
+    raw.rating[out] = raw.rating[i];
+    raw.timestamp[out] = raw.timestamp[i];
+    ++out;
+  }
+  for (auto* column : {&raw.user_id, &raw.movie_id}) column->resize(out);
+  raw.rating.resize(out);
+  raw.timestamp.resize(out);
+  return static_cast<int64_t>(n - out);
+}
 
 RawRatings load_movielens(const std::string& dir, Release release) {
   RawRatings raw;
@@ -448,6 +509,7 @@ RawRatings load_movielens(const std::string& dir, Release release) {
       break;
     }
   }
+  raw.duplicates_dropped = drop_repeated_ratings(raw);
   return raw;
 }
 

@@ -50,6 +50,17 @@ std::string format_stats(const RawRatings& raw, const DataStats& s) {
      << with_commas(s.per_user_median) << ", max " << with_commas(s.per_user_max) << "\n";
   os << "  user features: " << (raw.has_user_features ? "sex, age group, occupation" : "none")
      << "\n";
+  if (raw.duplicates_dropped > 0) {
+    os << "  note: " << with_commas(raw.duplicates_dropped)
+       << " rating(s) of a (user, movie) pair rated again were dropped: each pair keeps its latest "
+          "rating (by timestamp), so no pair is in both training and held-out data\n";
+  }
+  if (!raw.other_releases.empty()) {
+    std::string names;
+    for (const auto& name : raw.other_releases) names += (names.empty() ? "" : ", ") + name;
+    os << "  note: the folder also holds " << names << " (another release): read as "
+       << release_name(raw.release) << " only\n";
+  }
   return os.str();
 }
 

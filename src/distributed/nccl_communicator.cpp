@@ -109,6 +109,7 @@ class NcclCommunicator final : public Communicator {
     })->wait();
   }
 
+  Communicator& host() override { return *bootstrap_; }
   void barrier(const char* label) override {
     auto token = at::zeros({1}, at::TensorOptions().dtype(at::kFloat).device(at::kCUDA, device_));
     all_reduce_sum(token, label);

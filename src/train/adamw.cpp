@@ -39,4 +39,25 @@ void FusedAdamW::zero_grad() {
   for (auto& p : parameters_) p.mutable_grad() = torch::Tensor();
 }
 
+std::vector<std::pair<std::string, torch::Tensor>> FusedAdamW::state() const {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (size_t i = 0; i < parameters_.size(); ++i) {
+    out.emplace_back("exp_avg/" + std::to_string(i), exp_avg_[i]);
+    out.emplace_back("exp_avg_sq/" + std::to_string(i), exp_avg_sq_[i]);
+    out.emplace_back("step/" + std::to_string(i), steps_[i]);
+  }
+  return out;
+}
+
+void FusedAdamW::load_state(const std::vector<std::pair<std::string, torch::Tensor>>& state) {
+  torch::NoGradGuard no_grad;
+  auto mine = this->state();
+  TORCH_CHECK(state.size() == mine.size(), "optimizer state has ", state.size(), " tensors, expected ", mine.size());
+  for (size_t i = 0; i < mine.size(); ++i) {
+    TORCH_CHECK(state[i].first == mine[i].first && state[i].second.sizes() == mine[i].second.sizes(),
+                "optimizer state '", state[i].first, "' does not fit '", mine[i].first, "'");
+    mine[i].second.copy_(state[i].second);
+  }
+}
+
 }  // namespace mlrec::train

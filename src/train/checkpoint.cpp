@@ -58,4 +58,57 @@ void load_checkpoint(torch::nn::Module& module, const std::string& path, const t
   for (auto& b : module.named_buffers()) load(b.key(), b.value(), true);
 }
 
+void TrainingState::add(const std::string& name, const torch::Tensor& tensor) {
+  tensors.emplace_back(name, tensor.detach().to(torch::kCPU, /*non_blocking=*/false, /*copy=*/true));
+}
+
+const torch::Tensor& TrainingState::tensor(const std::string& name) const {
+  for (const auto& [key, value] : tensors) {
+    if (key == name) return value;
+  }
+  throw InputError::in(source, "has no tensor '" + name + "'");
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> TrainingState::tensors_under(const std::string& prefix) const {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (const auto& [key, value] : tensors) {
+    if (key.rfind(prefix, 0) == 0) out.emplace_back(key.substr(prefix.size()), value);
+  }
+  return out;
+}
+
+std::string serialize_tensors(const TrainingState& state) {
+  torch::serialize::OutputArchive archive;
+  // The archive's keys are flat; the order is kept in a list of names.
+  std::string names;
+  for (size_t i = 0; i < state.tensors.size(); ++i) {
+    archive.write("t" + std::to_string(i), state.tensors[i].second);
+    names += state.tensors[i].first + "\n";
+  }
+  archive.write("names", torch::from_blob(names.data(), {int64_t(names.size())}, torch::kUInt8).clone());
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  return bytes.str();
+}
+
+void deserialize_tensors(const std::string& bytes, TrainingState& state) {
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(bytes.data(), bytes.size(), torch::kCPU);
+    torch::Tensor names;
+    archive.read("names", names);
+    const std::string list(static_cast<const char*>(names.data_ptr()), names.numel());
+    std::istringstream lines(list);
+    std::string name;
+    state.tensors.clear();
+    for (size_t i = 0; std::getline(lines, name); ++i) {
+      torch::Tensor value;
+      archive.read("t" + std::to_string(i), value);
+      state.tensors.emplace_back(name, value);
+    }
+  } catch (const c10::Error& e) {
+    throw InputError::in(state.source, "its tensors cannot be read (" + std::string(e.what_without_backtrace()) + ")");
+  }
+}
+
 }  // namespace mlrec::train

@@ -9,15 +9,23 @@
 #include <fmt/format.h>
 
 #include <cstring>
+#include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "mlrec/common/error.h"
+#include "mlrec/common/file_io.h"
 #include "mlrec/common/logging.h"
+#include "mlrec/common/stop_signal.h"
+#include "mlrec/common/version.h"
+#include "mlrec/distributed/agreement.h"
 #include "mlrec/data/load.h"
 #include "mlrec/models/baseline.h"
 #include "mlrec/models/registry.h"
 #include "mlrec/train/callbacks.h"
 #include "mlrec/train/checkpoint.h"
+#include "mlrec/train/checkpoint_store.h"
+#include "mlrec/train/checkpointing.h"
 #include "mlrec/train/run_directory.h"
 #include "mlrec/train/trainer.h"
 
@@ -102,18 +110,22 @@ void fit_baseline(models::RatingModel& model, Trainer& trainer, const data::Load
 }
 
 // The trained models: the trainer with the run's callbacks (metrics.jsonl, best weights, early
-// stopping, progress, and the caller's).
+// stopping, progress, checkpoints, and the caller's).
 void fit_model(const config::Config& config, Trainer& trainer, const data::LoadedData& data,
-               const RunDirectory& run_dir, const std::string& checkpoint,
+               const RunDirectory& run_dir, const std::string& checkpoint, const RunIdentity& identity,
                const std::vector<std::shared_ptr<Callback>>& extra, RunResult& result) {
   auto save_best = std::make_shared<SaveBestCallback>(checkpoint);
+  auto checkpointer = std::make_shared<CheckpointCallback>(config.checkpoint, run_dir.path(), identity);
   trainer.add_callback(std::make_shared<ProgressCallback>(config.train.log_every_steps));
   trainer.add_callback(std::make_shared<MetricsLogger>(run_dir.writer() ? run_dir.metrics_path() : ""));
   trainer.add_callback(save_best);
   trainer.add_callback(std::make_shared<EarlyStoppingCallback>(config.train.patience,
                                                                config.train.early_stopping_threshold));
+  // After the others: an epoch-end checkpoint holds their state of that epoch.
+  trainer.add_callback(checkpointer);
   for (const auto& callback : extra) trainer.add_callback(callback);
   result.fit = trainer.fit(data.train, data.valid);
+  if (checkpointer->stopped_by() != 0) throw StopRequested(checkpointer->stopped_by(), checkpointer->last_checkpoint());
   result.best = save_best->best_metrics();
   result.best_epoch = save_best->best_epoch();
   result.epochs_run = static_cast<int>(result.fit.epochs.size());
@@ -151,14 +163,183 @@ RunSummary make_summary(const config::Config& config, const data::LoadedData& da
   return s;
 }
 
+// How a run begins, decided by rank 0 from its run directory and shared with every rank.
+struct StartPlan {
+  enum Kind : int64_t { kFresh = 0, kResume = 1, kFinished = 2 };
+  Kind kind = kFresh;
+  std::string checkpoint_path, checkpoint_meta, checkpoint_state;  // kResume
+  std::string summary;                                              // kFinished: summary.json's text
+};
+
+// A checkpoint continues only the run it was taken from: the same configuration (but for
+// may_change_on_resume's keys) and the same data.
+void check_checkpoint_identity(const StoredCheckpoint& checkpoint, const RunIdentity& here) {
+  const RunIdentity there = RunIdentity::from_json(checkpoint.meta.value("identity", nlohmann::ordered_json::object()));
+  if (const auto difference = first_config_difference(there, here)) {
+    throw ConfigError("checkpoint " + checkpoint.path + " belongs to a run with another configuration: " + *difference +
+                      "; resume it with that configuration, or set checkpoint.resume=never (with output.overwrite=true)");
+  }
+  if (there.data != here.data) {
+    throw InputError::in(checkpoint.path, "was taken on other data (" + there.data + "; this run's data: " + here.data +
+                                              "); resume it with the data it was taken on");
+  }
+  if (there.version != here.version) {
+    log_warning("checkpoint " + checkpoint.path + " was written by mlrec " + there.version + ", this is " + here.version +
+                ": resuming anyway (results may differ in the last bits)");
+  }
+}
+
+std::optional<RunIdentity> identity_in(const RunDirectory& run_dir) {
+  if (!std::filesystem::exists(run_dir.config_path())) return std::nullopt;
+  try {
+    return identity_of(config::load_config(run_dir.config_path(), {}));
+  } catch (const std::exception&) {
+    return std::nullopt;  // another version's keys, or a damaged file: not this run
+  }
+}
+
+// Rank 0, holding the directory's lock: resume, start fresh, or report a finished run; refuse
+// a directory that holds another run unless output.overwrite says to replace it.
+StartPlan plan_start(const config::Config& config, const RunDirectory& run_dir, const RunIdentity& identity) {
+  StartPlan plan;
+  const std::string& resume = config.checkpoint.resume;
+  const bool explicit_checkpoint = resume != "auto" && resume != "never";
+  std::optional<std::string> other_run;
+  if (run_dir.holds_run_files()) {
+    const std::optional<RunIdentity> previous = identity_in(run_dir);
+    if (!previous) other_run = "its config.yaml is missing or unreadable";
+    else if (auto difference = first_config_difference(*previous, identity)) other_run = *difference;
+  }
+  if (other_run) {
+    if (!config.output.overwrite) {
+      throw ConfigError::for_key("output.dir", run_dir.path() + " holds the files of another run (" + *other_run +
+                                                   "); set output.overwrite=true to replace them, or choose another "
+                                                   "output.dir");
+    }
+    log_rank0("output.overwrite: removing the files of the run in " + run_dir.path() + " (" + *other_run + ")");
+    run_dir.remove_run_files();
+  }
+  if (explicit_checkpoint) {
+    StoredCheckpoint checkpoint = CheckpointStore::load(resume);
+    check_checkpoint_identity(checkpoint, identity);
+    plan.kind = StartPlan::kResume;
+    plan.checkpoint_path = checkpoint.path;
+    plan.checkpoint_meta = checkpoint.meta.dump();
+    plan.checkpoint_state = std::move(checkpoint.state);
+    return plan;
+  }
+  if (!run_dir.holds_run_files()) return plan;
+  // An earlier run of this same configuration.
+  if (resume == "never") {
+    if (!config.output.overwrite) {
+      throw ConfigError::for_key("checkpoint.resume", "'never', but " + run_dir.path() +
+                                                          " holds an earlier run of this configuration; "
+                                                          "checkpoint.resume=auto continues it, output.overwrite=true "
+                                                          "starts it again");
+    }
+    run_dir.remove_run_files();
+    return plan;
+  }
+  if (std::filesystem::exists(run_dir.summary_path())) {
+    plan.kind = StartPlan::kFinished;
+    plan.summary = read_file(run_dir.summary_path(), "run summary");
+    return plan;
+  }
+  const CheckpointStore store(run_dir.path(), config.checkpoint.keep);
+  if (auto checkpoint = store.load_newest([](const std::string& warning) { log_warning(warning); })) {
+    check_checkpoint_identity(*checkpoint, identity);
+    plan.kind = StartPlan::kResume;
+    plan.checkpoint_path = checkpoint->path;
+    plan.checkpoint_meta = checkpoint->meta.dump();
+    plan.checkpoint_state = std::move(checkpoint->state);
+    return plan;
+  }
+  log_rank0(run_dir.path() + " holds an earlier start of this run with no checkpoint: starting it again");
+  run_dir.remove_run_files();
+  return plan;
+}
+
+// Rank 0's string on every rank, over the host communicator.
+void broadcast_string(dist::Communicator& comm, std::string& text) {
+  if (comm.world_size() == 1) return;
+  auto size = torch::full({1}, static_cast<int64_t>(text.size()), torch::kInt64);
+  comm.broadcast(size, 0, "string size");
+  auto bytes = torch::empty({size.item<int64_t>()}, torch::kUInt8);
+  if (comm.is_root()) std::memcpy(bytes.data_ptr(), text.data(), text.size());
+  comm.broadcast(bytes, 0, "string");
+  text.assign(static_cast<const char*>(bytes.data_ptr()), bytes.numel());
+}
+
+void share_plan(dist::Communicator& comm, StartPlan& plan) {
+  if (comm.world_size() == 1) return;
+  auto kind = torch::full({1}, static_cast<int64_t>(plan.kind), torch::kInt64);
+  comm.broadcast(kind, 0, "start plan");
+  plan.kind = static_cast<StartPlan::Kind>(kind.item<int64_t>());
+  if (plan.kind == StartPlan::kResume) {
+    broadcast_string(comm, plan.checkpoint_path);
+    broadcast_string(comm, plan.checkpoint_meta);
+    broadcast_string(comm, plan.checkpoint_state);
+  } else if (plan.kind == StartPlan::kFinished) {
+    broadcast_string(comm, plan.summary);
+  }
+}
+
+TrainingState state_of(const StartPlan& plan) {
+  TrainingState state;
+  state.source = plan.checkpoint_path;
+  const auto meta = nlohmann::ordered_json::parse(plan.checkpoint_meta);
+  state.values = meta.at("state");
+  deserialize_tensors(plan.checkpoint_state, state);
+  const auto& t = state.values.at("trainer");
+  std::string where = fmt::format("epoch {}, step {} of {}", t.at("epoch").get<int>(),
+                                  t.at("step_in_epoch").get<int64_t>(), t.at("steps_per_epoch").get<int64_t>());
+  log_rank0("resuming from " + plan.checkpoint_path + " (" + where + ", taken on " +
+            std::to_string(t.at("world_size").get<int>()) + " rank(s))");
+  return state;
+}
+
+RunResult finished_result(const config::Config& config, const StartPlan& plan, const RunDirectory& run_dir) {
+  const RunSummary summary = run_summary_from_json(plan.summary, run_dir.summary_path());
+  RunResult result;
+  result.already_finished = true;
+  result.model = summary.model;
+  result.device = summary.device;
+  result.best = summary.valid;
+  if (summary.test) result.test = *summary.test;
+  result.best_epoch = summary.best_epoch;
+  result.epochs_run = summary.epochs_run;
+  result.steps_per_epoch = summary.steps_per_epoch;
+  log_rank0(fmt::format("{} holds this run, finished ({} epochs, best epoch {}: valid MAE {:.5f}); nothing to train. "
+                        "To train it again: checkpoint.resume=never output.overwrite=true",
+                        run_dir.path(), summary.epochs_run, summary.best_epoch, summary.valid.mae));
+  (void)config;
+  return result;
+}
+
 }  // namespace
 
 RunResult run_training(const config::Config& config, dist::ProcessGroup& group,
                        const std::vector<std::shared_ptr<Callback>>& extra) {
+  // Before anything that depends on the configuration: every rank runs the same program on the
+  // same configuration (ranks of an MPMD launch may not).
+  RunIdentity identity = identity_of(config);
+  identity.version = program_version();
+  {
+    std::vector<dist::AgreementItem> items{{"program version", identity.version}};
+    for (const auto& [key, value] : identity.config) {
+      // Per-node settings: the threads, and where the data sits (its fingerprint is compared).
+      if (key != "train.threads" && key != "data.dir") items.push_back({key, value});
+    }
+    dist::check_ranks_agree(*group.comm, items);
+  }
   const RankSetup rank = set_up_rank(config, group);
   dist::Communicator& comm = *group.comm;
 
   data::LoadedData data = data::load_data(config.data);
+  identity.data = data::data_fingerprint(data);
+  dist::check_ranks_agree(comm, {{"data (" + config.data.dir + ")", identity.data}});
+  // The checks that need the data, before anything is written.
+  check_batching(config.train, data.train.size(), comm.world_size());
   torch::manual_seed(static_cast<uint64_t>(config.train.seed));
   models::RatingModelPtr model = models::make_model(config.model, data.info);
   int64_t parameters = 0;
@@ -166,8 +347,19 @@ RunResult run_training(const config::Config& config, dist::ProcessGroup& group,
   log_rank0("model " + config.model.name + ": " + with_commas(parameters) + " parameters on " + rank.where + ", " +
             std::to_string(comm.world_size()) + " rank(s), global batch " + std::to_string(config.train.batch_size));
 
-  // From here on the run directory exists: everything before could still fail on bad input.
+  // The run directory: locked for this run, then checked (resume, fresh, or finished). Nothing
+  // is written before this point, so bad input leaves no run directory behind.
   const RunDirectory run_dir(config.output.dir, comm.is_root());
+  const auto lock = run_dir.lock();
+  StartPlan plan;
+  if (comm.is_root()) {
+    plan = plan_start(config, run_dir, identity);
+    if (const int removed = run_dir.remove_temporaries()) {
+      log_rank0("removed " + std::to_string(removed) + " temporary file(s) left by an interrupted run");
+    }
+  }
+  share_plan(comm.host(), plan);
+  if (plan.kind == StartPlan::kFinished) return finished_result(config, plan, run_dir);
   run_dir.create(config::to_yaml(config));
   const std::string checkpoint = config.output.save_checkpoint ? run_dir.best_weights_path() : "";
 
@@ -175,13 +367,14 @@ RunResult run_training(const config::Config& config, dist::ProcessGroup& group,
   data.valid = data.valid.to(rank.device);
   if (data.test.size() > 0) data.test = data.test.to(rank.device);
   Trainer trainer(model, config.train, comm, rank.device, int64_t(config.dist.bucket_mb) << 20);
+  if (plan.kind == StartPlan::kResume) trainer.resume_from(state_of(plan));
 
   RunResult result;
   result.model = config.model.name;
   result.device = rank.where;
   result.data_seconds = data.seconds;
   if (model->trainable()) {
-    fit_model(config, trainer, data, run_dir, checkpoint, extra, result);
+    fit_model(config, trainer, data, run_dir, checkpoint, identity, extra, result);
   } else {
     fit_baseline(*model, trainer, data, run_dir, checkpoint, result);
   }

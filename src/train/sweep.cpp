@@ -6,12 +6,13 @@
 
 #include "mlrec/common/file_io.h"
 #include "mlrec/common/logging.h"
+#include "mlrec/common/stop_signal.h"
 #include "mlrec/train/run.h"
 
 namespace mlrec::train {
 
 void run_sweep_trials(const config::SweepSpec& spec, const std::vector<std::string>& extra_overrides,
-                      dist::ProcessGroup& group) {
+                      dist::ProcessGroup& group, bool retry_failed) {
   namespace fs = std::filesystem;
   if (group.rank == 0) fs::create_directories(spec.output);
   // Each trial is a one-rank run: this rank alone, its share of the host's cores.
@@ -28,10 +29,22 @@ void run_sweep_trials(const config::SweepSpec& spec, const std::vector<std::stri
     std::vector<std::string> overrides = spec.trial_overrides(i, extra_overrides);
     overrides.push_back("output.dir=" + dir);
     const std::string settings = spec.trial_settings(i, " ");
+    const fs::path failed = fs::path(dir) / "failed.txt";
+    if (fs::exists(failed)) {
+      if (!retry_failed) {
+        log_info(fmt::format("trial {} ({}) failed in an earlier run: kept as failed (--retry-failed runs it again)",
+                             i, settings));
+        continue;
+      }
+      fs::remove(failed);
+    }
     try {
       const config::Config config = config::load_config(spec.base, overrides);
       const RunResult result = run_training(config, alone);
-      log_info(fmt::format("trial {} ({}): valid MAE {:.5f}", i, settings, result.best.mae));
+      log_info(fmt::format("trial {} ({}): valid MAE {:.5f}{}", i, settings, result.best.mae,
+                           result.already_finished ? " (finished in an earlier run)" : ""));
+    } catch (const StopRequested&) {
+      throw;  // not a failure: the trial resumes when the sweep is run again
     } catch (const std::exception& e) {
       // A failed trial is a result too: recorded, and the sweep goes on.
       fs::create_directories(dir);

@@ -3,8 +3,15 @@
 #include <ATen/autocast_mode.h>
 #include <torch/cuda.h>
 
+#include <fmt/format.h>
+
+#include <cmath>
+#include <mutex>
+#include <tuple>
+
 #include "mlrec/common/error.h"
 #include "mlrec/common/logging.h"
+#include "mlrec/common/stop_signal.h"
 #include "mlrec/common/timer.h"
 #include "mlrec/distributed/sampler.h"
 
@@ -100,16 +107,21 @@ void Trainer::synchronize_device() {
   if (device_.is_cuda()) torch::cuda::synchronize(device_.index());
 }
 
-FitResult Trainer::fit(const data::RatingDataset& train, const data::RatingDataset& valid) {
-  dist::DistributedSampler sampler(train.size(), options_.batch_size, comm_.rank(),
-                                   comm_.world_size(), static_cast<uint64_t>(options_.seed),
-                                   options_.max_steps_per_epoch);
-  if (sampler.local_batch() % options_.accumulation_steps != 0) {
+void check_batching(const config::Config::Train& options, int64_t train_size, int world_size) {
+  const dist::DistributedSampler sampler(train_size, options.batch_size, 0, world_size,
+                                         static_cast<uint64_t>(options.seed), options.max_steps_per_epoch);
+  if (sampler.local_batch() % options.accumulation_steps != 0) {
     throw ConfigError::for_key("train.accumulation_steps",
                                "the per-rank batch " + std::to_string(sampler.local_batch()) +
-                                   " does not divide into " + std::to_string(options_.accumulation_steps) +
+                                   " does not divide into " + std::to_string(options.accumulation_steps) +
                                    " micro-batches");
   }
+}
+
+FitResult Trainer::fit(const data::RatingDataset& train, const data::RatingDataset& valid) {
+  check_batching(options_, train.size(), comm_.world_size());
+  dist::DistributedSampler sampler(train.size(), options_.batch_size, comm_.rank(), comm_.world_size(),
+                                   static_cast<uint64_t>(options_.seed), options_.max_steps_per_epoch);
   if (comm_.world_size() > 1) {
     grad_sync_ = std::make_unique<dist::GradientSynchronizer>(model_->parameters(), comm_, bucket_bytes_);
   }
@@ -131,27 +143,40 @@ FitResult Trainer::fit(const data::RatingDataset& train, const data::RatingDatas
         sampler.local_batch());
   }
 
-  FitResult fit;
+  history_ = FitResult{};
   stop_requested_ = false;
+  interrupted_ = false;
   global_step_ = 0;
+  int first_epoch = 1;
+  int64_t first_step = 0;
+  if (resume_) {
+    std::tie(first_epoch, first_step) = apply_resume(*resume_);
+    resume_.reset();
+  }
   for (auto& c : callbacks_) c->on_train_begin(*this);
-  for (epoch_ = 1; epoch_ <= options_.epochs; ++epoch_) {
+  // A run resumed after early stopping had ended it goes straight to the end of training.
+  for (epoch_ = first_epoch; epoch_ <= options_.epochs && !stop_requested_; ++epoch_) {
     EpochResult result;
     result.epoch = epoch_;
-    train_epoch(train, sampler, result);
+    train_epoch(train, sampler, epoch_ == first_epoch ? first_step : 0, result);
+    if (interrupted_) break;
     Stopwatch eval_watch;
+    raise_test_signal_at("eval", epoch_, 0, comm_.rank());
     result.valid = evaluate(valid);
     result.eval_seconds = eval_watch.seconds();
-    fit.train_seconds += result.train_seconds;
-    fit.train_samples += result.samples;
-    fit.comm_wait_seconds += result.comm_wait_seconds;
-    fit.epochs.push_back(result);
+    history_.train_seconds += result.train_seconds;
+    history_.train_samples += result.samples;
+    history_.comm_wait_seconds += result.comm_wait_seconds;
+    history_.epochs.push_back(result);
+    at_epoch_end_ = true;
     for (auto& c : callbacks_) c->on_epoch_end(*this, result);
-    if (stop_requested_) break;
+    at_epoch_end_ = false;
+    if (stop_requested_ || interrupted_) break;
   }
   epoch_ = std::min(epoch_, options_.epochs);
   for (auto& c : callbacks_) c->on_train_end(*this);
   grad_sync_.reset();
+  FitResult fit = history_;
   fit.cuda_graph = graph_step_ && graph_step_->captured();
   if (graph_step_) {
     // The gradients live in the graph's memory pool: drop them with the graph.
@@ -161,21 +186,26 @@ FitResult Trainer::fit(const data::RatingDataset& train, const data::RatingDatas
   return fit;
 }
 
-void Trainer::train_epoch(const data::RatingDataset& train, dist::DistributedSampler& sampler,
+void Trainer::train_epoch(const data::RatingDataset& train, dist::DistributedSampler& sampler, int64_t first_step,
                           EpochResult& result) {
   model_->train();
   const int64_t local_batch = sampler.local_batch();
   auto indices = sampler.epoch_indices(epoch_).to(device_);
-  // The loss is summed on the device and read once per epoch: no host synchronisation per step.
-  auto loss_sum = torch::zeros({1}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
+  if (first_step == 0) {
+    // The loss is summed on the device and read once per epoch: no host synchronisation per
+    // step (a resumed epoch continues the sum it was stopped with).
+    epoch_loss_sum_ = torch::zeros({1}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
+    epoch_seconds_before_ = 0;
+    epoch_comm_wait_before_ = 0;
+  }
+  result.comm_wait_seconds = epoch_comm_wait_before_;
 
   synchronize_device();
-  Stopwatch watch;
-  double lr = 0;
-  for (int64_t step = 0; step < steps_per_epoch_; ++step, ++global_step_) {
+  epoch_watch_.restart();
+  for (int64_t step = first_step; step < steps_per_epoch_; ++step) {
     comm_.set_progress(epoch_, step);
+    raise_test_signal_at("train", epoch_, step + 1, comm_.rank());
     const StepSettings settings = schedule_->at(global_step_);
-    lr = settings.lr;
     const auto step_index = indices.narrow(0, step * local_batch, local_batch);
     torch::Tensor step_loss;
     if (graph_step_) {
@@ -186,18 +216,161 @@ void Trainer::train_epoch(const data::RatingDataset& train, dist::DistributedSam
     }
     if (grad_sync_) result.comm_wait_seconds += grad_sync_->finish();
     optimizer_->step(settings.lr, settings.beta1);
-    loss_sum.add_(step_loss);
+    epoch_loss_sum_.add_(step_loss);
+    ++global_step_;
+    next_step_ = step + 1;
+    // On the CPU reading the loss costs nothing; on a GPU it would stall the stream every step,
+    // so there the epoch's sum is checked once the epoch ends (and before each checkpoint).
+    if (device_.is_cpu()) check_loss_finite(step_loss, step);
     for (auto& c : callbacks_) c->on_step_end(*this, step, step_loss);
+    if (interrupted_) return;
   }
   synchronize_device();
-  result.train_seconds = watch.seconds();
-  result.lr = lr;
+  result.train_seconds = epoch_seconds_before_ + epoch_watch_.seconds();
+  result.lr = schedule_->at(global_step_ - 1).lr;
+  check_loss_finite(epoch_loss_sum_, steps_per_epoch_ - 1);
 
+  auto loss_sum = epoch_loss_sum_.clone();
   comm_.all_reduce_sum(loss_sum, "train loss");
   const double steps = double(steps_per_epoch_) * comm_.world_size();
   result.train_loss = loss_sum.item<double>() / steps;
   result.samples = steps_per_epoch_ * sampler.global_batch();
   result.samples_per_second = result.train_seconds > 0 ? result.samples / result.train_seconds : 0;
+}
+
+void Trainer::check_loss_finite(const torch::Tensor& loss, int64_t step) const {
+  const double value = loss.item<double>();
+  if (std::isfinite(value)) return;
+  throw std::runtime_error(fmt::format("the training loss became {} at epoch {} step {} (of {}): training stopped, "
+                                       "nothing non-finite saved; lower train.lr or check the data",
+                                       value, epoch_, step + 1, steps_per_epoch_));
+}
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Json epoch_json(const EpochResult& r) {
+  return Json{{"epoch", r.epoch}, {"train_loss", r.train_loss}, {"mae", r.valid.mae}, {"mse", r.valid.mse},
+              {"rmse", r.valid.rmse}, {"count", r.valid.count}, {"lr", r.lr}, {"seconds", r.train_seconds},
+              {"eval_seconds", r.eval_seconds}, {"samples", r.samples}, {"samples_per_second", r.samples_per_second},
+              {"comm_wait_seconds", r.comm_wait_seconds}};
+}
+
+torch::Tensor generator_state(const torch::Device& device) {
+  at::Generator generator = at::globalContext().defaultGenerator(device);
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  return generator.get_state();
+}
+
+// The default generator of `device` (a process-wide object, hence const in ATen's API).
+void set_generator_state(const torch::Device& device, const torch::Tensor& state) {
+  at::Generator generator = at::globalContext().defaultGenerator(device);
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  generator.set_state(state);
+}
+
+EpochResult epoch_from_json(const Json& j) {
+  EpochResult r;
+  r.epoch = j.at("epoch").get<int>();
+  r.train_loss = j.at("train_loss").get<double>();
+  r.valid.mae = j.at("mae").get<double>();
+  r.valid.mse = j.at("mse").get<double>();
+  r.valid.rmse = j.at("rmse").get<double>();
+  r.valid.count = j.at("count").get<int64_t>();
+  r.lr = j.at("lr").get<double>();
+  r.train_seconds = j.at("seconds").get<double>();
+  r.eval_seconds = j.at("eval_seconds").get<double>();
+  r.samples = j.at("samples").get<int64_t>();
+  r.samples_per_second = j.at("samples_per_second").get<double>();
+  r.comm_wait_seconds = j.at("comm_wait_seconds").get<double>();
+  return r;
+}
+
+}  // namespace
+
+TrainingState Trainer::capture_training_state() {
+  TrainingState state;
+  // The epoch's partial loss of every rank (a collective), so that the resumed epoch adds up
+  // exactly as the uninterrupted one: each rank its own sum.
+  torch::Tensor loss_sums;
+  if (!at_epoch_end_) {
+    loss_sums = torch::zeros({comm_.world_size()}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
+    loss_sums.narrow(0, comm_.rank(), 1).copy_(epoch_loss_sum_);
+    comm_.all_reduce_sum(loss_sums, "checkpoint: partial losses");
+    check_loss_finite(loss_sums.sum(), next_step_ - 1);
+  }
+  if (!comm_.is_root()) return state;
+
+  Json& t = state.values["trainer"];
+  t["epoch"] = at_epoch_end_ ? epoch_ + 1 : epoch_;
+  t["step_in_epoch"] = at_epoch_end_ ? 0 : next_step_;
+  t["global_step"] = global_step_;
+  t["steps_per_epoch"] = steps_per_epoch_;
+  t["global_batch"] = options_.batch_size;
+  t["world_size"] = comm_.world_size();
+  t["stop_requested"] = stop_requested_;
+  t["epoch_seconds"] = at_epoch_end_ ? 0.0 : epoch_seconds_before_ + epoch_watch_.seconds();
+  Json epochs = Json::array();
+  for (const auto& r : history_.epochs) epochs.push_back(epoch_json(r));
+  t["history"] = epochs;
+  if (!at_epoch_end_) state.add("trainer/epoch_loss_sums", loss_sums);
+
+  for (const auto& p : model_->named_parameters()) state.add("model/" + p.key(), p.value());
+  for (const auto& b : model_->named_buffers()) state.add("model/" + b.key(), b.value());
+  for (const auto& [name, tensor] : optimizer_->state()) state.add("optimizer/" + name, tensor);
+  // Dropout masks draw their seeds from the default generators: the rest of the run must draw
+  // the same ones.
+  state.add("rng/cpu", generator_state(torch::Device(torch::kCPU)));
+  if (device_.is_cuda()) state.add("rng/device", generator_state(device_));
+  for (const auto& c : callbacks_) c->save_state(state);
+  return state;
+}
+
+std::pair<int, int64_t> Trainer::apply_resume(const TrainingState& state) {
+  torch::NoGradGuard no_grad;
+  const Json& t = state.values.at("trainer");
+  if (t.at("steps_per_epoch").get<int64_t>() != steps_per_epoch_ || t.at("global_batch").get<int64_t>() != options_.batch_size) {
+    throw InputError::in(state.source, "was taken with " + t.at("steps_per_epoch").dump() + " steps per epoch of " +
+                                           t.at("global_batch").dump() + " samples; this run has " +
+                                           std::to_string(steps_per_epoch_) + " of " + std::to_string(options_.batch_size));
+  }
+  auto load_into = [&](const std::string& name, torch::Tensor target) {
+    const torch::Tensor& value = state.tensor(name);
+    if (value.sizes() != target.sizes()) throw InputError::in(state.source, "tensor '" + name + "' has another shape");
+    target.copy_(value);
+  };
+  for (auto& p : model_->named_parameters()) load_into("model/" + p.key(), p.value());
+  for (auto& b : model_->named_buffers()) load_into("model/" + b.key(), b.value());
+  optimizer_->load_state(state.tensors_under("optimizer/"));
+  set_generator_state(torch::Device(torch::kCPU), state.tensor("rng/cpu"));
+  if (device_.is_cuda()) {
+    for (const auto& [name, value] : state.tensors) {
+      if (name == "rng/device") set_generator_state(device_, value);
+    }
+  }
+  global_step_ = t.at("global_step").get<int64_t>();
+  stop_requested_ = t.at("stop_requested").get<bool>();
+  for (const auto& e : t.at("history")) {
+    history_.epochs.push_back(epoch_from_json(e));
+    history_.train_seconds += history_.epochs.back().train_seconds;
+    history_.train_samples += history_.epochs.back().samples;
+    history_.comm_wait_seconds += history_.epochs.back().comm_wait_seconds;
+  }
+  const int epoch = t.at("epoch").get<int>();
+  const int64_t step = t.at("step_in_epoch").get<int64_t>();
+  if (step > 0) {
+    // Each rank continues its own partial sum; on another number of ranks the sums are pooled
+    // on rank 0 (the epoch's mean loss is then exact up to the order of additions).
+    const torch::Tensor sums = state.tensor("trainer/epoch_loss_sums");
+    const bool same_ranks = sums.numel() == comm_.world_size();
+    const double mine = same_ranks ? sums[comm_.rank()].item<double>() : (comm_.is_root() ? sums.sum().item<double>() : 0.0);
+    epoch_loss_sum_ = torch::full({1}, mine, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
+    epoch_seconds_before_ = t.at("epoch_seconds").get<double>();
+    epoch_comm_wait_before_ = 0;
+  }
+  for (auto& c : callbacks_) c->load_state(state);
+  return {epoch, step};
 }
 
 torch::Tensor Trainer::forward_backward(const data::RatingDataset& train, const torch::Tensor& step_index) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A failing rank must end the whole job, never hang it:
-#   1. a rank that throws (here: an invalid setting on rank 1 only) -> non-zero exit, quickly
+#   1. a rank that throws (here: rank 1 alone points at a data folder that does not exist) -> non-zero exit, quickly
 #   2. a rank stopped with SIGSTOP -> the others time out (dist.timeout_seconds) and name it
 #   3. a rank killed with SIGKILL -> the job ends non-zero quickly
 # usage: fault_test.sh MLREC_DIST MPIRUN_WRAPPER
@@ -44,11 +44,11 @@ start=$(date +%s)
 flags=(--oversubscribe --bind-to none)
 [ "$(id -u)" -eq 0 ] && flags+=(--allow-run-as-root)
 timeout 120 mpirun "${flags[@]}" -np 1 "$bin" "${train_args[@]}" : \
-  -np 1 "$bin" "${train_args[@]}" --set train.device=cuda >"$work/out" 2>&1
+  -np 1 "$bin" "${train_args[@]}" --set "data.dir=$work/nowhere" >"$work/out" 2>&1
 status=$?
 [ "$status" -ne 0 ] || fail "job exited 0 although rank 1 failed"
 [ "$status" -ne 124 ] || fail "job hung"
-grep -q "error: config key 'train.device'" "$work/out" || fail "rank 1's error was not reported"
+grep -q "no MovieLens release found: data directory $work/nowhere" "$work/out" || fail "rank 1's error was not reported"
 echo "   exit $status after $(elapsed "$start") s"
 
 # Starts a 2-rank run (extra arguments appended), sends signal $1 to rank 1 once training is
@@ -78,7 +78,8 @@ grep -q "rank 1 did not arrive" "$work/out" || fail "the report does not name ra
 echo "   exit $status after $took s: $(grep -o 'rank 1 did not arrive at.*' "$work/out" | head -1)"
 
 echo "== 3. a killed rank"
-signal_rank_1 KILL
+# (another run directory: the stopped run of case 2 would be resumed, mid-way, in its own)
+signal_rank_1 KILL --set "output.dir=$work/run3"
 [ "$took" -le 30 ] || fail "the job took $took s to end"
 echo "   exit $status after $took s"
 echo "3 passed, 0 failed"

@@ -93,7 +93,16 @@ struct Config {
   struct Output {
     std::string dir = "runs/seq_features";
     bool save_checkpoint = true;
+    bool overwrite = false;  // replace another run's files in output.dir
   } output;
+
+  // Training-state checkpoints under output.dir/checkpoints (train/checkpointing.h).
+  struct Checkpoint {
+    std::string resume = "auto";  // never | auto | a checkpoint folder
+    int64_t every_steps = 0;      // 0 = not by step count
+    double every_minutes = 30;    // 0 = not by time
+    int keep = 2;                 // newest checkpoints kept; 0 = write none
+  } checkpoint;
 
   struct Dist {
     std::string backend = "auto";
@@ -134,7 +143,7 @@ struct ParamSpec {
   std::string default_text() const;   // the default, as written in YAML
 };
 
-/// The parameter table, in section order (data, model, train, output, dist).
+/// The parameter table, in section order (data, model, train, output, checkpoint, dist).
 const std::vector<ParamSpec>& param_specs();
 
 /// The spec for `key`, or nullptr.
@@ -144,7 +153,7 @@ Config default_config();
 
 /// Loads the YAML file (every key optional; nested maps `train: {lr: 0.01}`), applies the
 /// overrides "key.path=value" in order (last wins), then validates. An empty yaml_path starts from
-/// the defaults. Throws InputError for a missing/unparsable file, ConfigError for a bad key/value.
+/// the defaults; a file with no settings (empty, or only comments) does too, and says so. Throws InputError for a missing/unparsable file, ConfigError for a bad key/value.
 Config load_config(const std::string& yaml_path, const std::vector<std::string>& overrides);
 
 /// As load_config, from YAML text; source_name is used in error messages.

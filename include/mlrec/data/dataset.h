@@ -55,6 +55,9 @@ class RatingDataset {
   /// The targets, float [N], contiguous (a copy of the table's column, for closed-form fits).
   at::Tensor targets() const;
   c10::Device device() const;
+  /// CRC-32 of every sample (the whole table): two datasets with the same value hold the same
+  /// samples in the same order.
+  uint32_t checksum() const;
 
  private:
   /// The batch viewed from rows of samples_.

@@ -66,13 +66,23 @@ struct RawRatings {
   bool has_user_features = false;
   std::unordered_map<int32_t, UserFeatures> user_features;  // by raw user id (1M, 100K only)
   int64_t catalog_movies = 0;  // movies listed in movies.dat / u.item / movies.csv
+  // Ratings dropped because their (user, movie) pair was rated again (load_movielens keeps each
+  // pair's latest rating: a rating in both training and validation would leak the target).
+  int64_t duplicates_dropped = 0;
+  std::vector<std::string> other_releases;  // ratings files of other releases in the same folder
 
   /// Number of ratings.
   int64_t size() const { return static_cast<int64_t>(rating.size()); }
 };
 
 /// Which release dir holds, from which files exist; InputError when none or a companion is missing.
-Release detect_release(const std::string& dir);
+/// A folder holding several releases' ratings files is read as the first of ratings.dat (ML-1M),
+/// u.data (ML-100K), ratings.csv; `others` (when given) receives the other files' names.
+Release detect_release(const std::string& dir, std::vector<std::string>* others = nullptr);
+
+/// Drops every rating of a (user, movie) pair but the latest (by timestamp; the later line on a
+/// tie), keeping file order; returns how many were dropped.
+int64_t drop_repeated_ratings(RawRatings& raw);
 
 /// Detects the release in dir and reads it (ratings, movie catalog, user features).
 RawRatings load_movielens(const std::string& dir);

@@ -44,6 +44,10 @@ class Communicator {
   virtual void broadcast(at::Tensor& tensor, int root, const char* label = "broadcast") = 0;
   /// Returns when every rank has called it.
   virtual void barrier(const char* label = "barrier") = 0;
+  /// The communicator for CPU tensors: this one, or (NCCL) the MPI one it was built on. Small
+  /// control messages (stop signals, agreement checks, checkpoint bytes) go there, so that they
+  /// never synchronise a GPU stream.
+  virtual Communicator& host() { return *this; }
 
   /// Where training stands, for timeout reports (the trainer updates it every step).
   void set_progress(int epoch, int64_t step) {

@@ -20,6 +20,12 @@ class FusedAdamW {
   /// Drops the gradients (set to none), so backward writes fresh ones.
   void zero_grad();
 
+  /// The optimizer's state for a checkpoint, by name ("exp_avg/3", "exp_avg_sq/3", "step/3" for
+  /// the 4th trainable parameter): the tensors themselves, not copies.
+  std::vector<std::pair<std::string, torch::Tensor>> state() const;
+  /// Copies `state` (as state() names it) into this optimizer's tensors.
+  void load_state(const std::vector<std::pair<std::string, torch::Tensor>>& state);
+
  private:
   std::vector<torch::Tensor> parameters_, exp_avg_, exp_avg_sq_, steps_;
   double beta2_, eps_, weight_decay_;

@@ -15,10 +15,12 @@ class MetricsLogger : public Callback {
  public:
   explicit MetricsLogger(std::string path) : path_(std::move(path)) {}
   void on_epoch_end(Trainer& trainer, const EpochResult& result) override;
+  void save_state(TrainingState& state) const override;
+  void load_state(const TrainingState& state) override;
 
  private:
   std::string path_;
-  std::string lines_;
+  std::string lines_;  // the file's text so far: a resumed run continues it
 };
 
 /// Stops training after `patience` epochs without an improvement of more than `threshold` in
@@ -27,6 +29,8 @@ class EarlyStoppingCallback : public Callback {
  public:
   EarlyStoppingCallback(int patience, double threshold) : stopping_(patience, threshold) {}
   void on_epoch_end(Trainer& trainer, const EpochResult& result) override;
+  void save_state(TrainingState& state) const override;
+  void load_state(const TrainingState& state) override;
 
  private:
   EarlyStopping stopping_;
@@ -39,6 +43,8 @@ class SaveBestCallback : public Callback {
   explicit SaveBestCallback(std::string checkpoint_path) : path_(std::move(checkpoint_path)) {}
   void on_epoch_end(Trainer& trainer, const EpochResult& result) override;
   void on_train_end(Trainer& trainer) override;
+  void save_state(TrainingState& state) const override;
+  void load_state(const TrainingState& state) override;
   int best_epoch() const { return best_epoch_; }
   const Metrics& best_metrics() const { return best_; }
 

@@ -48,6 +48,19 @@ class EarlyStopping {
   }
   int stale_epochs() const { return stale_epochs_; }
 
+  /// Its state, for a checkpoint: whether it has a best, the best MAE, the stale epochs.
+  struct State {
+    bool has_best = false;
+    double best = 0;
+    int stale_epochs = 0;
+  };
+  State state() const { return {has_best_, best_, stale_epochs_}; }
+  void restore(const State& s) {
+    has_best_ = s.has_best;
+    best_ = s.best;
+    stale_epochs_ = s.stale_epochs;
+  }
+
  private:
   int patience_;
   double threshold_;

@@ -30,6 +30,7 @@ struct RunResult {
   Metrics test;                  // the selected model on the test set (count 0 without one)
   int best_epoch = 0, epochs_run = 0;
   int64_t steps_per_epoch = 0;
+  bool already_finished = false; // output.dir held this run, finished: read back, nothing trained
 };
 
 /// The device of a rank: the GPU of its local rank (CUDA_VISIBLE_DEVICES decides which GPUs

@@ -13,7 +13,12 @@ namespace mlrec::train {
 /// spec.trial_dir(i) (so models too small to gain from data parallelism use every rank). A
 /// trial that fails is recorded (trial-NNN/failed.txt) and the rank goes on. Returns once every
 /// rank has finished its trials.
+///
+/// Run again after an interruption, a sweep continues: finished trials are read back, the
+/// interrupted one resumes from its checkpoint (checkpoint.resume=auto), and failed trials stay
+/// failed unless `retry_failed`. A stop signal ends the trial in progress with a checkpoint and
+/// propagates (StopRequested).
 void run_sweep_trials(const config::SweepSpec& spec, const std::vector<std::string>& extra_overrides,
-                      dist::ProcessGroup& group);
+                      dist::ProcessGroup& group, bool retry_failed = false);
 
 }  // namespace mlrec::train

@@ -6,6 +6,8 @@
 #include <torch/torch.h>
 
 #include <memory>
+#include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -15,7 +17,9 @@
 #include "mlrec/distributed/grad_sync.h"
 #include "mlrec/distributed/sampler.h"
 #include "mlrec/models/model.h"
+#include "mlrec/common/timer.h"
 #include "mlrec/train/adamw.h"
+#include "mlrec/train/checkpoint.h"
 #include "mlrec/train/cuda_graph_step.h"
 #include "mlrec/train/metrics.h"
 #include "mlrec/train/schedule.h"
@@ -45,6 +49,10 @@ class Callback {
   virtual void on_step_end(Trainer&, int64_t /*step_in_epoch*/, const torch::Tensor& /*loss*/) {}
   virtual void on_epoch_end(Trainer&, const EpochResult&) {}
   virtual void on_train_end(Trainer&) {}
+  /// A callback with state that a resumed run needs (the best epoch, early stopping's counter,
+  /// the metrics written so far) adds it here, under its own names, and reads it back below.
+  virtual void save_state(TrainingState&) const {}
+  virtual void load_state(const TrainingState&) {}
 };
 
 struct FitResult {
@@ -58,6 +66,12 @@ struct FitResult {
   /// The share of training time spent waiting for gradient all-reduces.
   double comm_wait_share() const { return train_seconds > 0 ? comm_wait_seconds / train_seconds : 0.0; }
 };
+
+/// The batch settings against the data and the ranks: a global batch that fits the training
+/// set and divides by the ranks, a per-rank batch that divides into train.accumulation_steps
+/// micro-batches. ConfigError naming the key. (fit() checks them too; a run checks them before
+/// writing anything.)
+void check_batching(const config::Config::Train& options, int64_t train_size, int world_size);
 
 class Trainer {
  public:
@@ -75,6 +89,19 @@ class Trainer {
 
   /// Ends training after the current epoch (callbacks call this on every rank alike).
   void request_stop() { stop_requested_ = true; }
+  /// Ends training after the current step, without evaluating (a stop signal, agreed on by
+  /// every rank). fit() then returns the epochs completed so far.
+  void interrupt() { interrupted_ = true; }
+  bool interrupted() const { return interrupted_; }
+
+  /// The next fit() continues from `state` (capture_training_state() of an earlier run with the
+  /// same configuration and data, possibly on another number of ranks) instead of starting.
+  void resume_from(TrainingState state) { resume_ = std::move(state); }
+  /// Everything needed to continue from here: parameters and buffers, optimizer, position,
+  /// random generators, the epoch's partial loss of every rank, the history, and each
+  /// callback's save_state(). A collective: every rank calls it at the same point (in
+  /// on_step_end or on_epoch_end); only rank 0's result holds the tensors.
+  TrainingState capture_training_state();
 
   models::RatingModel& model() { return *model_; }
   dist::Communicator& comm() { return comm_; }
@@ -83,10 +110,17 @@ class Trainer {
   int max_epochs() const { return options_.epochs; }
   int64_t steps_per_epoch() const { return steps_per_epoch_; }
   int64_t global_batch() const { return options_.batch_size; }
+  /// Optimizer steps taken so far (in on_step_end: including the step just taken).
+  int64_t global_step() const { return global_step_; }
 
  private:
-  void train_epoch(const data::RatingDataset& train, dist::DistributedSampler& sampler,
+  /// Steps [first_step, steps_per_epoch_) of epoch_.
+  void train_epoch(const data::RatingDataset& train, dist::DistributedSampler& sampler, int64_t first_step,
                    EpochResult& result);
+  /// Applies resume_ once the optimizer exists; returns the epoch and step to continue at.
+  std::pair<int, int64_t> apply_resume(const TrainingState& state);
+  /// Throws when the loss has become NaN or infinite (named by epoch and step).
+  void check_loss_finite(const torch::Tensor& loss, int64_t step) const;
   /// Forward and backward of one optimizer step over this rank's `step_index`, in
   /// options_.accumulation_steps micro-batches; returns the step's loss (a device scalar).
   torch::Tensor forward_backward(const data::RatingDataset& train, const torch::Tensor& step_index);
@@ -112,6 +146,16 @@ class Trainer {
   int64_t global_step_ = 0;
   int epoch_ = 0;
   bool stop_requested_ = false;
+  bool interrupted_ = false;
+  std::optional<TrainingState> resume_;
+
+  // The position and partial results of the epoch in progress, for capture_training_state().
+  FitResult history_;              // the epochs completed so far
+  int64_t next_step_ = 0;          // the next step of epoch_
+  bool at_epoch_end_ = false;      // inside on_epoch_end: the next position is (epoch_ + 1, 0)
+  torch::Tensor epoch_loss_sum_;   // this rank's summed step losses of the epoch (float64, device)
+  double epoch_seconds_before_ = 0, epoch_comm_wait_before_ = 0;  // of the epoch before a resume
+  Stopwatch epoch_watch_;
 };
 
 }  // namespace mlrec::train

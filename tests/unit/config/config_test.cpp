@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "mlrec/common/error.h"
+#include "support/temp_dir.h"
 
 #ifndef MLREC_SOURCE_DIR
 #define MLREC_SOURCE_DIR "."
@@ -123,7 +124,7 @@ TEST(ParamSpecs, KeysAreUniqueAndCoverScriptKeys) {
     EXPECT_NE(find_param(k), nullptr) << k;
   }
   EXPECT_EQ(find_param("train.nope"), nullptr);
-  EXPECT_EQ(keys.size(), 55u);  // update when adding a parameter (and its test)
+  EXPECT_EQ(keys.size(), 60u);  // update when adding a parameter (and its test)
 }
 
 TEST(ParamSpecs, EveryKeyIsBoundToItsOwnField) {
@@ -575,6 +576,22 @@ TEST(ConfigErrors, AHugeBadValueIsShownShortened) {
       EXPECT_NE(message.find("characters)"), std::string::npos) << message.substr(0, 400);
     }
   }
+}
+
+}  // namespace
+}  // namespace mlrec::config
+
+namespace mlrec::config {
+namespace {
+
+TEST(LoadConfig, AFileWithNoSettingsSaysSoAndKeepsTheDefaults) {
+  test_support::TempDir dir;
+  test_support::write_file(dir.file("empty.yaml"), "# every line commented out\n# train:\n#   lr: 0.1\n");
+  testing::internal::CaptureStdout();
+  const Config config = load_config(dir.file("empty.yaml"), {});
+  const std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find("empty.yaml holds no settings: every key takes its default"), std::string::npos) << out;
+  EXPECT_EQ(to_yaml(config), to_yaml(default_config()));
 }
 
 }  // namespace

@@ -109,6 +109,30 @@ TEST(MovieLens1MTest, ReadsRatingsMoviesAndUsers) {
   EXPECT_EQ(raw.scale.num_levels(), 5);
 }
 
+TEST(MovieLens1MTest, ARepeatedPairKeepsItsLatestRatingAndIsReported) {
+  TempDir dir;
+  // User 1 rates movie 5 twice, the later rating (by timestamp) first in the file.
+  write_1m(dir, std::string(kRatings1M) + "1::5::2::978300000\n" + "2::9::4::978309999\n");
+  const RawRatings raw = load_movielens(dir.path());
+  EXPECT_EQ(raw.duplicates_dropped, 2);
+  EXPECT_EQ(raw.user_id, (std::vector<int32_t>{1, 1, 3, 2}));
+  EXPECT_EQ(raw.movie_id, (std::vector<int32_t>{5, 1, 1, 9}));
+  EXPECT_EQ(raw.rating, (std::vector<float>{5, 3, 4, 4}));  // 1::5 keeps 5 (later), 2::9 keeps 4
+  const std::string text = format_stats(raw, compute_stats(raw));
+  EXPECT_NE(text.find("2 rating(s) of a (user, movie) pair rated again were dropped"), std::string::npos) << text;
+}
+
+TEST(MovieLens1MTest, AFolderWithTwoReleasesSaysWhichIsRead) {
+  TempDir dir;
+  write_1m(dir);
+  write_file(dir.file("ratings.csv"), "userId,movieId,rating,timestamp\n1,1,4.0,1\n");
+  const RawRatings raw = load_movielens(dir.path());
+  expect_1m_fixture(raw);
+  EXPECT_EQ(raw.other_releases, (std::vector<std::string>{"ratings.csv"}));
+  const std::string text = format_stats(raw, compute_stats(raw));
+  EXPECT_NE(text.find("also holds ratings.csv (another release): read as ml-1m only"), std::string::npos) << text;
+}
+
 TEST(MovieLens1MTest, AcceptsCrlfAndMissingFinalNewline) {
   TempDir dir;
   write_1m(dir,
@@ -518,18 +542,19 @@ TEST(StatsTest, CountsAndPerUserSpread) {
            "3::9::4::7\n3::9::4::8\n");
   RawRatings raw = load_movielens(dir.path());
   DataStats s = compute_stats(raw);
-  EXPECT_EQ(s.ratings, 8);
+  EXPECT_EQ(s.ratings, 7);  // user 3 rates movie 9 twice: the later rating alone is kept
   EXPECT_EQ(s.users, 3);
   EXPECT_EQ(s.movies, 3);
   EXPECT_EQ(s.min_rating, 1);
   EXPECT_EQ(s.max_rating, 5);
   EXPECT_EQ(s.per_user_min, 1);
-  EXPECT_EQ(s.per_user_median, 3);  // counts 3, 1, 4
-  EXPECT_EQ(s.per_user_max, 4);
+  EXPECT_EQ(s.per_user_median, 3);  // counts 3, 1, 3
+  EXPECT_EQ(s.per_user_max, 3);
   const std::string text = format_stats(raw, s);
   EXPECT_NE(text.find("ml-1m"), std::string::npos) << text;
-  EXPECT_NE(text.find("8 ratings from 3 users on 3 movies"), std::string::npos) << text;
-  EXPECT_NE(text.find("min 1, median 3, max 4"), std::string::npos) << text;
+  EXPECT_NE(text.find("7 ratings from 3 users on 3 movies"), std::string::npos) << text;
+  EXPECT_NE(text.find("min 1, median 3, max 3"), std::string::npos) << text;
+  EXPECT_NE(text.find("1 rating(s) of a (user, movie) pair rated again were dropped"), std::string::npos) << text;
 }
 
 TEST(StatsTest, EvenUserCountMedianAndGroupedNumbers) {

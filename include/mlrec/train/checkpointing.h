@@ -1,0 +1,61 @@
+// Training-state checkpoints and stop signals, as one callback (README, "Checkpoints and
+// resuming"). When:
+//   - every checkpoint.every_steps optimizer steps and every checkpoint.every_minutes minutes
+//     (rank 0's clock decides, the ranks agree),
+//   - at the end of each epoch (after its evaluation and the other callbacks),
+//   - on a stop signal (common/stop_signal.h): the ranks agree on it at the next step boundary
+//     (or at the epoch's end when it arrived during evaluation), every rank stops at the same
+//     step, rank 0 writes the checkpoint, and fit() returns; run_training then ends every rank
+//     with StopRequested.
+// Capturing the state is a collective on the training thread (CPU copies of every tensor); rank 0
+// then serialises and writes it on a background thread while training goes on, one write at a
+// time, so a checkpoint costs the training loop about one copy of its state.
+#pragma once
+
+#include <future>
+#include <string>
+
+#include "mlrec/common/timer.h"
+#include "mlrec/config/config.h"
+#include "mlrec/train/checkpoint_store.h"
+#include "mlrec/train/run_identity.h"
+#include "mlrec/train/trainer.h"
+
+namespace mlrec::train {
+
+class CheckpointCallback : public Callback {
+ public:
+  /// `identity` is recorded in every checkpoint and checked when one is resumed.
+  CheckpointCallback(const config::Config::Checkpoint& options, const std::string& run_dir, RunIdentity identity);
+  ~CheckpointCallback() override;
+
+  void on_train_begin(Trainer& trainer) override;
+  void on_step_end(Trainer& trainer, int64_t step, const torch::Tensor& loss) override;
+  void on_epoch_end(Trainer& trainer, const EpochResult& result) override;
+  void on_train_end(Trainer& trainer) override;
+
+  /// The signal that stopped training (0 when none did).
+  int stopped_by() const { return stopped_by_; }
+  /// The newest checkpoint written by this run ("" before the first).
+  const std::string& last_checkpoint() const { return last_checkpoint_; }
+
+ private:
+  enum Reason { kSteps, kTime, kEpochEnd, kSignal };
+  /// The ranks' agreed stop signal (0 for none) and whether rank 0's timer says a checkpoint
+  /// is due: one small all-reduce over the host communicator (none for one rank).
+  std::pair<int, bool> agree(Trainer& trainer, bool time_matters);
+  void save(Trainer& trainer, Reason reason);
+  void stop(Trainer& trainer, int signal);
+  /// Waits for the write in flight (rethrowing its error) and logs it.
+  void finish_write();
+
+  config::Config::Checkpoint options_;
+  CheckpointStore store_;
+  RunIdentity identity_;
+  Stopwatch since_last_;
+  std::future<std::string> pending_;
+  std::string last_checkpoint_;
+  int stopped_by_ = 0;
+};
+
+}  // namespace mlrec::train

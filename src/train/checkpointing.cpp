@@ -1,0 +1,118 @@
+#include "mlrec/train/checkpointing.h"
+
+#include <fmt/format.h>
+
+#include "mlrec/common/logging.h"
+#include "mlrec/common/stop_signal.h"
+
+namespace mlrec::train {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+const char* reason_text(int reason) {
+  switch (reason) {
+    case 0: return "every checkpoint.every_steps";
+    case 1: return "every checkpoint.every_minutes";
+    case 2: return "epoch end";
+    default: return "stop signal";
+  }
+}
+
+}  // namespace
+
+CheckpointCallback::CheckpointCallback(const config::Config::Checkpoint& options, const std::string& run_dir,
+                                       RunIdentity identity)
+    : options_(options), store_(run_dir, options.keep), identity_(std::move(identity)) {}
+
+CheckpointCallback::~CheckpointCallback() {
+  // An exception is already on its way (or training ended): a write in flight still completes,
+  // so that no partial folder is left behind.
+  if (pending_.valid()) pending_.wait();
+}
+
+void CheckpointCallback::on_train_begin(Trainer&) { since_last_.restart(); }
+
+std::pair<int, bool> CheckpointCallback::agree(Trainer& trainer, bool time_matters) {
+  dist::Communicator& comm = trainer.comm().host();
+  const bool time_due = time_matters && options_.every_minutes > 0 && comm.is_root() &&
+                        since_last_.seconds() >= options_.every_minutes * 60;
+  if (comm.world_size() == 1) return {stop_signal_received(), time_due};
+  // One slot per rank for its signal, and rank 0's timer in the last.
+  auto flags = torch::zeros({comm.world_size() + 1}, torch::kInt64);
+  flags[comm.rank()] = stop_signal_received();
+  flags[comm.world_size()] = time_due ? 1 : 0;
+  comm.all_reduce_sum(flags, "stop signal and checkpoint agreement");
+  int signal = 0;
+  for (int r = 0; r < comm.world_size() && signal == 0; ++r) signal = static_cast<int>(flags[r].item<int64_t>());
+  return {signal, flags[comm.world_size()].item<int64_t>() != 0};
+}
+
+void CheckpointCallback::on_step_end(Trainer& trainer, int64_t step, const torch::Tensor&) {
+  // The epoch's last step is followed by evaluation and the epoch-end checkpoint: signals
+  // arriving now are handled there.
+  if (step + 1 == trainer.steps_per_epoch()) return;
+  const auto [signal, time_due] = agree(trainer, true);
+  if (signal != 0) {
+    log_rank0(fmt::format("{} received: stopping at epoch {} step {}/{}", signal_name(signal), trainer.epoch(),
+                          step + 1, trainer.steps_per_epoch()));
+    save(trainer, kSignal);
+    stop(trainer, signal);
+    trainer.interrupt();
+    return;
+  }
+  const bool steps_due = options_.every_steps > 0 && trainer.global_step() % options_.every_steps == 0;
+  if (steps_due || time_due) save(trainer, steps_due ? kSteps : kTime);
+}
+
+void CheckpointCallback::on_epoch_end(Trainer& trainer, const EpochResult&) {
+  const int signal = agree(trainer, false).first;
+  save(trainer, signal != 0 ? kSignal : kEpochEnd);
+  if (signal != 0) {
+    log_rank0(fmt::format("{} received: stopping after epoch {}", signal_name(signal), trainer.epoch()));
+    stop(trainer, signal);
+    trainer.request_stop();
+  }
+}
+
+void CheckpointCallback::on_train_end(Trainer&) { finish_write(); }
+
+void CheckpointCallback::save(Trainer& trainer, Reason reason) {
+  if (options_.keep == 0) return;
+  Stopwatch capture_watch;
+  TrainingState state = trainer.capture_training_state();  // every rank: it is a collective
+  since_last_.restart();
+  if (!trainer.comm().is_root()) return;
+  const double capture_seconds = capture_watch.seconds();
+  finish_write();  // one write at a time
+  Json meta;
+  meta["reason"] = reason_text(reason);
+  meta["identity"] = identity_.to_json();
+  meta["state"] = state.values;
+  const int64_t step = trainer.global_step();
+  const CheckpointStore store = store_;
+  pending_ = std::async(std::launch::async, [store, step, capture_seconds, meta = std::move(meta),
+                                             state = std::move(state)]() mutable {
+    Stopwatch write_watch;
+    const std::string bytes = serialize_tensors(state);
+    const std::string path = store.write(step, bytes, std::move(meta));
+    log_info(fmt::format("checkpoint {} ({:.1f} MB): state copied in {:.3f} s, written in {:.3f} s", path,
+                         bytes.size() / 1e6, capture_seconds, write_watch.seconds()));
+    return path;
+  });
+}
+
+void CheckpointCallback::finish_write() {
+  if (!pending_.valid()) return;
+  last_checkpoint_ = pending_.get();  // rethrows the writer's error ("...: cannot write: ...")
+}
+
+void CheckpointCallback::stop(Trainer& trainer, int signal) {
+  finish_write();
+  // No rank leaves before the checkpoint is on disk: under mpirun a rank that exits early
+  // gets the others killed.
+  trainer.comm().host().barrier("stop: checkpoint written");
+  stopped_by_ = signal;
+}
+
+}  // namespace mlrec::train

@@ -1,0 +1,58 @@
+#include "mlrec/train/run_identity.h"
+
+#include <map>
+
+namespace mlrec::train {
+
+using Json = nlohmann::ordered_json;
+
+Json RunIdentity::to_json() const {
+  Json keys = Json::object();
+  for (const auto& [key, value] : config) keys[key] = value;
+  return Json{{"version", version}, {"data", data}, {"config", keys}};
+}
+
+RunIdentity RunIdentity::from_json(const Json& json) {
+  RunIdentity identity;
+  identity.version = json.value("version", "");
+  identity.data = json.value("data", "");
+  const Json keys = json.value("config", Json::object());  // items() must not outlive it
+  for (const auto& [key, value] : keys.items()) {
+    identity.config.emplace_back(key, value.is_string() ? value.get<std::string>() : value.dump());
+  }
+  return identity;
+}
+
+RunIdentity identity_of(const config::Config& config) {
+  RunIdentity identity;
+  for (const auto& spec : config::param_specs()) {
+    identity.config.emplace_back(spec.key, config::param_text(config, spec.key));
+  }
+  return identity;
+}
+
+bool may_change_on_resume(const std::string& key) {
+  for (const char* prefix : {"output.", "checkpoint.", "dist."}) {
+    if (key.rfind(prefix, 0) == 0) return true;
+  }
+  // data.dir: the same data may sit at another path (a node's local copy); the data's own
+  // fingerprint decides.
+  return key == "train.threads" || key == "train.log_every_steps" || key == "train.device" || key == "data.dir";
+}
+
+std::optional<std::string> first_config_difference(const RunIdentity& there, const RunIdentity& here) {
+  std::map<std::string, std::string> theirs(there.config.begin(), there.config.end());
+  for (const auto& [key, value] : here.config) {
+    if (may_change_on_resume(key)) continue;
+    const auto it = theirs.find(key);
+    if (it == theirs.end()) return key + " (absent there, " + value + " here)";
+    if (it->second != value) return key + " (" + it->second + " there, " + value + " here)";
+  }
+  std::map<std::string, std::string> ours(here.config.begin(), here.config.end());
+  for (const auto& [key, value] : there.config) {
+    if (!may_change_on_resume(key) && !ours.count(key)) return key + " (" + value + " there, absent here)";
+  }
+  return std::nullopt;
+}
+
+}  // namespace mlrec::train
