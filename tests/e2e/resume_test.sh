@@ -12,7 +12,8 @@
 #   kill9       kill -9 at up to 20 random moments with a checkpoint every step: every restart
 #               resumes from a complete checkpoint and the run ends bit-identical
 #   agree       ranks given different settings (mpirun's MPMD form) stop before training
-#   launchers   SIGUSR1 to mpirun (forwarded) and SIGTERM to one rank (as srun delivers it)
+#   launchers   SIGUSR1 to mpirun (forwarded), SIGTERM to mpirun (its grace period set), and
+#               SIGTERM to one rank (as srun delivers it)
 # usage: resume_test.sh MLREC_DIST MPIRUN_WRAPPER PYTHON SECTION
 set -uo pipefail
 bin="$1"
@@ -243,6 +244,18 @@ launchers)
   grep -q "SIGUSR1 received: stopping" "$work/usr1.log" || fail "SIGUSR1 to mpirun did not stop the ranks"
   grep -q "checkpoint: .*checkpoints/step-" "$work/usr1.log" || fail "SIGUSR1: no checkpoint"
   echo "   SIGUSR1 to mpirun: every rank stopped, checkpoint written (exit $status)"
+  # SIGTERM to mpirun: Open MPI cannot forward it; it sends the ranks SIGTERM itself after
+  # odls_base_sigkill_timeout seconds (then SIGKILL after as long again).
+  flags=(--oversubscribe --bind-to none --mca odls_base_sigkill_timeout 3)
+  [ "$(id -u)" -eq 0 ] && flags+=(--allow-run-as-root)
+  mpirun "${flags[@]}" -np 2 "$bin" "${long[@]}" --set "output.dir=$work/mpirun_term" >"$work/mpirun_term.log" 2>&1 &
+  job=$!
+  for _ in $(seq 1 300); do grep -q "epoch 1/" "$work/mpirun_term.log" && break; sleep 0.1; done
+  kill -TERM "$job"
+  wait "$job"
+  grep -q "SIGTERM received: stopping" "$work/mpirun_term.log" || fail "SIGTERM to mpirun did not reach the ranks"
+  grep -q "checkpoint: .*checkpoints/step-" "$work/mpirun_term.log" || fail "SIGTERM to mpirun: no checkpoint"
+  echo "   SIGTERM to mpirun (odls_base_sigkill_timeout 3): every rank stopped, checkpoint written"
   # SIGTERM to one rank, as srun delivers signals to the tasks themselves.
   "$mpirun_local" 2 "$bin" "${long[@]}" --set "output.dir=$work/term" >"$work/term.log" 2>&1 &
   job=$!
