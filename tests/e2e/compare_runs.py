@@ -48,6 +48,8 @@ def exact(a, b):
 def close(a, b, tolerance):
     problems = []
     ea, eb = epochs(a), epochs(b)
+    worst = max((abs(x[k] - y[k]) for x, y in zip(ea, eb) for k in ("mae", "rmse")), default=0.0)
+    print(f"largest difference in MAE or RMSE over {len(ea)} epochs: {worst:.6f}")
     if [e["epoch"] for e in ea] != [e["epoch"] for e in eb]:
         problems.append(f"epochs {[e['epoch'] for e in ea]} != {[e['epoch'] for e in eb]}")
     for x, y in zip(ea, eb):
