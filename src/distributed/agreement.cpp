@@ -2,22 +2,20 @@
 
 #include <torch/torch.h>
 
+#include "mlrec/common/checksum.h"
 #include "mlrec/common/error.h"
 #include "mlrec/common/strings.h"
 
 namespace mlrec::dist {
 namespace {
 
-// FNV-1a over name and value: equal items hash alike on every host and build.
+// FNV-1a over name and value (each with its terminating zero, so that the boundary counts):
+// equal items hash alike on every host and build.
 int64_t item_hash(const AgreementItem& item) {
-  uint64_t hash = 1469598103934665603ULL;
-  auto mix = [&](const std::string& text) {
-    for (unsigned char c : text) hash = (hash ^ c) * 1099511628211ULL;
-    hash = (hash ^ 0xff) * 1099511628211ULL;
-  };
-  mix(item.name);
-  mix(item.value);
-  return static_cast<int64_t>(hash);
+  Fnv1a64 hash;
+  hash.add(item.name.c_str(), item.name.size() + 1);
+  hash.add(item.value.c_str(), item.value.size() + 1);
+  return static_cast<int64_t>(hash.value());
 }
 
 }  // namespace

@@ -55,14 +55,6 @@ void SaveBestCallback::on_train_end(Trainer& trainer) {
                         best_.mae, best_.mse, best_.rmse));
 }
 
-// Non-finite metrics travel as null in JSON (it has no spelling for NaN).
-namespace {
-nlohmann::ordered_json number(double value) {
-  return std::isfinite(value) ? nlohmann::ordered_json(value) : nlohmann::ordered_json(nullptr);
-}
-double number_from(const nlohmann::ordered_json& json) { return json.is_null() ? NAN : json.get<double>(); }
-}  // namespace
-
 void MetricsLogger::save_state(TrainingState& state) const { state.values["metrics_logger"] = {{"lines", lines_}}; }
 
 void MetricsLogger::load_state(const TrainingState& state) {
@@ -71,27 +63,23 @@ void MetricsLogger::load_state(const TrainingState& state) {
 
 void EarlyStoppingCallback::save_state(TrainingState& state) const {
   const EarlyStopping::State s = stopping_.state();
-  state.values["early_stopping"] = {{"has_best", s.has_best}, {"best", number(s.best)}, {"stale_epochs", s.stale_epochs}};
+  state.values["early_stopping"] = {{"has_best", s.has_best}, {"best", s.best}, {"stale_epochs", s.stale_epochs}};
 }
 
 void EarlyStoppingCallback::load_state(const TrainingState& state) {
   const auto& j = state.values.at("early_stopping");
-  stopping_.restore({j.at("has_best").get<bool>(), number_from(j.at("best")), j.at("stale_epochs").get<int>()});
+  stopping_.restore({j.at("has_best").get<bool>(), number_or_nan(j.at("best")), j.at("stale_epochs").get<int>()});
 }
 
 void SaveBestCallback::save_state(TrainingState& state) const {
-  state.values["best"] = {{"epoch", best_epoch_}, {"mae", number(best_.mae)}, {"mse", number(best_.mse)},
-                          {"rmse", number(best_.rmse)}, {"count", best_.count}};
+  state.values["best"] = {{"epoch", best_epoch_}, {"metrics", best_}};
   for (const auto& [name, tensor] : best_state_) state.add("best/" + name, tensor);
 }
 
 void SaveBestCallback::load_state(const TrainingState& state) {
   const auto& j = state.values.at("best");
   best_epoch_ = j.at("epoch").get<int>();
-  best_.mae = number_from(j.at("mae"));
-  best_.mse = number_from(j.at("mse"));
-  best_.rmse = number_from(j.at("rmse"));
-  best_.count = j.at("count").get<int64_t>();
+  best_ = j.at("metrics").get<Metrics>();
   best_state_.clear();
   // On the device of the model they will be restored into.
   for (const auto& [name, tensor] : state.tensors_under("best/")) best_state_.emplace_back(name, tensor);

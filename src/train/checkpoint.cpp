@@ -62,10 +62,15 @@ void TrainingState::add(const std::string& name, const torch::Tensor& tensor) {
   tensors.emplace_back(name, tensor.detach().to(torch::kCPU, /*non_blocking=*/false, /*copy=*/true));
 }
 
-const torch::Tensor& TrainingState::tensor(const std::string& name) const {
+const torch::Tensor* TrainingState::find(const std::string& name) const {
   for (const auto& [key, value] : tensors) {
-    if (key == name) return value;
+    if (key == name) return &value;
   }
+  return nullptr;
+}
+
+const torch::Tensor& TrainingState::tensor(const std::string& name) const {
+  if (const torch::Tensor* found = find(name)) return *found;
   throw InputError::in(source, "has no tensor '" + name + "'");
 }
 

@@ -10,16 +10,17 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-const char* reason_text(int reason) {
-  switch (reason) {
-    case 0: return "every checkpoint.every_steps";
-    case 1: return "every checkpoint.every_minutes";
-    case 2: return "epoch end";
-    default: return "stop signal";
-  }
-}
-
 }  // namespace
+
+const char* CheckpointCallback::reason_text(Reason reason) {
+  switch (reason) {
+    case kSteps: return "every checkpoint.every_steps";
+    case kTime: return "every checkpoint.every_minutes";
+    case kEpochEnd: return "epoch end";
+    case kSignal: break;
+  }
+  return "stop signal";
+}
 
 CheckpointCallback::CheckpointCallback(const config::Config::Checkpoint& options, const std::string& run_dir,
                                        RunIdentity identity)

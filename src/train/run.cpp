@@ -189,6 +189,16 @@ void check_checkpoint_identity(const StoredCheckpoint& checkpoint, const RunIden
   }
 }
 
+StartPlan resume_plan(StoredCheckpoint checkpoint, const RunIdentity& identity) {
+  check_checkpoint_identity(checkpoint, identity);
+  StartPlan plan;
+  plan.kind = StartPlan::kResume;
+  plan.checkpoint_path = checkpoint.path;
+  plan.checkpoint_meta = checkpoint.meta.dump();
+  plan.checkpoint_state = std::move(checkpoint.state);
+  return plan;
+}
+
 std::optional<RunIdentity> identity_in(const RunDirectory& run_dir) {
   if (!std::filesystem::exists(run_dir.config_path())) return std::nullopt;
   try {
@@ -204,8 +214,9 @@ StartPlan plan_start(const config::Config& config, const RunDirectory& run_dir, 
   StartPlan plan;
   const std::string& resume = config.checkpoint.resume;
   const bool explicit_checkpoint = resume != "auto" && resume != "never";
+  bool holds_run = run_dir.holds_run_files();
   std::optional<std::string> other_run;
-  if (run_dir.holds_run_files()) {
+  if (holds_run) {
     const std::optional<RunIdentity> previous = identity_in(run_dir);
     if (!previous) other_run = "its config.yaml is missing or unreadable";
     else if (auto difference = first_config_difference(*previous, identity)) other_run = *difference;
@@ -218,17 +229,12 @@ StartPlan plan_start(const config::Config& config, const RunDirectory& run_dir, 
     }
     log_rank0("output.overwrite: removing the files of the run in " + run_dir.path() + " (" + *other_run + ")");
     run_dir.remove_run_files();
+    holds_run = false;
   }
   if (explicit_checkpoint) {
-    StoredCheckpoint checkpoint = CheckpointStore::load(resume);
-    check_checkpoint_identity(checkpoint, identity);
-    plan.kind = StartPlan::kResume;
-    plan.checkpoint_path = checkpoint.path;
-    plan.checkpoint_meta = checkpoint.meta.dump();
-    plan.checkpoint_state = std::move(checkpoint.state);
-    return plan;
+    return resume_plan(CheckpointStore::load(resume), identity);
   }
-  if (!run_dir.holds_run_files()) return plan;
+  if (!holds_run) return plan;
   // An earlier run of this same configuration.
   if (resume == "never") {
     if (!config.output.overwrite) {
@@ -247,12 +253,7 @@ StartPlan plan_start(const config::Config& config, const RunDirectory& run_dir, 
   }
   const CheckpointStore store(run_dir.path(), config.checkpoint.keep);
   if (auto checkpoint = store.load_newest([](const std::string& warning) { log_warning(warning); })) {
-    check_checkpoint_identity(*checkpoint, identity);
-    plan.kind = StartPlan::kResume;
-    plan.checkpoint_path = checkpoint->path;
-    plan.checkpoint_meta = checkpoint->meta.dump();
-    plan.checkpoint_state = std::move(checkpoint->state);
-    return plan;
+    return resume_plan(std::move(*checkpoint), identity);
   }
   log_rank0(run_dir.path() + " holds an earlier start of this run with no checkpoint: starting it again");
   run_dir.remove_run_files();
@@ -298,7 +299,7 @@ TrainingState state_of(const StartPlan& plan) {
   return state;
 }
 
-RunResult finished_result(const config::Config& config, const StartPlan& plan, const RunDirectory& run_dir) {
+RunResult finished_result(const StartPlan& plan, const RunDirectory& run_dir) {
   const RunSummary summary = run_summary_from_json(plan.summary, run_dir.summary_path());
   RunResult result;
   result.already_finished = true;
@@ -312,7 +313,6 @@ RunResult finished_result(const config::Config& config, const StartPlan& plan, c
   log_rank0(fmt::format("{} holds this run, finished ({} epochs, best epoch {}: valid MAE {:.5f}); nothing to train. "
                         "To train it again: checkpoint.resume=never output.overwrite=true",
                         run_dir.path(), summary.epochs_run, summary.best_epoch, summary.valid.mae));
-  (void)config;
   return result;
 }
 
@@ -359,7 +359,7 @@ RunResult run_training(const config::Config& config, dist::ProcessGroup& group,
     }
   }
   share_plan(comm.host(), plan);
-  if (plan.kind == StartPlan::kFinished) return finished_result(config, plan, run_dir);
+  if (plan.kind == StartPlan::kFinished) return finished_result(plan, run_dir);
   run_dir.create(config::to_yaml(config));
   const std::string checkpoint = config.output.save_checkpoint ? run_dir.best_weights_path() : "";
 

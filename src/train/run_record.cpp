@@ -13,18 +13,6 @@ namespace {
 // Insertion-ordered, so that the files list their fields in the documented order.
 using Json = nlohmann::ordered_json;
 
-// JSON has no NaN: nlohmann writes non-finite numbers as null; read null back as NaN.
-double number_or_nan(const Json& j) { return j.is_null() ? NAN : j.get<double>(); }
-
-Metrics metrics_from_json(const Json& j) {
-  Metrics m;
-  m.mae = number_or_nan(j.at("mae"));
-  m.mse = number_or_nan(j.at("mse"));
-  m.rmse = number_or_nan(j.at("rmse"));
-  m.count = j.at("count").get<int64_t>();
-  return m;
-}
-
 // An optional field: its value, or `fallback` when absent (or null, for numbers).
 template <class T>
 T optional_field(const Json& j, const char* key, T fallback) {
@@ -37,6 +25,15 @@ T optional_field(const Json& j, const char* key, T fallback) {
 
 void to_json(Json& json, const Metrics& m) {
   json = Json{{"mae", m.mae}, {"mse", m.mse}, {"rmse", m.rmse}, {"count", m.count}};
+}
+
+double number_or_nan(const Json& j) { return j.is_null() ? NAN : j.get<double>(); }
+
+void from_json(const Json& j, Metrics& m) {
+  m.mae = number_or_nan(j.at("mae"));
+  m.mse = number_or_nan(j.at("mse"));
+  m.rmse = number_or_nan(j.at("rmse"));
+  m.count = j.at("count").get<int64_t>();
 }
 
 std::string to_json_line(const EpochRecord& r) {
@@ -91,13 +88,13 @@ RunSummary run_summary_from_json(const std::string& text, const std::string& sou
   try {
     const Json j = Json::parse(text);
     s.model = j.at("model").get<std::string>();
-    s.valid = metrics_from_json(j.at("valid"));
+    s.valid = j.at("valid").get<Metrics>();
     s.best_epoch = j.at("best_epoch").get<int>();
     s.epochs_run = j.at("epochs_run").get<int>();
     s.release = optional_field<std::string>(j, "release", "");
     s.max_epochs = optional_field(j, "max_epochs", 0);
     s.protocol = optional_field<std::string>(j, "protocol", "study");
-    if (j.contains("test")) s.test = metrics_from_json(j.at("test"));
+    if (j.contains("test")) s.test = j.at("test").get<Metrics>();
     s.train_count = optional_field<int64_t>(j, "train_count", 0);
     s.test_count = optional_field<int64_t>(j, "test_count", 0);
     s.data_seconds = optional_field(j, "data_seconds", 0.0);

@@ -9,11 +9,13 @@
 #include <mutex>
 #include <tuple>
 
+#include "mlrec/common/checksum.h"
 #include "mlrec/common/error.h"
 #include "mlrec/common/logging.h"
 #include "mlrec/common/stop_signal.h"
 #include "mlrec/common/timer.h"
 #include "mlrec/distributed/sampler.h"
+#include "mlrec/train/run_record.h"
 
 namespace mlrec::train {
 namespace {
@@ -64,17 +66,14 @@ namespace {
 
 // FNV-1a over the bytes of every parameter and buffer, in registration order.
 int64_t model_hash(const torch::nn::Module& module) {
-  uint64_t hash = 1469598103934665603ULL;
+  Fnv1a64 hash;
   auto mix = [&](const torch::Tensor& t) {
     auto bytes = t.detach().to(torch::kCPU).contiguous();
-    const auto* p = static_cast<const unsigned char*>(bytes.data_ptr());
-    for (int64_t i = 0, n = bytes.numel() * bytes.element_size(); i < n; ++i) {
-      hash = (hash ^ p[i]) * 1099511628211ULL;
-    }
+    hash.add(bytes.data_ptr(), bytes.numel() * bytes.element_size());
   };
   for (const auto& p : module.parameters()) mix(p);
   for (const auto& b : module.buffers()) mix(b);
-  return static_cast<int64_t>(hash);
+  return static_cast<int64_t>(hash.value());
 }
 
 }  // namespace
@@ -251,8 +250,7 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 Json epoch_json(const EpochResult& r) {
-  return Json{{"epoch", r.epoch}, {"train_loss", r.train_loss}, {"mae", r.valid.mae}, {"mse", r.valid.mse},
-              {"rmse", r.valid.rmse}, {"count", r.valid.count}, {"lr", r.lr}, {"seconds", r.train_seconds},
+  return Json{{"epoch", r.epoch}, {"train_loss", r.train_loss}, {"valid", r.valid}, {"lr", r.lr}, {"seconds", r.train_seconds},
               {"eval_seconds", r.eval_seconds}, {"samples", r.samples}, {"samples_per_second", r.samples_per_second},
               {"comm_wait_seconds", r.comm_wait_seconds}};
 }
@@ -273,11 +271,8 @@ void set_generator_state(const torch::Device& device, const torch::Tensor& state
 EpochResult epoch_from_json(const Json& j) {
   EpochResult r;
   r.epoch = j.at("epoch").get<int>();
-  r.train_loss = j.at("train_loss").get<double>();
-  r.valid.mae = j.at("mae").get<double>();
-  r.valid.mse = j.at("mse").get<double>();
-  r.valid.rmse = j.at("rmse").get<double>();
-  r.valid.count = j.at("count").get<int64_t>();
+  r.train_loss = number_or_nan(j.at("train_loss"));
+  r.valid = j.at("valid").get<Metrics>();
   r.lr = j.at("lr").get<double>();
   r.train_seconds = j.at("seconds").get<double>();
   r.eval_seconds = j.at("eval_seconds").get<double>();
@@ -344,10 +339,8 @@ std::pair<int, int64_t> Trainer::apply_resume(const TrainingState& state) {
   for (auto& b : model_->named_buffers()) load_into("model/" + b.key(), b.value());
   optimizer_->load_state(state.tensors_under("optimizer/"));
   set_generator_state(torch::Device(torch::kCPU), state.tensor("rng/cpu"));
-  if (device_.is_cuda()) {
-    for (const auto& [name, value] : state.tensors) {
-      if (name == "rng/device") set_generator_state(device_, value);
-    }
+  if (const torch::Tensor* generator = state.find("rng/device"); generator && device_.is_cuda()) {
+    set_generator_state(device_, *generator);
   }
   global_step_ = t.at("global_step").get<int64_t>();
   stop_requested_ = t.at("stop_requested").get<bool>();

@@ -29,6 +29,8 @@ struct TrainingState {
   void add(const std::string& name, const torch::Tensor& tensor);
   /// The tensor called `name`; InputError (naming the checkpoint) when there is none.
   const torch::Tensor& tensor(const std::string& name) const;
+  /// The tensor called `name`, or nullptr.
+  const torch::Tensor* find(const std::string& name) const;
   /// The tensors whose names start with `prefix`, prefix removed, in order.
   std::vector<std::pair<std::string, torch::Tensor>> tensors_under(const std::string& prefix) const;
   std::string source = "the checkpoint";  // named in errors

@@ -41,6 +41,7 @@ class CheckpointCallback : public Callback {
 
  private:
   enum Reason { kSteps, kTime, kEpochEnd, kSignal };
+  static const char* reason_text(Reason reason);  // recorded in checkpoint.json
   /// The ranks' agreed stop signal (0 for none) and whether rank 0's timer says a checkpoint
   /// is due: one small all-reduce over the host communicator (none for one rank).
   std::pair<int, bool> agree(Trainer& trainer, bool time_matters);

@@ -50,8 +50,11 @@ struct RunSummary {
 };
 
 /// Metrics as JSON, {"mae", "mse", "rmse", "count"}: the mapping summary.json uses, for other
-/// files that report metrics (the benchmark's). Found by nlohmann-json through ADL.
+/// files that report metrics (the benchmark's, checkpoints). Found by nlohmann-json through ADL.
 void to_json(nlohmann::ordered_json& json, const Metrics& metrics);
+void from_json(const nlohmann::ordered_json& json, Metrics& metrics);
+/// A number written by nlohmann-json, which writes non-finite ones as null: null reads as NaN.
+double number_or_nan(const nlohmann::ordered_json& json);
 
 /// JSON text of one metrics.jsonl line (no newline). Non-finite numbers become null, as JSON
 /// has no spelling for them; reading turns null back into NaN.
