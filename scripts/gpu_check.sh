@@ -71,7 +71,7 @@ if [ -n "${MLREC_GTEST_SOURCE_DIR:-}" ] || [ -f /usr/lib/x86_64-linux-gnu/cmake/
 targets="mlrec_dist"; [ "$tests" = ON ] && targets="mlrec_dist mlrec_torch_tests"
 build="cmake --build '$build_dir' -j $(nproc) --target $targets"
 if [ "$dry" != 1 ]; then
-  build="cmake -S . -B '$build_dir' -G Ninja -DCMAKE_BUILD_TYPE=Release -DMLREC_PYTHON='$python' \
+  build="cmake -S . -B '$build_dir' -G Ninja -DCMAKE_BUILD_TYPE=Release -DMLREC_PYTHON='$python' -DMLREC_CUDA=ON \
     -DMLREC_BUILD_TESTS=$tests -DMLREC_GTEST_SOURCE_DIR='${MLREC_GTEST_SOURCE_DIR:-}' \
     -DMLREC_BOOST_PO_SOURCE_DIR='${MLREC_BOOST_PO_SOURCE_DIR:-}' && $build"
 fi

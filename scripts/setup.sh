@@ -11,6 +11,8 @@
 # The wheels are cached outside the checkout, keyed by torch version and Python ABI, so a fresh
 # clone on a machine that already has them doesn't download ~3 GB again:
 #   ${MLREC_CACHE_DIR:-~/.cache/mlrec}/wheels/torch-<version>-<python tag>/
+# --test-tools also installs what the test suite's cluster tests need (Slurm, munge, podman).
+# No CUDA toolkit is needed: without one the CPU-only mlrec is built.
 # MLREC_PYTHON=/path/to/python skips the venv and uses a Python that already has torch (the
 # GPU machines, which have no network).
 set -euo pipefail
@@ -23,6 +25,10 @@ PYTHON_PACKAGES=("torch==${TORCH_VERSION}" numpy pandas)
 DEBIAN_PACKAGES=(g++ cmake ninja-build pkg-config python3-venv curl unzip ca-certificates
                  openmpi-bin libopenmpi-dev libboost-program-options-dev libyaml-cpp-dev libgtest-dev
                  nlohmann-json3-dev)
+# Only for the test suite (--test-tools; scripts/test.sh asks for them): what the cluster tests run
+# for real, a one-host Slurm cluster (munge, slurmctld, slurmd; srun --mpi=pmix) and podman with
+# runc (crun refuses hybrid cgroups), with debootstrap to make the plain Debian base image locally.
+TEST_PACKAGES=(munge slurmctld slurmd slurm-client podman runc debootstrap)
 
 say() { echo "[setup] $*"; }
 
@@ -39,13 +45,16 @@ install_debian_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
-check_cuda_toolkit() {
-  # The CUDA build of LibTorch needs the toolkit's headers and nvcc to configure, even on a
-  # machine without a GPU (CUDA code compiles and links here; it runs only where a GPU is).
-  if ! command -v nvcc >/dev/null 2>&1 && [ ! -x /usr/local/cuda/bin/nvcc ]; then
-    echo "[setup] error: the CUDA 13 toolkit was not found (no nvcc on PATH or in /usr/local/cuda)." >&2
-    echo "[setup] install the CUDA 13.0 toolkit (with NCCL headers), then run this again." >&2
-    exit 1
+report_cuda_toolkit() {
+  # The CUDA build of mlrec compiles against the CUDA 13 toolkit (nvcc and its headers; no GPU
+  # needed). Without one, CMake builds the CPU-only mlrec against the same LibTorch
+  # (cmake/MlrecTorch.cmake): the same program, without train.device=cuda and NCCL.
+  if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ] || \
+     { [ -n "${CUDA_HOME:-}" ] && [ -x "$CUDA_HOME/bin/nvcc" ]; }; then
+    say "CUDA toolkit found: the CUDA build of mlrec will be made"
+  else
+    say "no CUDA toolkit (nvcc) found: the CPU-only mlrec will be built; for GPUs install the"
+    say "CUDA 13.0 toolkit and build again"
   fi
 }
 
@@ -79,7 +88,12 @@ install_python_environment() {
   "$venv/bin/python" -m pip install -q --no-index --find-links "$cache" "${PYTHON_PACKAGES[@]}"
 }
 
+case "${1:-}" in
+  "") ;;
+  --test-tools) DEBIAN_PACKAGES+=("${TEST_PACKAGES[@]}") ;;
+  *) echo "usage: scripts/setup.sh [--test-tools]" >&2; exit 2 ;;
+esac
 install_debian_packages
-check_cuda_toolkit
+report_cuda_toolkit
 install_python_environment
 say "ready"

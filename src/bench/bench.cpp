@@ -1,6 +1,8 @@
 #include "mlrec/bench/bench.h"
 
+#if MLREC_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
+#endif
 #include <sys/resource.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
@@ -97,7 +99,9 @@ void run_bench(const BenchOptions& options, dist::ProcessGroup& group) {
     if (device.is_cuda()) {
       // The allocator knows the device only once CUDA is initialised (lazily, at first use).
       torch::empty({1}, torch::TensorOptions().device(device));
+#if MLREC_WITH_CUDA
       c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
+#endif
     }
     auto timer = std::make_shared<StepTimer>(options.window);
     Stopwatch run_watch;
@@ -115,8 +119,10 @@ void run_bench(const BenchOptions& options, dist::ProcessGroup& group) {
     const double epochs = std::max<size_t>(1, run.fit.epochs.size());
     double peak_device_mb = 0;
     if (device.is_cuda()) {
+#if MLREC_WITH_CUDA
       const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
       peak_device_mb = stats.allocated_bytes[0].peak / 1048576.0;
+#endif
     }
     results.push_back({{"config", options.configs[i]},
                        {"model", run.model},

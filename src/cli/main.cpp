@@ -3,6 +3,7 @@
 // to fix), 1 for anything else.
 #include <boost/program_options.hpp>
 #include <c10/util/Exception.h>
+#include <torch/version.h>
 
 #include <chrono>
 #include <filesystem>
@@ -18,6 +19,7 @@
 #include "mlrec/common/host_memory.h"
 #include "mlrec/common/logging.h"
 #include "mlrec/common/stop_signal.h"
+#include "mlrec/common/version.h"
 #include "mlrec/config/config.h"
 #include "mlrec/data/movielens.h"
 #include "mlrec/data/synthetic.h"
@@ -93,7 +95,7 @@ usage:
   mlrec_dist compare RUN_DIR ...                           Markdown table of finished runs
   mlrec_dist synth --out DIR [--format F] [--users N] [--movies N] [--seed S]
                                                            write a synthetic MovieLens-format release
-  mlrec_dist --help | --help-config
+  mlrec_dist --help | --help-config | --version
 
 exit status: 0 success (also: the run had already finished), 2 bad input or configuration,
   1 any other failure (a non-finite loss included), 128 + N stopped by signal N after writing a
@@ -230,6 +232,13 @@ int dispatch(int argc, char** argv) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::cout << kUsage;
     return args.empty() ? mlrec::kInputErrorExitCode : 0;
+  }
+  if (args[0] == "--version") {
+    // Which build this is: a CPU-only build (no CUDA toolkit where it was built) refuses
+    // train.device=cuda, so users and support need to see it at once.
+    std::cout << "mlrec_dist " << mlrec::program_version() << ", LibTorch " << TORCH_VERSION
+              << (MLREC_WITH_CUDA ? ", CUDA build" : ", CPU-only build (no CUDA)") << "\n";
+    return 0;
   }
   if (args[0] == "--help-config") {
     std::cout << mlrec::config::help_text();

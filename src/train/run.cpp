@@ -4,7 +4,9 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#if MLREC_WITH_CUDA
 #include <cuda_runtime.h>
+#endif
 
 #include <fmt/format.h>
 
@@ -31,10 +33,19 @@
 
 namespace mlrec::train {
 
+namespace {
+// What a CPU-only build (cmake/MlrecTorch.cmake: built without a CUDA toolkit) says when asked
+// for CUDA: the machine may well have a GPU, so the fix is the build, not the hardware.
+constexpr const char* kCpuOnlyBuild =
+    "needs the CUDA build of mlrec; this one is CPU-only (built without a CUDA toolkit): rebuild "
+    "where the CUDA 13 toolkit is installed (scripts/build.sh), or run on the CPU";
+}  // namespace
+
 torch::Device choose_device(const std::string& requested, int local_rank) {
   const bool cuda = torch::cuda::is_available();
   if (requested == "cuda" && !cuda) {
-    throw ConfigError::for_key("train.device", "'cuda' was requested but no CUDA device is available");
+    throw ConfigError::for_key("train.device", MLREC_WITH_CUDA ? "'cuda' was requested but no CUDA device is available"
+                                                               : kCpuOnlyBuild);
   }
   if (requested == "cpu" || !cuda) return torch::Device(torch::kCPU);
   const int count = static_cast<int>(torch::cuda::device_count());
@@ -62,10 +73,12 @@ std::string device_name(const torch::Device& device) {
   if (device.is_cpu()) {
     return "cpu (" + std::to_string(torch::get_num_threads()) + " threads)";
   }
+#if MLREC_WITH_CUDA
   cudaDeviceProp properties;
   if (cudaGetDeviceProperties(&properties, device.index()) == cudaSuccess) {
     return "cuda:" + std::to_string(device.index()) + " (" + properties.name + ")";
   }
+#endif
   return "cuda:" + std::to_string(device.index());
 }
 
@@ -84,7 +97,8 @@ RankSetup set_up_rank(const config::Config& config, dist::ProcessGroup& group) {
   setup.device = choose_device(config.train.device, group.local_rank);
   setup.where = device_name(setup.device);
   if (config.dist.backend == "nccl" && !setup.device.is_cuda()) {
-    throw ConfigError::for_key("dist.backend", "'nccl' needs a GPU, and this run is on the CPU");
+    throw ConfigError::for_key("dist.backend", MLREC_WITH_CUDA ? "'nccl' needs a GPU, and this run is on the CPU"
+                                                               : kCpuOnlyBuild);
   }
   if (group.world_size > 1) log_placement(group, setup.where);
   const bool wants_nccl = config.dist.backend == "nccl" || (config.dist.backend == "auto" && group.world_size > 1);
