@@ -2,6 +2,7 @@
 // failure into one error line and an exit status: 2 for bad input or configuration (the user's
 // to fix), 1 for anything else.
 #include <boost/program_options.hpp>
+#include <fmt/format.h>
 #include <c10/util/Exception.h>
 #include <torch/version.h>
 
@@ -85,7 +86,7 @@ usage:
   mlrec_dist [train] --config FILE [--set key=value ...] [--seeds 42,1,2]
                                                            train one model (see --help-config); with
                                                            --seeds, once per seed, with mean and std
-  mlrec_dist sweep --sweep FILE [--set key=value ...] [--retry-failed]
+  mlrec_dist sweep --sweep FILE [--set key=value ...] [--retry-failed] [--trial N ...] [--report] [--count]
                                                            a grid or random search; under mpirun the
                                                            trials are spread over the ranks; run again,
                                                            it keeps finished (and failed) trials
@@ -145,20 +146,40 @@ int run_sweep(const std::vector<std::string>& args) {
   po::options_description options("sweep options");
   std::string sweep_path;
   std::vector<std::string> overrides;
+  std::vector<size_t> only;
   options.add_options()
       ("sweep", po::value<std::string>(&sweep_path)->required(), "sweep file (see sweeps/*.yaml)")
       ("set,s", po::value<std::vector<std::string>>(&overrides)->composing(), "override for every trial")
       ("retry-failed", "run again the trials that failed in an earlier run of this sweep (by default "
-       "finished and failed trials are kept, and the sweep continues with the rest)");
-  const bool retry_failed = parse(args, options).count("retry-failed") > 0;
-  mlrec::dist::ProcessGroup group = start_process_group();
+       "finished and failed trials are kept, and the sweep continues with the rest)")
+      ("trial", po::value<std::vector<size_t>>(&only)->composing(),
+       "run only this trial (repeatable; 0-based, as trial-NNN): one trial per Slurm array task")
+      ("report", "write the ranked results of the trials finished so far, and train nothing")
+      ("count", "print the number of trials, and train nothing");
+  const po::variables_map given = parse(args, options);
+  const bool retry_failed = given.count("retry-failed") > 0;
   const mlrec::config::SweepSpec spec = mlrec::config::load_sweep(sweep_path);
+  if (given.count("count")) {
+    std::cout << spec.trials.size() << "\n";
+    return 0;
+  }
+  for (const size_t i : only) {
+    if (i >= spec.trials.size()) {
+      throw mlrec::ConfigError(fmt::format("--trial {}: {} has {} trials (0 to {})", i, sweep_path,
+                                           spec.trials.size(), spec.trials.size() - 1));
+    }
+  }
+  if (given.count("report")) {
+    std::cout << mlrec::report::write_sweep_report(spec) << std::flush;
+    return 0;
+  }
+  mlrec::dist::ProcessGroup group = start_process_group();
   // Every trial's configuration is checked before any runs, so a bad key fails the sweep at once.
   for (size_t i = 0; i < spec.trials.size(); ++i) {
     mlrec::config::load_config(spec.base, spec.trial_overrides(i, overrides));
   }
   return run_stoppable(group, [&] {
-    mlrec::train::run_sweep_trials(spec, overrides, group, retry_failed);
+    mlrec::train::run_sweep_trials(spec, overrides, group, retry_failed, only);
     if (group.rank == 0) {
       std::cout << mlrec::report::write_sweep_report(spec) << std::flush;
       const std::filesystem::path out = spec.output;

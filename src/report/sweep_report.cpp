@@ -22,7 +22,8 @@ struct TrialRow {
   size_t trial = 0;
   std::string settings;
   std::optional<train::RunSummary> summary;  // the trial's result, or
-  std::string error;                         // why it has none
+  std::string error;                         // why it has none: a failure, or
+  bool pending = false;                      // not run (or not finished) yet
 
   // What ranks the trials: validation MAE, trials without a result last.
   double rank_key() const { return summary ? summary->valid.mae : INFINITY; }
@@ -36,7 +37,8 @@ TrialRow read_trial(const config::SweepSpec& spec, size_t i) {
   if (fs::exists(dir / "summary.json")) {
     row.summary = train::read_run_summary((dir / "summary.json").string());
   } else {
-    row.error = fs::exists(dir / "failed.txt") ? read_file((dir / "failed.txt").string(), "trial failure") : "no result";
+    row.pending = !fs::exists(dir / "failed.txt");
+    row.error = row.pending ? "not finished" : read_file((dir / "failed.txt").string(), "trial failure");
     row.error.erase(std::remove(row.error.begin(), row.error.end(), '\n'), row.error.end());
   }
   return row;
@@ -67,7 +69,8 @@ std::string write_sweep_report(const config::SweepSpec& spec) {
       entry["test_rmse"] = test_rmse;
       entry["best_epoch"] = s.best_epoch;
     } else {
-      table += fmt::format("| - | {} | {} | failed: {} | | | | |\n", r.trial, r.settings, r.error.substr(0, 200));
+      table += fmt::format("| - | {} | {} | {}{} | | | | |\n", r.trial, r.settings, r.pending ? "" : "failed: ",
+                           r.error.substr(0, 200));
       entry["error"] = r.error;
     }
     results.push_back(entry);

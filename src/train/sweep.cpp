@@ -12,7 +12,7 @@
 namespace mlrec::train {
 
 void run_sweep_trials(const config::SweepSpec& spec, const std::vector<std::string>& extra_overrides,
-                      dist::ProcessGroup& group, bool retry_failed) {
+                      dist::ProcessGroup& group, bool retry_failed, const std::vector<size_t>& only) {
   namespace fs = std::filesystem;
   if (group.rank == 0) fs::create_directories(spec.output);
   // Each trial is a one-rank run: this rank alone, its share of the host's cores.
@@ -21,10 +21,14 @@ void run_sweep_trials(const config::SweepSpec& spec, const std::vector<std::stri
   alone.local_size = group.local_size;
   alone.comm = dist::make_local_communicator();
 
-  const size_t count = spec.trials.size();
-  log_rank0(fmt::format("sweep: {} trials of {} over {} rank(s), into {}", count, spec.base, group.world_size,
-                        spec.output));
-  for (size_t i = static_cast<size_t>(group.rank); i < count; i += static_cast<size_t>(group.world_size)) {
+  std::vector<size_t> trials = only;
+  if (trials.empty()) {
+    for (size_t i = 0; i < spec.trials.size(); ++i) trials.push_back(i);
+  }
+  log_rank0(fmt::format("sweep: {} of {} trials of {} over {} rank(s), into {}", trials.size(), spec.trials.size(),
+                        spec.base, group.world_size, spec.output));
+  for (size_t k = static_cast<size_t>(group.rank); k < trials.size(); k += static_cast<size_t>(group.world_size)) {
+    const size_t i = trials[k];
     const std::string dir = spec.trial_dir(i);
     std::vector<std::string> overrides = spec.trial_overrides(i, extra_overrides);
     overrides.push_back("output.dir=" + dir);

@@ -14,6 +14,8 @@
 #             uninterrupted run and the job's output file holds both attempts
 #   requeue   scontrol requeue from outside (what preemption with PreemptMode=REQUEUE does):
 #             SIGTERM, checkpoint, exit 143, Slurm requeues, the next attempt resumes; identical
+#   array     a sweep as a job array (launch/sweep.sbatch): one trial per array task; the ranked
+#             table the last task writes equals `mlrec_dist sweep` run outside Slurm
 # A requeue timeline (seconds since submission) is printed for both preemptions.
 # usage: slurm_test.sh MLREC_DIST PYTHON        (root; Slurm 22.05 and munge installed)
 set -uo pipefail
@@ -244,5 +246,42 @@ echo "   SIGUSR1 to the batch shell: passed on by srun to both ranks, exit 138, 
 export MLREC_DIST="$bin"
 preempt usr1 usr1
 preempt requeue requeue
+
+# array: a sweep as a job array (launch/sweep.sbatch): trial i in array task i, each a one-rank
+# run; the ranked table written when the last task finishes equals `mlrec_dist sweep` run here.
+for name in ref array; do
+  cat >"$work/sweep-$name.yaml" <<SWEEP
+base: $root/configs/smoke.yaml
+output: $work/sweep-$name
+set:
+  data.dir: $work/data
+  train.threads: 1
+  train.log_every_steps: 0
+  train.epochs: 2
+  train.batch_size: 64
+grid:
+  train.lr: [0.003, 0.01, 0.03]
+SWEEP
+done
+"$bin" sweep --sweep "$work/sweep-ref.yaml" >"$work/sweep-ref.log" 2>&1 || fail "array: the sweep run here failed"
+count="$("$bin" sweep --sweep "$work/sweep-array.yaml" --count)"
+[ "$count" = 3 ] || fail "array: sweep --count printed '$count', expected 3"
+t_submit="$(now)"
+job="$(cd "$work" && sbatch --parsable --array=0-$((count - 1)) --ntasks=1 --cpus-per-task=1 \
+         "$root/launch/sweep.sbatch" "$work/sweep-array.yaml" 2>"$work/sbatch-array.log")" ||
+  fail "array: sbatch failed: $(cat "$work/sbatch-array.log")"
+job="${job%%;*}"
+out="$work/mlrec-sweep-${job}_2.out"
+array_done() { [ "$(timeout 10 scontrol show job "$job" 2>/dev/null | grep -c 'JobState=COMPLETED')" -eq "$count" ]; }
+array_over() { ! timeout 10 scontrol show job "$job" 2>/dev/null | grep -qE 'JobState=(PENDING|RUNNING|COMPLETING)'; }
+wait_for 120 "array: the $count tasks of job $job finished" array_over
+array_done || fail "array: not every task of job $job completed: $(scontrol show job "$job" | grep -o 'JobState=[A-Z]*' | tr '\n' ' ')"
+for i in 0 1 2; do
+  grep -q "sweep.sbatch: trial $i of 3" "$work/mlrec-sweep-${job}_$i.out" || fail "array: task $i did not run trial $i"
+done
+cmp -s "$work/sweep-ref/results.json" "$work/sweep-array/results.json" ||
+  fail "array: the job array's results differ from the sweep run here: $(diff "$work/sweep-ref/results.json" "$work/sweep-array/results.json" | head -5)"
+! grep -q "not finished" "$work/sweep-array/results.md" || fail "array: the last table still has unfinished trials"
+echo "   array: job $job ran 3 trials as array tasks in $(at "$(now)"); the ranked table equals the sweep run here"
 
 echo "PASS (slurm): $((SECONDS - t0)) s"

@@ -168,5 +168,39 @@ TEST_F(Cli, StatsPrintsTheStudysNumbers) {
   EXPECT_NE(r.output.find("ratings per user"), std::string::npos) << r.output;
 }
 
+// A sweep one trial at a time (a Slurm job array's tasks): --count, --trial, --report with
+// unfinished trials marked, and a trial number out of range as bad input.
+TEST_F(Cli, SweepRunsOneTrialAtATimeAndReportsWhatIsFinished) {
+  const std::string out = tmp_.file("sweep");
+  const std::string file = tmp_.file("sweep.yaml");
+  {
+    std::FILE* f = std::fopen(file.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fprintf(f, "base: %s/configs/smoke.yaml\noutput: %s\nset:\n  data.dir: %s\n  train.batch_size: 64\n"
+                    "grid:\n  train.lr: [0.01, 0.03]\n", MLREC_SOURCE_DIR, out.c_str(), data_.c_str());
+    std::fclose(f);
+  }
+  Result count = run_cli("sweep --sweep " + file + " --count");
+  EXPECT_EQ(count.status, 0);
+  EXPECT_EQ(count.output, "2\n");
+  Result beyond = run_cli("sweep --sweep " + file + " --trial 2");
+  EXPECT_EQ(beyond.status, 2);
+  EXPECT_NE(beyond.output.find("--trial 2"), std::string::npos) << beyond.output;
+  EXPECT_FALSE(fs::exists(out + "/trial-002"));
+
+  ASSERT_EQ(run_cli("sweep --sweep " + file + " --trial 1").status, 0);
+  EXPECT_TRUE(fs::exists(out + "/trial-001/summary.json"));
+  EXPECT_FALSE(fs::exists(out + "/trial-000"));
+  Result partial = run_cli("sweep --sweep " + file + " --report");
+  EXPECT_EQ(partial.status, 0);
+  EXPECT_EQ(count_lines_with(partial.output, "not finished"), 1) << partial.output;
+  EXPECT_EQ(count_lines_with(partial.output, "failed"), 0) << partial.output;
+
+  ASSERT_EQ(run_cli("sweep --sweep " + file + " --trial 0").status, 0);
+  Result full = run_cli("sweep --sweep " + file + " --report");
+  EXPECT_EQ(count_lines_with(full.output, "not finished"), 0) << full.output;
+  EXPECT_TRUE(fs::exists(out + "/best.yaml"));
+}
+
 }  // namespace
 }  // namespace mlrec

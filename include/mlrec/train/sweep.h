@@ -18,7 +18,10 @@ namespace mlrec::train {
 /// interrupted one resumes from its checkpoint (checkpoint.resume=auto), and failed trials stay
 /// failed unless `retry_failed`. A stop signal ends the trial in progress with a checkpoint and
 /// propagates (StopRequested).
+///
+/// `only` (when not empty) runs just those trials, spread over the ranks in the same way: a Slurm
+/// job array runs one trial per array task (launch/sweep.sbatch).
 void run_sweep_trials(const config::SweepSpec& spec, const std::vector<std::string>& extra_overrides,
-                      dist::ProcessGroup& group, bool retry_failed = false);
+                      dist::ProcessGroup& group, bool retry_failed = false, const std::vector<size_t>& only = {});
 
 }  // namespace mlrec::train
