@@ -17,7 +17,8 @@ struct RunRow {
 /// Reads DIR/summary.json. Throws InputError naming the file when it is missing or malformed.
 RunRow read_run(const std::string& dir);
 
-/// A Markdown table, one row per run in the given order.
+/// A Markdown table, one row per run in the given order, named by model (and by run directory
+/// where several runs share a model).
 std::string comparison_table(const std::vector<RunRow>& rows);
 
 }  // namespace mlrec::report

@@ -164,6 +164,20 @@ TEST(ComparisonTableTest, HeaderAndOneFormattedRowPerRunInOrder) {
   EXPECT_EQ(table, expected);
 }
 
+TEST(ComparisonTableTest, RunsOfTheSameModelAlsoNameTheirDirectory) {
+  TempDir tmp;
+  SummaryFields mf;
+  SummaryFields bst;
+  bst.model = "bst";
+  const std::vector<RunRow> rows = {read_run(write_run(tmp, "runs/mf", mf)),
+                                    read_run(write_run(tmp, "runs/mf_tuned/", mf)),
+                                    read_run(write_run(tmp, "runs/seq", bst))};
+  const std::string table = comparison_table(rows);
+  EXPECT_NE(table.find("\n| mf (mf) | "), std::string::npos) << table;
+  EXPECT_NE(table.find("\n| mf (mf_tuned) | "), std::string::npos) << table;
+  EXPECT_NE(table.find("\n| bst | "), std::string::npos) << table;
+}
+
 TEST(ComparisonTableTest, RunWithoutTrainingShowsDashes) {
   RunRow baseline;
   baseline.summary.model = "baseline";
