@@ -71,21 +71,21 @@ if(MLREC_WITH_CUDA)
   target_compile_definitions(mlrec::torch INTERFACE MLREC_WITH_CUDA=1)
 else()
   # What LibTorch's package would give for its CPU part: its headers, libtorch_cpu and libc10,
-  # and the ABI the wheel was built with.
+  # and the ABI the wheel was built with (asked of torch once, with its version: "ABI;VERSION").
   execute_process(
-    COMMAND "${MLREC_PYTHON}" -c "import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))"
-    OUTPUT_VARIABLE _mlrec_abi OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE _mlrec_rc)
+    COMMAND "${MLREC_PYTHON}" -c "import torch; print(f'{int(torch._C._GLIBCXX_USE_CXX11_ABI)};{torch.__version__}')"
+    OUTPUT_VARIABLE _mlrec_torch_facts OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE _mlrec_rc)
   if(NOT _mlrec_rc EQUAL 0)
     message(FATAL_ERROR "${MLREC_PYTHON} cannot import torch: run scripts/setup.sh")
   endif()
+  list(GET _mlrec_torch_facts 0 _mlrec_abi)
+  list(GET _mlrec_torch_facts 1 Torch_VERSION)
   find_library(MLREC_TORCH_CPU_LIBRARY torch_cpu PATHS "${MLREC_TORCH_LIB_DIR}" NO_DEFAULT_PATH REQUIRED)
   find_library(MLREC_C10_LIBRARY c10 PATHS "${MLREC_TORCH_LIB_DIR}" NO_DEFAULT_PATH REQUIRED)
   target_link_libraries(mlrec::torch INTERFACE ${MLREC_TORCH_CPU_LIBRARY} ${MLREC_C10_LIBRARY})
   set(TORCH_INCLUDE_DIRS "${MLREC_TORCH_ROOT}/include" "${MLREC_TORCH_ROOT}/include/torch/csrc/api/include")
   target_include_directories(mlrec::torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
   target_compile_definitions(mlrec::torch INTERFACE _GLIBCXX_USE_CXX11_ABI=${_mlrec_abi} MLREC_WITH_CUDA=0)
-  execute_process(COMMAND "${MLREC_PYTHON}" -c "import torch; print(torch.__version__)"
-                  OUTPUT_VARIABLE Torch_VERSION OUTPUT_STRIP_TRAILING_WHITESPACE)
 endif()
 
 # The wheel's libtorch.so exports a std::filesystem of its own (linked statically from a newer
