@@ -21,7 +21,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # torch 2.11.0 is the version on the GPU machines, and its PyPI wheel is built for CUDA 13.0,
 # the toolkit installed in /usr/local/cuda: one CUDA runtime and one NCCL in the process.
 TORCH_VERSION=2.11.0
-PYTHON_PACKAGES=("torch==${TORCH_VERSION}" numpy pandas)
+# safetensors: the test that reads an exported model as a Python user would (README, "Using a
+# trained model").
+PYTHON_PACKAGES=("torch==${TORCH_VERSION}" numpy pandas safetensors)
 DEBIAN_PACKAGES=(g++ cmake ninja-build pkg-config python3-venv curl unzip ca-certificates
                  openmpi-bin libopenmpi-dev libboost-program-options-dev libyaml-cpp-dev libgtest-dev
                  nlohmann-json3-dev)
@@ -72,17 +74,22 @@ install_python_environment() {
   local site
   site="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
   if ls -d "$site"/torch-"${TORCH_VERSION}".dist-info >/dev/null 2>&1 && \
-     ls -d "$site"/pandas-*.dist-info >/dev/null 2>&1; then
+     ls -d "$site"/pandas-*.dist-info >/dev/null 2>&1 && \
+     ls -d "$site"/safetensors-*.dist-info >/dev/null 2>&1; then
     return 0
   fi
   local tag cache
   tag="$("$venv/bin/python" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')"
   cache="${MLREC_CACHE_DIR:-$HOME/.cache/mlrec}/wheels/torch-${TORCH_VERSION}-${tag}"
-  if [ ! -f "$cache/.complete" ]; then
+  # The marker names the package list, so that a package added here is fetched into an
+  # existing cache (pip keeps the wheels already there).
+  local marker
+  marker="$cache/.complete-$(echo "${PYTHON_PACKAGES[*]}" | md5sum | cut -c1-8)"
+  if [ ! -f "$marker" ]; then
     say "downloading torch ${TORCH_VERSION} and its CUDA libraries (~3 GB) into $cache"
     mkdir -p "$cache"
     "$venv/bin/python" -m pip download -q --dest "$cache" "${PYTHON_PACKAGES[@]}"
-    touch "$cache/.complete"
+    touch "$marker"
   fi
   say "installing torch ${TORCH_VERSION} into $venv from $cache"
   "$venv/bin/python" -m pip install -q --no-index --find-links "$cache" "${PYTHON_PACKAGES[@]}"

@@ -28,6 +28,7 @@
 #include "mlrec/config/sweep.h"
 #include "mlrec/report/compare.h"
 #include "mlrec/report/sweep_report.h"
+#include "mlrec/serve/serve.h"
 #include "mlrec/train/run.h"
 #include "mlrec/train/seeds.h"
 #include "mlrec/train/sweep.h"
@@ -80,7 +81,7 @@ po::variables_map parse(const std::vector<std::string>& args, const po::options_
   return vm;
 }
 
-constexpr const char* kUsage = R"(mlrec_dist: rating-prediction training on MovieLens (LibTorch)
+constexpr const char* kUsage = R"(mlrec_dist: rating-prediction training on MovieLens or your own interactions (LibTorch)
 
 usage:
   mlrec_dist [train] --config FILE [--set key=value ...] [--seeds 42,1,2]
@@ -94,6 +95,11 @@ usage:
                                                            benchmark: throughput, time to target MAE, memory
   mlrec_dist stats --data-dir DIR                          print statistics of a MovieLens release
   mlrec_dist compare RUN_DIR ...                           Markdown table of finished runs
+  mlrec_dist predict --run DIR --input PAIRS.csv --out FILE.csv
+                                                           a rating for each (user, item[, timestamp]) row
+  mlrec_dist recommend --run DIR [--user ID ... | --users FILE] [--k 10] [--out FILE.csv|.jsonl]
+                                                           the top-k unrated items of users (all by default)
+  mlrec_dist export --run DIR --out DIR2                   weights (safetensors), id maps, model description
   mlrec_dist synth --out DIR [--format F] [--users N] [--movies N] [--seed S]
                                                            write a synthetic MovieLens-format release
   mlrec_dist --help | --help-config | --version
@@ -248,6 +254,62 @@ int run_synth(const std::vector<std::string>& args) {
   return 0;
 }
 
+// The options every command on a trained run takes.
+void add_run_options(po::options_description& options, mlrec::serve::RunOptions& run) {
+  options.add_options()
+      ("run,r", po::value<std::string>(&run.run)->required(), "a finished run directory (output.dir)")
+      ("set,s", po::value<std::vector<std::string>>(&run.overrides)->composing(),
+       "override a key of the run's configuration, e.g. --set data.dir=/data/ml-1m where its data now is")
+      ("device", po::value<std::string>(&run.device), "auto (default) | cpu | cuda")
+      ("threads", po::value<int>(&run.threads), "torch threads on the CPU (default: all cores)");
+}
+
+int run_predict(const std::vector<std::string>& args) {
+  po::options_description options("predict options");
+  mlrec::serve::PredictOptions predict;
+  add_run_options(options, predict);
+  options.add_options()
+      ("input,i", po::value<std::string>(&predict.input)->required(), "CSV or TSV with a header: user, item[, timestamp]")
+      ("out,o", po::value<std::string>(&predict.out)->required(), "CSV to write: the input's columns, prediction, known")
+      ("user-column", po::value<std::string>(&predict.user_column), "the input's user column (default: found by name)")
+      ("item-column", po::value<std::string>(&predict.item_column), "the input's item column (default: found by name)")
+      ("timestamp-column", po::value<std::string>(&predict.timestamp_column),
+       "the input's timestamp column (default: 'timestamp' or the run's, when present)");
+  parse(args, options);
+  mlrec::serve::predict(predict);
+  return 0;
+}
+
+int run_recommend(const std::vector<std::string>& args) {
+  po::options_description options("recommend options");
+  mlrec::serve::RecommendOptions recommend;
+  add_run_options(options, recommend);
+  options.add_options()
+      ("user,u", po::value<std::vector<std::string>>(&recommend.users)->composing(), "a user id of the data (repeatable)")
+      ("users", po::value<std::string>(&recommend.users_file), "a file of user ids, one per line")
+      ("k,k", po::value<int>(&recommend.k), "items per user (default 10)")
+      ("out,o", po::value<std::string>(&recommend.out), "write here (default: stdout)")
+      ("format,f", po::value<std::string>(&recommend.format), "csv | jsonl | auto (default: from --out's extension)")
+      ("include-seen", "also recommend items the user has rated");
+  const po::variables_map vm = parse(args, options);
+  recommend.include_seen = vm.count("include-seen") > 0;
+  mlrec::serve::recommend(recommend);
+  return 0;
+}
+
+int run_export(const std::vector<std::string>& args) {
+  po::options_description options("export options");
+  mlrec::serve::ExportOptions exported;
+  options.add_options()
+      ("run,r", po::value<std::string>(&exported.run)->required(), "a finished run directory")
+      ("out,o", po::value<std::string>(&exported.out)->required(), "the folder to write")
+      ("overwrite", "replace the files of an earlier export in --out");
+  const po::variables_map vm = parse(args, options);
+  exported.overwrite = vm.count("overwrite") > 0;
+  mlrec::serve::export_model(exported);
+  return 0;
+}
+
 int dispatch(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
@@ -266,10 +328,16 @@ int dispatch(int argc, char** argv) {
     return 0;
   }
   std::string command = "train";
-  if (args[0] == "train" || args[0] == "sweep" || args[0] == "bench" || args[0] == "stats" || args[0] == "compare" || args[0] == "synth") {
-    command = args[0];
-    args.erase(args.begin());
+  for (const char* name : {"train", "sweep", "bench", "stats", "compare", "synth", "predict", "recommend", "export"}) {
+    if (args[0] == name) {
+      command = args[0];
+      args.erase(args.begin());
+      break;
+    }
   }
+  if (command == "predict") return run_predict(args);
+  if (command == "recommend") return run_recommend(args);
+  if (command == "export") return run_export(args);
   if (command == "bench") return run_bench(args);
   if (command == "sweep") return run_sweep(args);
   if (command == "stats") return run_stats(args);

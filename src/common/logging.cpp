@@ -10,12 +10,15 @@ namespace {
 int g_rank = 0;
 int g_world_size = 1;
 std::mutex g_mutex;
+FILE* g_info_stream = stdout;
 
 std::string prefix() {
   if (g_world_size <= 1) return "[mlrec] ";
   return fmt::format("[mlrec {}/{}] ", g_rank, g_world_size);
 }
 }  // namespace
+
+void log_info_to_stderr() { g_info_stream = stderr; }
 
 void set_log_rank(int rank, int world_size) {
   g_rank = rank;
@@ -25,8 +28,8 @@ void set_log_rank(int rank, int world_size) {
 void log(LogLevel level, const std::string& message) {
   std::lock_guard<std::mutex> lock(g_mutex);
   if (level == LogLevel::kInfo) {
-    std::fprintf(stdout, "%s%s\n", prefix().c_str(), message.c_str());
-    std::fflush(stdout);
+    std::fprintf(g_info_stream, "%s%s\n", prefix().c_str(), message.c_str());
+    std::fflush(g_info_stream);
     return;
   }
   std::fflush(stdout);  // what came before on stdout stays before

@@ -304,7 +304,63 @@ void apply_yaml_map(Config& config, const YAML::Node& map, const std::string& pr
   }
 }
 
+// data.format and data.interactions.*: the file, distinct column names, the delimiter and a
+// rating scale declared whole or not at all.
+void validate_interactions(const Config::Data& d) {
+  const auto& in = d.interactions;
+  if (d.format == "interactions" && in.path.empty()) {
+    throw ConfigError::for_key("data.interactions.path",
+                               "must name the interactions file (CSV or TSV) when data.format is interactions");
+  }
+  if (d.format != "interactions" && !in.path.empty()) {
+    throw ConfigError::for_key("data.format", "is " + quote_value(d.format) +
+                                                  " (a MovieLens release in data.dir) but data.interactions.path "
+                                                  "is set: set data.format=interactions to read that file");
+  }
+  const std::vector<std::pair<const char*, const std::string*>> columns = {
+      {"data.interactions.user", &in.user},
+      {"data.interactions.item", &in.item},
+      {"data.interactions.rating", &in.rating},
+      {"data.interactions.timestamp", &in.timestamp}};
+  for (size_t i = 0; i < columns.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (!columns[i].second->empty() && *columns[i].second == *columns[j].second) {
+        throw ConfigError::for_key(columns[i].first, "names the same column as " + std::string(columns[j].first) +
+                                                         " (" + quote_value(*columns[i].second) + ")");
+      }
+    }
+  }
+  const std::vector<std::string> delimiters = {"auto", ",", "\t", "tab", ";", "|"};
+  if (std::find(delimiters.begin(), delimiters.end(), in.delimiter) == delimiters.end()) {
+    throw ConfigError::for_key("data.interactions.delimiter",
+                               "expected one of auto, \",\", \";\", \"|\", tab (or \"\\t\"); got " +
+                                   quote_value(in.delimiter));
+  }
+  if (in.rating_step == 0) {
+    for (const auto& [key, value] : {std::pair<const char*, double>{"data.interactions.rating_min", in.rating_min},
+                                     {"data.interactions.rating_max", in.rating_max}}) {
+      if (value != 0) {
+        throw ConfigError::for_key(key, "is set but data.interactions.rating_step is 0 (infer the scale): "
+                                        "declare rating_min, rating_max and rating_step together, or none");
+      }
+    }
+    return;
+  }
+  if (!(in.rating_max > in.rating_min)) {
+    throw ConfigError::for_key("data.interactions.rating_max",
+                               "must be > data.interactions.rating_min (" + format_double(in.rating_max) +
+                                   " <= " + format_double(in.rating_min) + ")");
+  }
+  const double steps = (in.rating_max - in.rating_min) / in.rating_step;
+  if (std::fabs(steps - std::round(steps)) > 1e-4) {
+    throw ConfigError::for_key("data.interactions.rating_step",
+                               "rating_max - rating_min (" + format_double(in.rating_max - in.rating_min) +
+                                   ") must be a whole number of steps of " + format_double(in.rating_step));
+  }
+}
+
 void validate_cross_keys(const Config& c) {
+  validate_interactions(c.data);
   if (c.model.embedding_dim % c.model.heads != 0) {
     throw ConfigError::for_key(
         "model.embedding_dim",

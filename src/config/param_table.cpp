@@ -65,7 +65,11 @@ Spec param(const char* key, Field field, const char* help) {
 std::vector<ParamSpec> build_param_table() {
   std::vector<Spec> t;
   // data
-  t.push_back(MLREC_PARAM(data, dir, "MovieLens release folder: ML-1M (ratings.dat), ML-100K (u.data) or a CSV release (ratings.csv), detected from its files."));
+  t.push_back(MLREC_PARAM(data, dir, "MovieLens release folder: ML-1M (ratings.dat), ML-100K (u.data) or a CSV release (ratings.csv), detected from its files; read when data.format=auto."));
+  t.push_back(MLREC_PARAM(data, format,
+                          "What data.* reads: auto (the MovieLens release in data.dir, detected from its "
+                          "files) or interactions (the CSV/TSV file data.interactions.path, columns named "
+                          "by data.interactions.*).").one_of({"auto", "interactions"}));
   t.push_back(MLREC_PARAM(data, valid_per_user,
                           "Ratings per user held out for validation.").ge(1));
   t.push_back(MLREC_PARAM(data, test_per_user,
@@ -75,6 +79,28 @@ std::vector<ParamSpec> build_param_table() {
                           "Drop users with fewer ratings than this (0 = keep all).").ge(0));
   t.push_back(MLREC_PARAM(data, sequence_length,
                           "Movies per user sequence window (seq models).").ge(2));
+  t.push_back(MLREC_PARAM(data, interactions.path,
+                          "Interactions file read when data.format=interactions: CSV or TSV with a header "
+                          "line naming its columns; extra columns are ignored.").may_be_empty());
+  t.push_back(MLREC_PARAM(data, interactions.user,
+                          "Header name of the user id column (integers or any text, e.g. UUIDs)."));
+  t.push_back(MLREC_PARAM(data, interactions.item,
+                          "Header name of the item id column (integers or any text)."));
+  t.push_back(MLREC_PARAM(data, interactions.rating, "Header name of the rating column (numbers)."));
+  t.push_back(MLREC_PARAM(data, interactions.timestamp,
+                          "Header name of the timestamp column: integers (e.g. Unix seconds) or ISO-8601 "
+                          "dates (2020-01-02, 2020-01-02T03:04:05Z); \"\" = none: file order is time "
+                          "order.").may_be_empty());
+  t.push_back(MLREC_PARAM(data, interactions.delimiter,
+                          "Field delimiter: auto (.csv: comma, .tsv/.tab: tab), or one of \",\" \";\" "
+                          "\"|\" tab (also written \"\\t\")."));
+  t.push_back(MLREC_PARAM(data, interactions.rating_min,
+                          "Lowest rating of the scale (declare rating_min, rating_max and rating_step "
+                          "together, or none)."));
+  t.push_back(MLREC_PARAM(data, interactions.rating_max, "Highest rating of the scale."));
+  t.push_back(MLREC_PARAM(data, interactions.rating_step,
+                          "Step between rating levels; 0 = infer the scale (min, max, step) from the "
+                          "data, at most 1,000 levels.").ge(0));
   // model
   t.push_back(MLREC_PARAM(model, name, "Model to train.")
                   .one_of({"baseline", "mf", "seq", "seq_ratings", "seq_features"}));
@@ -156,6 +182,14 @@ std::vector<ParamSpec> build_param_table() {
                           "Cap on the optimizer steps per epoch (0 = no cap); a cap also "
                           "shortens the schedule.").ge(0));
   t.push_back(MLREC_PARAM(train, eval_batch_size, "Evaluation batch size.").ge(1));
+  t.push_back(MLREC_PARAM(train, ranking,
+                          "Full-ranking top-K metrics (HR@K, NDCG@K: each held-out item ranked among all "
+                          "items its user has not rated before it): epoch (every validation), final (the "
+                          "selected model only, on validation and test), off, or auto (the default): epoch "
+                          "for models that score all items in one matrix product (mf, baseline), off for "
+                          "the sequence models, which need a forward per item (final asks for it).")
+                  .one_of({"auto", "epoch", "final", "off"}));
+  t.push_back(MLREC_PARAM(train, ranking_k, "K of the ranking metrics HR@K and NDCG@K.").ge(1));
   t.push_back(MLREC_PARAM(train, device, "Compute device (auto: cuda when available, else cpu).")
                   .one_of({"auto", "cpu", "cuda"}));
   t.push_back(MLREC_PARAM(train, threads, "Torch intra-op threads (0 = all cores).").ge(0));

@@ -93,6 +93,34 @@ DatasetInfo make_dataset_info(const PreparedRatings& prepared, int sequence_leng
   return info;
 }
 
+SeenItems SeenItems::to(const c10::Device& device) const {
+  return {offsets.to(device), items.to(device)};
+}
+
+SeenItems seen_items(const PreparedRatings& prepared, SeenRows which) {
+  const auto seen = [&](size_t row) {
+    if (prepared.is_test[row]) return which == SeenRows::kAll;
+    if (prepared.is_valid[row]) return which != SeenRows::kTraining;
+    return true;
+  };
+  const int64_t users = prepared.num_users;
+  SeenItems out;
+  out.offsets = torch::zeros({users + 2}, torch::kInt64);
+  auto* offsets = out.offsets.data_ptr<int64_t>();
+  std::vector<int32_t> items;
+  items.reserve(prepared.movie.size());
+  // Rows are grouped by user in dense order (prepare.h), so one pass fills the CSR.
+  for (int64_t u = 1; u <= users; ++u) {
+    offsets[u] = static_cast<int64_t>(items.size());
+    for (int64_t r = prepared.user_start[u]; r < prepared.user_start[u + 1]; ++r) {
+      if (seen(static_cast<size_t>(r))) items.push_back(prepared.movie[static_cast<size_t>(r)]);
+    }
+  }
+  offsets[users + 1] = static_cast<int64_t>(items.size());
+  out.items = torch::from_blob(items.data(), {static_cast<int64_t>(items.size())}, torch::kInt32).clone();
+  return out;
+}
+
 uint32_t RatingDataset::checksum() const {
   Crc32 crc;
   if (size() > 0) {

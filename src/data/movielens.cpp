@@ -366,6 +366,8 @@ const char* release_name(Release release) {
       return "ml-100k";
     case Release::kMovieLensCsv:
       return "csv";
+    case Release::kInteractions:
+      return "interactions";
   }
   return "unknown";
 }
@@ -415,6 +417,23 @@ Release detect_release(const std::string& dir, std::vector<std::string>* others)
                    " (expected ratings.dat, u.data or ratings.csv); " + fetch_hint(dir));
 }
 
+namespace {
+
+std::string name_of(const std::vector<std::string>& names, int32_t raw_id, const char* what) {
+  if (names.empty()) return std::to_string(raw_id);
+  MLREC_CHECK(raw_id >= 0 && static_cast<size_t>(raw_id) < names.size(),
+              std::string("raw ") + what + " id " + std::to_string(raw_id) + " has no name");
+  return names[static_cast<size_t>(raw_id)];
+}
+
+}  // namespace
+
+std::string user_name(const RawRatings& raw, int32_t raw_id) { return name_of(raw.user_names, raw_id, "user"); }
+
+std::string movie_name(const RawRatings& raw, int32_t raw_id) {
+  return name_of(raw.movie_names, raw_id, "movie");
+}
+
 RawRatings load_movielens(const std::string& dir) {
   std::vector<std::string> others;
   const Release release = detect_release(dir, &others);
@@ -427,33 +446,59 @@ int64_t drop_repeated_ratings(RawRatings& raw) {
   const size_t n = raw.rating.size();
   // A first pass with an open-addressing set of (user, movie) keys finds out whether any pair
   // repeats (none does in the MovieLens releases): a few milliseconds per million ratings.
-  size_t capacity = 1;
-  while (capacity < 2 * n + 2) capacity <<= 1;
+  size_t capacity = 2;
+  int capacity_bits = 1;
+  while (capacity < 2 * n + 2) capacity <<= 1, ++capacity_bits;
   std::vector<uint64_t> table(capacity, 0);
   auto key_of = [&](size_t i) {
     return ((uint64_t(uint32_t(raw.user_id[i])) << 32) | uint32_t(raw.movie_id[i])) + 1;  // never 0
   };
+  auto slot_of = [&](uint64_t key) {
+    // The product's high bits: its low ones depend on the movie id's low bits only, which piles
+    // every user's pairs with one movie into one run of slots (minutes on 32 million ratings).
+    size_t slot = static_cast<size_t>((key * 0x9e3779b97f4a7c15ULL) >> (64 - capacity_bits));
+    while (table[slot] != 0 && table[slot] != key) slot = (slot + 1) & (capacity - 1);
+    return slot;
+  };
   bool repeated = false;
   for (size_t i = 0; i < n && !repeated; ++i) {
     const uint64_t key = key_of(i);
-    size_t slot = (key * 0x9e3779b97f4a7c15ULL) & (capacity - 1);
-    while (table[slot] != 0 && table[slot] != key) slot = (slot + 1) & (capacity - 1);
+    const size_t slot = slot_of(key);
     repeated = table[slot] == key;
     table[slot] = key;
   }
   if (!repeated) return 0;
-  // Some pair repeats: order by (pair, timestamp, line) and keep each pair's last.
-  std::vector<size_t> order(n);
-  for (size_t i = 0; i < n; ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+  // Some pair repeats: a second pass gathers the rows of the repeated pairs (each pair's first row
+  // remembered in its slot), and only those are ordered by (pair, timestamp, line): each pair
+  // keeps its last.
+  std::fill(table.begin(), table.end(), 0);
+  std::vector<size_t> first_row(capacity);
+  std::vector<uint8_t> seen_again(capacity, 0);
+  std::vector<size_t> rows;
+  for (size_t i = 0; i < n; ++i) {
+    const uint64_t key = key_of(i);
+    const size_t slot = slot_of(key);
+    if (table[slot] != key) {
+      table[slot] = key;
+      first_row[slot] = i;
+      continue;
+    }
+    if (!seen_again[slot]) {
+      seen_again[slot] = 1;
+      rows.push_back(first_row[slot]);
+    }
+    rows.push_back(i);
+  }
+  std::vector<uint64_t>().swap(table);
+  std::sort(rows.begin(), rows.end(), [&](size_t a, size_t b) {
     const uint64_t ka = key_of(a), kb = key_of(b);
     if (ka != kb) return ka < kb;
     if (raw.timestamp[a] != raw.timestamp[b]) return raw.timestamp[a] < raw.timestamp[b];
     return a < b;
   });
   std::vector<char> keep(n, 1);
-  for (size_t j = 0; j + 1 < n; ++j) {
-    if (key_of(order[j]) == key_of(order[j + 1])) keep[order[j]] = 0;
+  for (size_t j = 0; j + 1 < rows.size(); ++j) {
+    if (key_of(rows[j]) == key_of(rows[j + 1])) keep[rows[j]] = 0;
   }
   size_t out = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -508,6 +553,9 @@ RawRatings load_movielens(const std::string& dir, Release release) {
                    RatingsFormat{",", kRatingsHeaderCsv, nullptr, "", &movies, movies_path}, raw);
       break;
     }
+    case Release::kInteractions:
+      // Not a MovieLens layout: data.format=interactions reads it (load_interactions).
+      throw InputError::in(dir, "an interactions file is read by load_interactions, not as a MovieLens release");
   }
   raw.duplicates_dropped = drop_repeated_ratings(raw);
   return raw;

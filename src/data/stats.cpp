@@ -41,11 +41,24 @@ DataStats compute_stats(const RawRatings& raw) {
 
 std::string format_stats(const RawRatings& raw, const DataStats& s) {
   std::ostringstream os;
-  os << release_name(raw.release) << " release in " << raw.dir << "\n";
-  os << "  " << with_commas(s.ratings) << " ratings from " << with_commas(s.users) << " users on "
-     << with_commas(s.movies) << " movies (" << with_commas(raw.catalog_movies) << " in the catalog)\n";
+  const bool interactions = raw.release == Release::kInteractions;
+  if (interactions) {
+    os << "interactions file " << raw.dir << "\n";
+    os << "  " << with_commas(s.ratings) << " ratings from " << with_commas(s.users) << " users on "
+       << with_commas(s.movies) << " items (ids: users as "
+       << (raw.user_names.empty() ? "integers" : "text") << ", items as "
+       << (raw.movie_names.empty() ? "integers" : "text") << ")\n";
+  } else {
+    os << release_name(raw.release) << " release in " << raw.dir << "\n";
+    os << "  " << with_commas(s.ratings) << " ratings from " << with_commas(s.users) << " users on "
+       << with_commas(s.movies) << " movies (" << with_commas(raw.catalog_movies) << " in the catalog)\n";
+  }
   os << "  ratings " << text::format_number(s.min_rating) << ".." << text::format_number(s.max_rating)
      << " (scale " << describe(raw.scale) << ")\n";
+  if (raw.scale_inferred) {
+    os << "  rating scale inferred from the data: " << describe(raw.scale)
+       << " (declare it with data.interactions.rating_min, rating_max and rating_step)\n";
+  }
   os << "  ratings per user: min " << with_commas(s.per_user_min) << ", median "
      << with_commas(s.per_user_median) << ", max " << with_commas(s.per_user_max) << "\n";
   os << "  user features: " << (raw.has_user_features ? "sex, age group, occupation" : "none")

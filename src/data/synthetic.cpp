@@ -355,6 +355,7 @@ void write_csv(const std::string& dir, const Synthetic& s, const std::vector<Syn
 void write_synthetic_movielens(const std::string& dir, Release format,
                                const SyntheticOptions& options) {
   check_options(options);
+  MLREC_CHECK(format != Release::kInteractions, "the synthetic data is written in a MovieLens layout");
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) throw InputError::in(dir, "cannot create directory: " + ec.message());
@@ -371,6 +372,8 @@ void write_synthetic_movielens(const std::string& dir, Release format,
     case Release::kMovieLensCsv:
       write_csv(dir, s, rows, scale);
       break;
+    case Release::kInteractions:
+      break;  // refused above
   }
 }
 

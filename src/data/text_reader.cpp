@@ -68,20 +68,22 @@ int split_fields(std::string_view line, std::string_view sep, std::string_view* 
   }
 }
 
-// Splits one CSV line with RFC-4180 quoting ("a, b" and doubled quotes ""), as movies.csv
-// quotes titles that contain commas. Unquoted fields are views into line; quoted ones are
-// unescaped into storage. Returns the number of fields; a malformed quote fails the line.
-int split_csv(const LineReader& reader, std::string_view line, std::string_view* out,
-              std::string* storage, int capacity) {
+int split_quoted(std::string_view line, char separator, std::string_view* out, std::string* storage,
+                 int capacity, QuoteError* error) {
   int count = 0;
   size_t i = 0;
+  auto fail = [&](const char* reason) {
+    error->field = count;
+    error->reason = reason;
+    return -1;
+  };
   while (true) {
     std::string_view field;
     if (i < line.size() && line[i] == '"') {
       std::string value;
       size_t j = i + 1;
       while (true) {
-        if (j >= line.size()) reader.fail("unterminated quoted field");
+        if (j >= line.size()) return fail("unterminated quoted field");
         if (line[j] == '"') {
           if (j + 1 < line.size() && line[j + 1] == '"') {
             value += '"';
@@ -93,24 +95,32 @@ int split_csv(const LineReader& reader, std::string_view line, std::string_view*
         }
         value += line[j++];
       }
-      if (j < line.size() && line[j] != ',') reader.fail("text after a closing quote");
+      if (j < line.size() && line[j] != separator) return fail("text after a closing quote");
       if (count < capacity) {
         storage[count] = std::move(value);
         field = storage[count];
       }
       i = j;
     } else {
-      size_t j = line.find(',', i);
+      size_t j = line.find(separator, i);
       if (j == std::string_view::npos) j = line.size();
       field = line.substr(i, j - i);
-      if (field.find('"') != std::string_view::npos) reader.fail("quote inside an unquoted field");
+      if (field.find('"') != std::string_view::npos) return fail("quote inside an unquoted field");
       i = j;
     }
     if (count < capacity) out[count] = field;
     ++count;
     if (i >= line.size()) return count;
-    ++i;  // the comma
+    ++i;  // the separator
   }
+}
+
+int split_csv(const LineReader& reader, std::string_view line, std::string_view* out,
+              std::string* storage, int capacity) {
+  QuoteError error;
+  const int count = split_quoted(line, ',', out, storage, capacity, &error);
+  if (count < 0) reader.fail(error.reason);
+  return count;
 }
 
 std::string separator_name(std::string_view sep) {

@@ -85,6 +85,17 @@ class LineReader {
 /// total number of fields, so that a wrong count is reported without storing the extras.
 int split_fields(std::string_view line, std::string_view sep, std::string_view* out, int capacity);
 
+/// Where and why a quoted line is malformed (split_quoted).
+struct QuoteError {
+  int field = -1;                // 0-based index of the field
+  const char* reason = nullptr;  // "unterminated quoted field", ...
+};
+
+/// Splits one line at `separator` with RFC-4180 quoting ("a, b" and doubled quotes ""), as
+/// split_csv does for commas; on a malformed quote returns -1 and fills error instead of failing.
+int split_quoted(std::string_view line, char separator, std::string_view* out, std::string* storage,
+                 int capacity, QuoteError* error);
+
 /// Splits one CSV line with RFC-4180 quoting ("a, b" and doubled quotes ""), as movies.csv
 /// quotes titles that contain commas. Unquoted fields are views into line; quoted ones are
 /// unescaped into storage. Returns the number of fields; a malformed quote fails the line.

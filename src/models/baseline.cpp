@@ -26,4 +26,8 @@ torch::Tensor MedianBaseline::forward(const data::Batch& batch) {
   return prediction_.to(batch.target.device()).expand({batch.size()}).to(torch::kFloat32);
 }
 
+torch::Tensor MedianBaseline::score_all_items(const data::Batch& batch, int64_t num_items) {
+  return prediction_.to(batch.target.device()).to(torch::kFloat32).expand({batch.size(), num_items + 1});
+}
+
 }  // namespace mlrec::models

@@ -29,4 +29,12 @@ torch::Tensor MatrixFactorization::forward(const data::Batch& batch) {
   return torch::sigmoid(score) * (range_.high - range_.low) + range_.low;
 }
 
+torch::Tensor MatrixFactorization::score_all_items(const data::Batch& batch, int64_t num_items) {
+  TORCH_CHECK(num_items + 1 == item_->weight.size(0), "MF scores ", item_->weight.size(0) - 1, " items, not ", num_items);
+  auto user = batch.user;
+  auto score = torch::mm(ops::lookup(user_, user), item_->weight.t()) + ops::lookup(user_bias_, user) +
+               item_bias_->weight.t();
+  return torch::sigmoid(score) * (range_.high - range_.low) + range_.low;
+}
+
 }  // namespace mlrec::models

@@ -29,13 +29,28 @@ std::string row_label(const RunRow& row, const std::vector<RunRow>& rows) {
 }  // namespace
 
 std::string comparison_table(const std::vector<RunRow>& rows) {
-  std::string out =
-      "| model | MAE | MSE | RMSE | rows | best / run / max epochs | train samples/s | train time |\n"
-      "|---|---|---|---|---|---|---|---|\n";
+  // Ranking columns appear when any run has ranking metrics; K is the first such run's (a run
+  // ranked at another K, or not at all, shows "-").
+  int k = 0;
+  for (const auto& row : rows) {
+    if (k == 0 && row.summary.valid.has_ranking()) k = row.summary.valid.ranking_k;
+  }
+  std::string out = "| model | MAE | MSE | RMSE |";
+  std::string rule = "|---|---|---|---|";
+  if (k > 0) {
+    out += fmt::format(" HR@{} | NDCG@{} |", k, k);
+    rule += "---|---|";
+  }
+  out += " rows | best / run / max epochs | train samples/s | train time |\n";
+  out += rule + "---|---|---|---|\n";
   for (const auto& row : rows) {
     const train::RunSummary& r = row.summary;
-    out += fmt::format("| {} | {:.5f} | {:.5f} | {:.5f} | {} | ", row_label(row, rows), r.valid.mae, r.valid.mse,
-                       r.valid.rmse, r.valid.count);
+    out += fmt::format("| {} | {:.5f} | {:.5f} | {:.5f} | ", row_label(row, rows), r.valid.mae, r.valid.mse,
+                       r.valid.rmse);
+    if (k > 0) {
+      out += r.valid.ranking_k == k ? fmt::format("{:.5f} | {:.5f} | ", r.valid.hr, r.valid.ndcg) : "- | - | ";
+    }
+    out += fmt::format("{} | ", r.valid.count);
     if (r.epochs_run == 0) {
       out += "- | - | - |\n";  // the baseline: nothing trained
     } else {

@@ -13,10 +13,13 @@
 namespace mlrec::train {
 
 void MetricsLogger::on_epoch_end(Trainer& trainer, const EpochResult& r) {
-  log_rank0(fmt::format("epoch {}/{}  train_loss {:.4f}  valid MAE {:.5f} MSE {:.5f} RMSE {:.5f} ({})  "
+  const std::string ranking = r.valid.has_ranking() ? fmt::format("HR@{} {:.5f} NDCG@{} {:.5f}  ", r.valid.ranking_k,
+                                                                  r.valid.hr, r.valid.ranking_k, r.valid.ndcg)
+                                                    : "";
+  log_rank0(fmt::format("epoch {}/{}  train_loss {:.4f}  valid MAE {:.5f} MSE {:.5f} RMSE {:.5f} ({})  {}"
                         "lr {:.2e}  {}, {} samples/s",
                         r.epoch, trainer.max_epochs(), r.train_loss, r.valid.mae, r.valid.mse, r.valid.rmse,
-                        r.valid.count, r.lr, format_duration(r.train_seconds),
+                        r.valid.count, ranking, r.lr, format_duration(r.train_seconds),
                         with_commas(std::llround(r.samples_per_second))));
   if (path_.empty() || !trainer.comm().is_root()) return;
   EpochRecord record;

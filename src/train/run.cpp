@@ -109,14 +109,30 @@ RankSetup set_up_rank(const config::Config& config, dist::ProcessGroup& group) {
 }
 
 std::string metrics_text(const Metrics& m) {
-  return fmt::format("MAE {:.5f} MSE {:.5f} RMSE {:.5f} ({})", m.mae, m.mse, m.rmse, m.count);
+  std::string text = fmt::format("MAE {:.5f} MSE {:.5f} RMSE {:.5f} ({})", m.mae, m.mse, m.rmse, m.count);
+  if (m.has_ranking()) text += fmt::format(" HR@{} {:.5f} NDCG@{} {:.5f}", m.ranking_k, m.hr, m.ranking_k, m.ndcg);
+  return text;
+}
+
+// When the ranking metrics are computed (train.ranking): every epoch, for the selected model
+// only, or not at all.
+enum class RankingWhen { kEpoch, kFinal, kOff };
+
+RankingWhen ranking_when(const config::Config::Train& options, const models::RatingModel& model) {
+  if (options.ranking == "epoch") return RankingWhen::kEpoch;
+  if (options.ranking == "final") return RankingWhen::kFinal;
+  if (options.ranking == "off") return RankingWhen::kOff;
+  // auto: every epoch where scoring all items is one matrix product; the sequence models need a
+  // forward per item (3,706 per validation row on ML-1M), which only train.ranking=final asks for.
+  return model.scores_all_items_cheaply() ? RankingWhen::kEpoch : RankingWhen::kOff;
 }
 
 // The median baseline trains nothing: fitted once, scored once.
 void fit_baseline(models::RatingModel& model, Trainer& trainer, const data::LoadedData& data,
-                  const RunDirectory& run_dir, const std::string& checkpoint, RunResult& result) {
+                  const RunDirectory& run_dir, const std::string& checkpoint, const RankingInput* ranking,
+                  RunResult& result) {
   model.fit(data.train.targets());
-  result.best = trainer.evaluate(data.valid);
+  result.best = trainer.evaluate(data.valid, ranking);
   run_dir.write_empty_metrics();
   if (run_dir.writer() && !checkpoint.empty()) save_checkpoint(model, checkpoint);
   log_rank0(fmt::format("baseline predicts {:.4f}: valid {}", static_cast<models::MedianBaseline&>(model).prediction(),
@@ -145,11 +161,15 @@ void fit_model(const config::Config& config, Trainer& trainer, const data::Loade
   result.epochs_run = static_cast<int>(result.fit.epochs.size());
 }
 
-RunSummary make_summary(const config::Config& config, const data::LoadedData& data, const RunResult& result,
-                        int64_t parameters, const dist::Communicator& comm) {
+RunSummary make_summary(const config::Config& config, const data::LoadedData& data, const std::string& fingerprint,
+                        const RunResult& result, int64_t parameters, const dist::Communicator& comm) {
   RunSummary s;
   s.model = config.model.name;
   s.release = data.release;
+  s.data = fingerprint;
+  s.rating_min = data.info.rating_min;
+  s.rating_max = data.info.rating_max;
+  s.rating_step = data.info.rating_step;
   s.best_epoch = result.best_epoch;
   s.epochs_run = result.epochs_run;
   s.max_epochs = config.train.epochs;
@@ -374,7 +394,7 @@ RunResult run_training(const config::Config& config, dist::ProcessGroup& group,
   }
   share_plan(comm.host(), plan);
   if (plan.kind == StartPlan::kFinished) return finished_result(plan, run_dir);
-  run_dir.create(config::to_yaml(config));
+  run_dir.create(config::to_yaml(config), data::to_json(data.ids));
   const std::string checkpoint = config.output.save_checkpoint ? run_dir.best_weights_path() : "";
 
   data.train = data.train.to(rank.device);
@@ -382,6 +402,9 @@ RunResult run_training(const config::Config& config, dist::ProcessGroup& group,
   if (data.test.size() > 0) data.test = data.test.to(rank.device);
   Trainer trainer(model, config.train, comm, rank.device, int64_t(config.dist.bucket_mb) << 20);
   if (plan.kind == StartPlan::kResume) trainer.resume_from(state_of(plan));
+  const RankingWhen ranking = ranking_when(config.train, *model);
+  const RankingInput valid_ranking{data.seen_before_valid.to(rank.device), data.info.num_movies};
+  if (ranking == RankingWhen::kEpoch) trainer.rank_validation(valid_ranking);
 
   RunResult result;
   result.model = config.model.name;
@@ -390,18 +413,30 @@ RunResult run_training(const config::Config& config, dist::ProcessGroup& group,
   if (model->trainable()) {
     fit_model(config, trainer, data, run_dir, checkpoint, identity, extra, result);
   } else {
-    fit_baseline(*model, trainer, data, run_dir, checkpoint, result);
+    fit_baseline(*model, trainer, data, run_dir, checkpoint, ranking == RankingWhen::kOff ? nullptr : &valid_ranking,
+                 result);
   }
   result.steps_per_epoch = trainer.steps_per_epoch();
+  if (ranking == RankingWhen::kFinal && model->trainable()) {
+    // The selected model (the best epoch's weights, reloaded), ranked once; its error metrics
+    // are those of its epoch, recomputed here only as a by-product.
+    const Metrics ranked = trainer.evaluate(data.valid, &valid_ranking);
+    result.best.ranking_k = ranked.ranking_k;
+    result.best.hr = ranked.hr;
+    result.best.ndcg = ranked.ndcg;
+    log_rank0(fmt::format("selected model, validation ranking: HR@{} {:.5f} NDCG@{} {:.5f}", ranked.ranking_k,
+                          ranked.hr, ranked.ranking_k, ranked.ndcg));
+  }
 
   // The test set is scored once, for the selected model (the best epoch's weights, reloaded):
   // no decision above has seen it.
   if (data.test.size() > 0) {
-    result.test = trainer.evaluate(data.test);
+    const RankingInput test_ranking{data.seen_before_test.to(rank.device), data.info.num_movies};
+    result.test = trainer.evaluate(data.test, ranking == RankingWhen::kOff ? nullptr : &test_ranking);
     log_rank0("test (selected model, scored once): " + metrics_text(result.test));
   }
 
-  run_dir.write_summary(make_summary(config, data, result, parameters, comm));
+  run_dir.write_summary(make_summary(config, data, identity.data, result, parameters, comm));
   log_rank0("run directory: " + run_dir.path());
   return result;
 }

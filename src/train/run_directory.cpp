@@ -19,7 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kLockFile = ".lock";
-constexpr const char* kRunFiles[] = {"config.yaml", "metrics.jsonl", "summary.json", "best.pt", "checkpoints",
+constexpr const char* kRunFiles[] = {"config.yaml", "id_maps.json", "metrics.jsonl", "summary.json", "best.pt", "checkpoints",
                                      "failed.txt"};
 
 // *.tmp.PID: write_file_atomic's temporary name.
@@ -103,9 +103,10 @@ int RunDirectory::remove_temporaries() const {
   return removed + CheckpointStore(path_, 0).remove_partials();
 }
 
-void RunDirectory::create(const std::string& resolved_config_yaml) const {
+void RunDirectory::create(const std::string& resolved_config_yaml, const std::string& id_maps_json) const {
   if (!writer_) return;
   std::filesystem::create_directories(path_);
+  write_file_atomic(id_maps_path(), id_maps_json);
   write_file_atomic(config_path(), resolved_config_yaml);
 }
 

@@ -35,9 +35,10 @@ bool may_change_on_resume(const std::string& key) {
   for (const char* prefix : {"output.", "checkpoint.", "dist."}) {
     if (key.rfind(prefix, 0) == 0) return true;
   }
-  // data.dir: the same data may sit at another path (a node's local copy); the data's own
-  // fingerprint decides.
-  return key == "train.threads" || key == "train.log_every_steps" || key == "train.device" || key == "data.dir";
+  // data.dir, data.interactions.path: the same data may sit at another path (a node's local
+  // copy); the data's own fingerprint decides.
+  return key == "train.threads" || key == "train.log_every_steps" || key == "train.device" || key == "data.dir" ||
+         key == "data.interactions.path";
 }
 
 std::optional<std::string> first_config_difference(const RunIdentity& there, const RunIdentity& here) {
@@ -45,7 +46,12 @@ std::optional<std::string> first_config_difference(const RunIdentity& there, con
   for (const auto& [key, value] : here.config) {
     if (may_change_on_resume(key)) continue;
     const auto it = theirs.find(key);
-    if (it == theirs.end()) return key + " (absent there, " + value + " here)";
+    if (it == theirs.end()) {
+      // A key added after that run was made: its default is what the older mlrec did, so a
+      // checkpoint of an older version resumes unless the key is set otherwise here.
+      if (value == config::param_text(config::default_config(), key)) continue;
+      return key + " (absent there, " + value + " here)";
+    }
     if (it->second != value) return key + " (" + it->second + " there, " + value + " here)";
   }
   std::map<std::string, std::string> ours(here.config.begin(), here.config.end());

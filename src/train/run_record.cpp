@@ -25,6 +25,11 @@ T optional_field(const Json& j, const char* key, T fallback) {
 
 void to_json(Json& json, const Metrics& m) {
   json = Json{{"mae", m.mae}, {"mse", m.mse}, {"rmse", m.rmse}, {"count", m.count}};
+  if (m.has_ranking()) {
+    json["k"] = m.ranking_k;
+    json["hr"] = m.hr;
+    json["ndcg"] = m.ndcg;
+  }
 }
 
 double number_or_nan(const Json& j) { return j.is_null() ? NAN : j.get<double>(); }
@@ -34,6 +39,11 @@ void from_json(const Json& j, Metrics& m) {
   m.mse = number_or_nan(j.at("mse"));
   m.rmse = number_or_nan(j.at("rmse"));
   m.count = j.at("count").get<int64_t>();
+  if (j.contains("k")) {
+    m.ranking_k = j.at("k").get<int>();
+    m.hr = number_or_nan(j.at("hr"));
+    m.ndcg = number_or_nan(j.at("ndcg"));
+  }
 }
 
 std::string to_json_line(const EpochRecord& r) {
@@ -44,6 +54,11 @@ std::string to_json_line(const EpochRecord& r) {
   j["mse"] = r.valid.mse;
   j["rmse"] = r.valid.rmse;
   j["count"] = r.valid.count;
+  if (r.valid.has_ranking()) {
+    j["k"] = r.valid.ranking_k;
+    j["hr"] = r.valid.hr;
+    j["ndcg"] = r.valid.ndcg;
+  }
   j["lr"] = r.lr;
   j["seconds"] = r.seconds;
   j["eval_seconds"] = r.eval_seconds;
@@ -79,6 +94,8 @@ std::string to_json(const RunSummary& s) {
   j["backend"] = s.backend;
   j["device"] = s.device;
   j["torch"] = s.torch;
+  j["data"] = s.data;
+  j["rating_scale"] = Json{{"min", s.rating_min}, {"max", s.rating_max}, {"step", s.rating_step}};
   if (s.test) j["test"] = *s.test;
   return j.dump() + "\n";
 }
@@ -92,6 +109,13 @@ RunSummary run_summary_from_json(const std::string& text, const std::string& sou
     s.best_epoch = j.at("best_epoch").get<int>();
     s.epochs_run = j.at("epochs_run").get<int>();
     s.release = optional_field<std::string>(j, "release", "");
+    s.data = optional_field<std::string>(j, "data", "");
+    if (j.contains("rating_scale")) {
+      const Json& scale = j.at("rating_scale");
+      s.rating_min = number_or_nan(scale.at("min"));
+      s.rating_max = number_or_nan(scale.at("max"));
+      s.rating_step = number_or_nan(scale.at("step"));
+    }
     s.max_epochs = optional_field(j, "max_epochs", 0);
     s.protocol = optional_field<std::string>(j, "protocol", "study");
     if (j.contains("test")) s.test = j.at("test").get<Metrics>();

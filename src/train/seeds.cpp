@@ -40,19 +40,39 @@ MeanStd metric_stats(const std::vector<Metrics>& runs, double Metrics::*field) {
   return mean_std(values);
 }
 
+bool all_ranked(const std::vector<Metrics>& runs) {
+  for (const auto& m : runs) {
+    if (!m.has_ranking()) return false;
+  }
+  return !runs.empty();
+}
+
 Json stats_json(const std::vector<Metrics>& runs) {
   Json out;
   for (const auto& [name, field] : {std::pair{"mae", &Metrics::mae}, {"mse", &Metrics::mse}, {"rmse", &Metrics::rmse}}) {
     const MeanStd s = metric_stats(runs, field);
     out[name] = Json{{"mean", s.mean}, {"std", s.std}};
   }
+  if (all_ranked(runs)) {
+    out["k"] = runs.front().ranking_k;
+    for (const auto& [name, field] : {std::pair{"hr", &Metrics::hr}, {"ndcg", &Metrics::ndcg}}) {
+      const MeanStd s = metric_stats(runs, field);
+      out[name] = Json{{"mean", s.mean}, {"std", s.std}};
+    }
+  }
   return out;
 }
 
 std::string describe(const char* what, const std::vector<Metrics>& runs) {
   const MeanStd mae = metric_stats(runs, &Metrics::mae), rmse = metric_stats(runs, &Metrics::rmse);
-  return fmt::format("{} over {} seeds: MAE {:.5f} +- {:.5f}, RMSE {:.5f} +- {:.5f}", what, runs.size(), mae.mean,
-                     mae.std, rmse.mean, rmse.std);
+  std::string text = fmt::format("{} over {} seeds: MAE {:.5f} +- {:.5f}, RMSE {:.5f} +- {:.5f}", what, runs.size(),
+                                 mae.mean, mae.std, rmse.mean, rmse.std);
+  if (all_ranked(runs)) {
+    const MeanStd hr = metric_stats(runs, &Metrics::hr), ndcg = metric_stats(runs, &Metrics::ndcg);
+    const int k = runs.front().ranking_k;
+    text += fmt::format(", HR@{} {:.5f} +- {:.5f}, NDCG@{} {:.5f} +- {:.5f}", k, hr.mean, hr.std, k, ndcg.mean, ndcg.std);
+  }
+  return text;
 }
 
 }  // namespace
@@ -68,10 +88,18 @@ void run_seeds(const config::Config& config, dist::ProcessGroup& group, const st
     const RunResult result = run_training(run, group);
     valid.push_back(result.best);
     Json entry{{"valid_mae", result.best.mae}, {"valid_rmse", result.best.rmse}, {"best_epoch", result.best_epoch}};
+    if (result.best.has_ranking()) {
+      entry["valid_hr"] = result.best.hr;
+      entry["valid_ndcg"] = result.best.ndcg;
+    }
     if (result.test.count > 0) {
       test.push_back(result.test);
       entry["test_mae"] = result.test.mae;
       entry["test_rmse"] = result.test.rmse;
+      if (result.test.has_ranking()) {
+        entry["test_hr"] = result.test.hr;
+        entry["test_ndcg"] = result.test.ndcg;
+      }
     }
     per_seed[std::to_string(seed)] = entry;
   }

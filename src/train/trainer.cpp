@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <limits>
 #include <mutex>
 #include <tuple>
 
@@ -15,6 +16,7 @@
 #include "mlrec/common/stop_signal.h"
 #include "mlrec/common/timer.h"
 #include "mlrec/distributed/sampler.h"
+#include "mlrec/train/autocast.h"
 #include "mlrec/train/run_record.h"
 
 namespace mlrec::train {
@@ -25,27 +27,6 @@ std::unique_ptr<Schedule> make_schedule(const config::Config::Train& o, int64_t 
   return std::make_unique<OneCycleSchedule>(OneCycleOptions::from(o, total_steps));
 }
 
-// bf16 autocast around the forward pass, as torch.autocast does in Python.
-class AutocastGuard {
- public:
-  AutocastGuard(bool enabled, c10::DeviceType device) : enabled_(enabled), device_(device) {
-    if (!enabled_) return;
-    previous_ = at::autocast::is_autocast_enabled(device_);
-    at::autocast::set_autocast_enabled(device_, true);
-    at::autocast::set_autocast_dtype(device_, at::kBFloat16);
-    at::autocast::increment_nesting();
-  }
-  ~AutocastGuard() {
-    if (!enabled_) return;
-    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-    at::autocast::set_autocast_enabled(device_, previous_);
-  }
-
- private:
-  bool enabled_;
-  c10::DeviceType device_;
-  bool previous_ = false;
-};
 
 }  // namespace
 
@@ -161,7 +142,7 @@ FitResult Trainer::fit(const data::RatingDataset& train, const data::RatingDatas
     if (interrupted_) break;
     Stopwatch eval_watch;
     raise_test_signal_at("eval", epoch_, 0, comm_.rank());
-    result.valid = evaluate(valid);
+    result.valid = evaluate(valid, validation_ranking_ ? &*validation_ranking_ : nullptr);
     result.eval_seconds = eval_watch.seconds();
     history_.train_seconds += result.train_seconds;
     history_.train_samples += result.samples;
@@ -408,15 +389,58 @@ torch::Tensor Trainer::graphed_forward_backward(const data::RatingDataset& train
   return forward_backward(train, step_index);
 }
 
-Metrics Trainer::evaluate(const data::RatingDataset& dataset) {
+namespace {
+
+// Adds the batch's ranking sums (hits, DCG, rows ranked) to sums[3..5]. Each row's held-out item
+// is ranked among every item but padding and those its user rated before it, by the model's
+// predicted rating in float32; items tied with it count as ranked above it, so that a model
+// that cannot tell items apart (a constant) ranks nothing first.
+void add_ranking_sums(models::RatingModel& model, const data::Batch& batch, const RankingInput& ranking, int k,
+                      torch::Tensor& sums) {
+  const int64_t rows = batch.size();
+  // (contiguous: written below, and the baseline returns one value expanded)
+  auto scores = model.score_all_items(batch, ranking.num_items).to(torch::kFloat32).contiguous();  // [B, items + 1]
+  auto target = batch.movies.select(1, batch.movies.size(1) - 1).to(torch::kInt64).unsqueeze(1);
+  auto target_score = scores.gather(1, target);
+  // The seen items of each row's user, gathered from the CSR without host loops: one index
+  // tensor of (row, item) pairs.
+  auto user = batch.user.to(torch::kInt64);
+  auto first = ranking.seen.offsets.index_select(0, user);
+  auto counts = ranking.seen.offsets.index_select(0, user + 1) - first;
+  const int64_t total = counts.sum().item<int64_t>();
+  const float excluded = -std::numeric_limits<float>::infinity();
+  if (total > 0) {
+    auto row = torch::repeat_interleave(counts);
+    auto row_start = counts.cumsum(0) - counts;
+    auto position = torch::arange(total, counts.options()) - row_start.index_select(0, row) + first.index_select(0, row);
+    auto item = ranking.seen.items.index_select(0, position).to(torch::kInt64);
+    scores.index_put_({row, item}, torch::full({}, excluded, scores.options()));
+  }
+  scores.select(1, 0).fill_(excluded);
+  scores.scatter_(1, target, target_score);  // the held-out item stays a candidate in any case
+  auto rank = scores.ge(target_score).sum(1).to(torch::kFloat64);  // 1 = first
+  auto hit = rank.le(k);
+  sums[3] += hit.sum();
+  sums[4] += torch::where(hit, 1.0 / torch::log2(rank + 1.0), torch::zeros_like(rank)).sum();
+  sums[5] += double(rows);
+}
+
+}  // namespace
+
+Metrics Trainer::evaluate(const data::RatingDataset& dataset, const RankingInput* ranking) {
   torch::NoGradGuard no_grad;
   model_->eval();
   if (sync_buffers_) broadcast_buffers();
   const auto shard = dist::evaluation_shard(dataset.size(), comm_.rank(), comm_.world_size());
-  auto sums = torch::zeros({3}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
+  auto sums = torch::zeros({6}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
   const bool bf16 = precision_ == config::Precision::kBf16;
-  for (int64_t begin = shard.begin; begin < shard.end; begin += options_.eval_batch_size) {
-    const int64_t end = std::min<int64_t>(begin + options_.eval_batch_size, shard.end);
+  int64_t batch_size = options_.eval_batch_size;
+  if (ranking) {
+    // A ranked batch holds a score per item: ~64 MB of them at a time.
+    batch_size = std::min<int64_t>(batch_size, std::max<int64_t>(1, (int64_t{1} << 24) / (ranking->num_items + 1)));
+  }
+  for (int64_t begin = shard.begin; begin < shard.end; begin += batch_size) {
+    const int64_t end = std::min<int64_t>(begin + batch_size, shard.end);
     auto batch = dataset.slice(begin, end);
     torch::Tensor prediction;
     {
@@ -427,11 +451,12 @@ Metrics Trainer::evaluate(const data::RatingDataset& dataset) {
     sums[0] += error.abs().sum();
     sums[1] += error.square().sum();
     sums[2] += double(end - begin);
+    if (ranking) add_ranking_sums(*model_, batch, *ranking, options_.ranking_k, sums);
   }
   comm_.all_reduce_sum(sums, "metrics");
   auto host = sums.cpu();
   const double* s = host.data_ptr<double>();
-  return Metrics::from(ErrorSums{s[0], s[1], s[2]});
+  return Metrics::from(ErrorSums{s[0], s[1], s[2], s[3], s[4], s[5]}, ranking ? options_.ranking_k : 0);
 }
 
 }  // namespace mlrec::train

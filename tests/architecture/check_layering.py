@@ -4,6 +4,7 @@
 mlrec's code is layered, each layer a folder of include/mlrec/ and src/ (README, "Architecture"):
 
     cli -> bench -> report -> train -> distributed, models -> ops -> ... -> common
+    cli -> serve -> train
 
 A layer may include only the layers named for it in ALLOWED below (and itself). An include that
 crosses a forbidden arrow -- models reaching train/, data reaching models/, common reaching
@@ -29,7 +30,8 @@ ALLOWED = {
     "train": {"common", "config", "data", "ops", "models", "distributed"},
     "report": {"common", "config", "train"},
     "bench": {"common", "config", "data", "models", "distributed", "train", "report"},
-    "cli": {"common", "config", "data", "ops", "models", "distributed", "train", "report", "bench"},
+    "serve": {"common", "config", "data", "models", "train"},
+    "cli": {"common", "config", "data", "ops", "models", "distributed", "train", "report", "bench", "serve"},
 }
 
 # "mlrec/train/run.h" (public headers) or "ops/cpu/kernels.h" (private headers, from src/).

@@ -91,6 +91,22 @@ TEST(DataParallel, EvaluationScoresEachSampleExactlyOnce) {
   EXPECT_NEAR(metrics.mse, single.mse, 1e-6 * single.mse);
 }
 
+TEST(DataParallel, RankingMetricsAreTheSameOnAnyNumberOfRanks) {
+  torch::manual_seed(0);
+  auto model = models::make_model(model_options("mf"), data().info);
+  const train::RankingInput ranking{data::seen_items(data().prepared, data::SeenRows::kTraining), data().info.num_movies};
+  train::Trainer trainer(model, training(60), world(), torch::Device(torch::kCPU));
+  const auto metrics = trainer.evaluate(data().valid, &ranking);
+  auto local = make_local_communicator();
+  train::Trainer alone(model, training(60), *local, torch::Device(torch::kCPU));
+  const auto single = alone.evaluate(data().valid, &ranking);
+  ASSERT_EQ(metrics.ranking_k, 10);
+  EXPECT_GT(single.hr, 0);  // something to compare: some held-out items rank in the top 10
+  // Ranks are counts, the same whatever the sharding: exact up to the float64 sums' order.
+  EXPECT_NEAR(metrics.hr, single.hr, 1e-12);
+  EXPECT_NEAR(metrics.ndcg, single.ndcg, 1e-12);
+}
+
 TEST(DataParallel, NRanksTrainLikeOneRankWithTheSameGlobalBatch) {
   const int64_t global = 60;  // divides by 2 and by 3
   auto local = make_local_communicator();

@@ -9,6 +9,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "support/run_cli.h"
 #include "support/temp_dir.h"
 
 namespace mlrec {
@@ -16,23 +17,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int status = -1;
-  std::string output;  // stdout and stderr together
-};
-
-Result run_cli(const std::string& args) {
-  const std::string command = std::string(MLREC_DIST_BINARY) + " " + args + " 2>&1";
-  Result result;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (!pipe) return result;
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.output.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
+using Result = test_support::CliResult;
+using test_support::run_cli;
 
 int count_lines_with(const std::string& text, const std::string& needle) {
   int count = 0;

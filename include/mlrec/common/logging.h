@@ -13,6 +13,9 @@ enum class LogLevel { kInfo, kWarning, kError };
 
 /// Sets the rank and world size shown in the prefix of every log line ("[mlrec 1/4] ...").
 void set_log_rank(int rank, int world_size);
+/// Information lines go to stderr from now on (they go to stdout by default): for commands whose
+/// result is written to stdout (`recommend` without --out).
+void log_info_to_stderr();
 
 /// One line at `level`, from this rank: info on stdout, warnings and errors on stderr.
 void log(LogLevel level, const std::string& message);

@@ -32,10 +32,24 @@ namespace mlrec::config {
 struct Config {
   struct Data {
     std::string dir = "data/ml-1m";   // MovieLens-1M directory (ratings.dat, users.dat, movies.dat)
+    std::string format = "auto";      // auto: the MovieLens release in dir; interactions: below
     int valid_per_user = 1;           // ratings per user held out for validation
     int test_per_user = 0;            // ratings per user held out for test (0 = the study's protocol)
     int min_ratings_per_user = 0;     // users with fewer ratings are dropped (0 = keep all)
     int sequence_length = 10;         // movies per user sequence window
+    // format=interactions: one CSV/TSV file with a header, its columns named here
+    // (data/interactions.h reads it).
+    struct Interactions {
+      std::string path;                     // the file ("" unless format=interactions)
+      std::string user = "user_id";         // header names of the columns read
+      std::string item = "item_id";
+      std::string rating = "rating";
+      std::string timestamp = "timestamp";  // "" = no timestamp column: file order is time order
+      std::string delimiter = "auto";       // auto (from the extension), ",", "\t" or tab, ";", "|"
+      double rating_min = 0;                // the scale; rating_step 0 = infer all three
+      double rating_max = 0;
+      double rating_step = 0;
+    } interactions;
   } data;
 
   struct Model {
@@ -82,6 +96,8 @@ struct Config {
     double early_stopping_threshold = 0.001;
     int64_t max_steps_per_epoch = 0;         // 0 = no cap (a cap also shortens the schedule)
     int eval_batch_size = 8192;
+    std::string ranking = "auto";            // full-ranking HR@K / NDCG@K: auto | epoch | final | off
+    int ranking_k = 10;
     std::string device = "auto";
     int threads = 0;                         // torch intra-op threads; 0 = all cores
     std::string precision = "fp32";          // parsed by precision_of()

@@ -69,4 +69,18 @@ class RatingDataset {
 
 DatasetInfo make_dataset_info(const PreparedRatings& prepared, int sequence_length);
 
+/// The items each user rated before their held-out rows, as CSR over dense user ids: what
+/// full-ranking metrics exclude from a held-out row's candidates, and `recommend` from a user's.
+struct SeenItems {
+  at::Tensor offsets;  // int64 [num_users + 2]: user u's items are items[offsets[u], offsets[u + 1])
+  at::Tensor items;    // int32 dense item ids, each user's in row order
+
+  bool defined() const { return offsets.defined(); }
+  SeenItems to(const c10::Device& device) const;
+};
+
+/// Which rows count as seen: the training rows, optionally with the validation and test rows.
+enum class SeenRows { kTraining, kTrainingAndValidation, kAll };
+SeenItems seen_items(const PreparedRatings& prepared, SeenRows rows);
+
 }  // namespace mlrec::data

@@ -12,10 +12,11 @@
 
 namespace mlrec::data {
 
-/// The on-disk layouts we can read.
-enum class Release { kMovieLens1M, kMovieLens100K, kMovieLensCsv };
+/// The on-disk layouts we can read: the MovieLens releases, and a user's own interactions file
+/// (data/interactions.h).
+enum class Release { kMovieLens1M, kMovieLens100K, kMovieLensCsv, kInteractions };
 
-/// Short name of a release: "ml-1m", "ml-100k" or "csv".
+/// Short name of a release: "ml-1m", "ml-100k", "csv" or "interactions".
 const char* release_name(Release release);
 
 /// The discrete rating values a release allows: min_rating..max_rating in steps of step.
@@ -58,9 +59,14 @@ struct UserFeatures {
 /// All ratings of a release, in file order, with raw ids as they appear in the files.
 struct RawRatings {
   Release release = Release::kMovieLens1M;
-  std::string dir;
+  std::string dir;  // the release's folder; for kInteractions, the file
   RatingScale scale;
+  bool scale_inferred = false;  // scale found from the values read (kInteractions, undeclared)
   std::vector<int32_t> user_id, movie_id;
+  // Ids given as text (kInteractions): when non-empty, a raw id is an index into these names,
+  // sorted (byte order) and distinct; when empty, raw ids are the integers of the files.
+  // user_name()/movie_name() give a raw id's text either way.
+  std::vector<std::string> user_names, movie_names;
   std::vector<float> rating;
   std::vector<int64_t> timestamp;
   bool has_user_features = false;
@@ -74,6 +80,10 @@ struct RawRatings {
   /// Number of ratings.
   int64_t size() const { return static_cast<int64_t>(rating.size()); }
 };
+
+/// The data's text for a raw user / movie id: its name when the ids were text, else the integer.
+std::string user_name(const RawRatings& raw, int32_t raw_id);
+std::string movie_name(const RawRatings& raw, int32_t raw_id);
 
 /// Which release dir holds, from which files exist; InputError when none or a companion is missing.
 /// A folder holding several releases' ratings files is read as the first of ratings.dat (ML-1M),

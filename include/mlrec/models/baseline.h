@@ -9,6 +9,9 @@ class MedianBaseline : public RatingModel {
  public:
   MedianBaseline();
   torch::Tensor forward(const data::Batch& batch) override;
+  /// The same constant for every item: ranking metrics see all items tied.
+  torch::Tensor score_all_items(const data::Batch& batch, int64_t num_items) override;
+  bool scores_all_items_cheaply() const override { return true; }
   bool trainable() const override { return false; }
   void fit(const torch::Tensor& train_targets) override;
   double prediction() const;

@@ -13,6 +13,9 @@ class MatrixFactorization : public RatingModel {
   /// N(0, model.bias_init_std); one row per user and movie of the data (row 0 is padding).
   MatrixFactorization(const config::Config::Model& options, const data::DatasetInfo& data);
   torch::Tensor forward(const data::Batch& batch) override;
+  /// One product of the rows' user factors with every item's: [B, F] x [F, num_items + 1].
+  torch::Tensor score_all_items(const data::Batch& batch, int64_t num_items) override;
+  bool scores_all_items_cheaply() const override { return true; }
 
  private:
   RatingRange range_;

@@ -20,6 +20,16 @@ class RatingModel : public torch::nn::Module {
   virtual bool trainable() const { return true; }
   /// Closed-form fit on the training targets; only for models that are not trainable().
   virtual void fit(const torch::Tensor& /*train_targets*/) {}
+  /// The predicted rating of every item for each row of `batch`: float [B, num_items + 1], column
+  /// m the rating the row's user would give item m after the row's history (the window's last
+  /// position, the target, replaced by m; column 0, padding, is scored too and ignored by
+  /// callers). This is what ranking metrics and `recommend` need. The default runs forward() on
+  /// every (row, item) pair, in chunks: exact for any model, but a forward per item. Models whose
+  /// score factorises (MF, the constant baseline) override it with one matrix product.
+  virtual torch::Tensor score_all_items(const data::Batch& batch, int64_t num_items);
+  /// Whether score_all_items costs about one matrix product rather than a forward per item (what
+  /// train.ranking=auto asks before ranking every epoch).
+  virtual bool scores_all_items_cheaply() const { return false; }
 };
 
 using RatingModelPtr = std::shared_ptr<RatingModel>;

@@ -11,12 +11,20 @@ struct ErrorSums {
   double abs_error = 0;     // sum |prediction - target|
   double squared_error = 0; // sum (prediction - target)^2
   double count = 0;         // number of scored samples (double: it travels in one float64 tensor)
+  // Full ranking (when asked for): per held-out row, the rank r of its item among the items its
+  // user has not rated before it (1 = first; ties count against the held-out item).
+  double hits = 0;          // rows with r <= K
+  double dcg = 0;           // sum over those rows of 1 / log2(r + 1)
+  double ranked = 0;        // rows ranked
 };
 
 struct Metrics {
   double mae = NAN, mse = NAN, rmse = NAN;
   int64_t count = 0;
-  static Metrics from(const ErrorSums& sums) {
+  // Ranking metrics: ranking_k = 0 when not computed (hr and ndcg are then NaN).
+  int ranking_k = 0;
+  double hr = NAN, ndcg = NAN;  // HR@K and NDCG@K (one relevant item per row, so IDCG = 1)
+  static Metrics from(const ErrorSums& sums, int ranking_k = 0) {
     Metrics m;
     m.count = static_cast<int64_t>(sums.count);
     if (sums.count > 0) {
@@ -24,8 +32,14 @@ struct Metrics {
       m.mse = sums.squared_error / sums.count;
       m.rmse = std::sqrt(m.mse);
     }
+    if (ranking_k > 0 && sums.ranked > 0) {
+      m.ranking_k = ranking_k;
+      m.hr = sums.hits / sums.ranked;
+      m.ndcg = sums.dcg / sums.ranked;
+    }
     return m;
   }
+  bool has_ranking() const { return ranking_k > 0; }
 };
 
 /// Early stopping with the study's semantics (pytorch-accelerated's EarlyStoppingCallback): an

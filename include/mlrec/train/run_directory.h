@@ -1,5 +1,5 @@
 // The run directory (output.dir) and its file contract, in one place (README, "What a run
-// writes"): config.yaml, metrics.jsonl, summary.json, best.pt and checkpoints/, written by rank 0
+// writes"): config.yaml, id_maps.json, metrics.jsonl, summary.json, best.pt and checkpoints/, written by rank 0
 // only, each atomically; .lock marks the directory as in use. Torch-free.
 #pragma once
 
@@ -36,6 +36,7 @@ class RunDirectory {
   bool writer() const { return writer_; }
 
   std::string config_path() const { return file("config.yaml"); }
+  std::string id_maps_path() const { return file("id_maps.json"); }
   std::string metrics_path() const { return file("metrics.jsonl"); }
   std::string summary_path() const { return file("summary.json"); }
   std::string best_weights_path() const { return file("best.pt"); }
@@ -52,9 +53,10 @@ class RunDirectory {
   /// returns how many. Call while holding the lock.
   int remove_temporaries() const;
 
-  /// Writes config.yaml, the resolved configuration. Called once the data has loaded, the
-  /// model has been built and the directory has been checked: bad input writes nothing.
-  void create(const std::string& resolved_config_yaml) const;
+  /// Writes config.yaml, the resolved configuration, and id_maps.json (data/id_maps.h). Called
+  /// once the data has loaded, the model has been built and the directory has been checked: bad
+  /// input writes nothing.
+  void create(const std::string& resolved_config_yaml, const std::string& id_maps_json) const;
   /// metrics.jsonl with no epochs (the baseline, which trains none).
   void write_empty_metrics() const;
   void write_summary(const RunSummary& summary) const;

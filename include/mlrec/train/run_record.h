@@ -29,6 +29,8 @@ struct EpochRecord {
 /// summary.json: a finished run.
 struct RunSummary {
   std::string model, release;
+  std::string data;                // the data's fingerprint (data::data_fingerprint)
+  double rating_min = NAN, rating_max = NAN, rating_step = NAN;  // the data's rating scale
   int best_epoch = 0, epochs_run = 0, max_epochs = 0;
   std::string protocol = "study";  // study (select and report on validation) | valid_test
   Metrics valid;                   // the best epoch's (the baseline's)

@@ -67,6 +67,13 @@ struct FitResult {
   double comm_wait_share() const { return train_seconds > 0 ? comm_wait_seconds / train_seconds : 0.0; }
 };
 
+/// What full-ranking metrics need besides the model: the items each held-out row's user rated
+/// before it (excluded from its candidates) and the number of items.
+struct RankingInput {
+  data::SeenItems seen;  // on the trainer's device
+  int64_t num_items = 0;
+};
+
 /// The batch settings against the data and the ranks: a global batch that fits the training
 /// set and divides by the ranks, a per-rank batch that divides into train.accumulation_steps
 /// micro-batches. ConfigError naming the key. (fit() checks them too; a run checks them before
@@ -84,8 +91,12 @@ class Trainer {
 
   /// Trains for at most options.epochs epochs (fewer when a callback requests a stop).
   FitResult fit(const data::RatingDataset& train, const data::RatingDataset& valid);
-  /// Scores every sample of `dataset` exactly once across ranks; the result is reduced.
-  Metrics evaluate(const data::RatingDataset& dataset);
+  /// Scores every sample of `dataset` exactly once across ranks; the result is reduced. With
+  /// `ranking`, each sample's held-out item is also ranked among all items its user has not
+  /// rated before it (HR@K and NDCG@K, K = train.ranking_k).
+  Metrics evaluate(const data::RatingDataset& dataset, const RankingInput* ranking = nullptr);
+  /// Ranks the validation samples in every epoch's evaluation of fit().
+  void rank_validation(RankingInput ranking) { validation_ranking_ = std::move(ranking); }
 
   /// Ends training after the current epoch (callbacks call this on every rank alike).
   void request_stop() { stop_requested_ = true; }
@@ -148,6 +159,7 @@ class Trainer {
   bool stop_requested_ = false;
   bool interrupted_ = false;
   std::optional<TrainingState> resume_;
+  std::optional<RankingInput> validation_ranking_;
 
   // The position and partial results of the epoch in progress, for capture_training_state().
   FitResult history_;              // the epochs completed so far

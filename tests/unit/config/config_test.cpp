@@ -124,7 +124,7 @@ TEST(ParamSpecs, KeysAreUniqueAndCoverScriptKeys) {
     EXPECT_NE(find_param(k), nullptr) << k;
   }
   EXPECT_EQ(find_param("train.nope"), nullptr);
-  EXPECT_EQ(keys.size(), 60u);  // update when adding a parameter (and its test)
+  EXPECT_EQ(keys.size(), 72u);  // update when adding a parameter (and its test)
 }
 
 TEST(ParamSpecs, EveryKeyIsBoundToItsOwnField) {
@@ -592,6 +592,117 @@ TEST(LoadConfig, AFileWithNoSettingsSaysSoAndKeepsTheDefaults) {
   const std::string out = testing::internal::GetCapturedStdout();
   EXPECT_NE(out.find("empty.yaml holds no settings: every key takes its default"), std::string::npos) << out;
   EXPECT_EQ(to_yaml(config), to_yaml(default_config()));
+}
+
+}  // namespace
+}  // namespace mlrec::config
+
+// ------------------------------------------------------------------------------------------
+// data.format and data.interactions.* (issue 17: your own data)
+
+namespace mlrec::config {
+namespace {
+
+TEST(ConfigInteractions, DefaultsReadMovieLensAndNameTheUsualColumns) {
+  const Config c = default_config();
+  EXPECT_EQ(c.data.format, "auto");
+  EXPECT_EQ(c.data.interactions.path, "");
+  EXPECT_EQ(c.data.interactions.user, "user_id");
+  EXPECT_EQ(c.data.interactions.item, "item_id");
+  EXPECT_EQ(c.data.interactions.rating, "rating");
+  EXPECT_EQ(c.data.interactions.timestamp, "timestamp");
+  EXPECT_EQ(c.data.interactions.delimiter, "auto");
+  EXPECT_EQ(c.data.interactions.rating_step, 0);
+  for (const char* key : {"data.format", "data.interactions.path", "data.interactions.user", "data.interactions.item",
+                          "data.interactions.rating", "data.interactions.timestamp", "data.interactions.delimiter",
+                          "data.interactions.rating_min", "data.interactions.rating_max",
+                          "data.interactions.rating_step"}) {
+    ASSERT_NE(find_param(key), nullptr) << key;
+    EXPECT_EQ(find_param(key)->section(), "data") << key;
+  }
+}
+
+TEST(ConfigInteractions, NestedYamlDottedKeysAndOverrides) {
+  const Config nested = config_from_yaml_string(R"(
+data:
+  format: interactions
+  interactions:
+    path: /data/log.tsv
+    user: customer
+    item: sku
+    rating: stars
+    timestamp: ""
+    delimiter: "\t"
+    rating_min: 0
+    rating_max: 10
+    rating_step: 0.5
+)",
+                                                {}, "test.yaml");
+  EXPECT_EQ(nested.data.format, "interactions");
+  EXPECT_EQ(nested.data.interactions.path, "/data/log.tsv");
+  EXPECT_EQ(nested.data.interactions.user, "customer");
+  EXPECT_EQ(nested.data.interactions.item, "sku");
+  EXPECT_EQ(nested.data.interactions.rating, "stars");
+  EXPECT_EQ(nested.data.interactions.timestamp, "");
+  EXPECT_EQ(nested.data.interactions.delimiter, "\t");
+  EXPECT_EQ(nested.data.interactions.rating_max, 10);
+  EXPECT_EQ(nested.data.interactions.rating_step, 0.5);
+  const Config dotted = config_from_yaml_string(
+      "data:\n  format: interactions\n  interactions.path: x.csv\n  interactions.delimiter: tab\n", {}, "t.yaml");
+  EXPECT_EQ(dotted.data.interactions.path, "x.csv");
+  EXPECT_EQ(dotted.data.interactions.delimiter, "tab");
+  const Config set = config_from_yaml_string(
+      "", {"data.format=interactions", "data.interactions.path=my log.csv", "data.interactions.delimiter=;"});
+  EXPECT_EQ(set.data.interactions.path, "my log.csv");
+  EXPECT_EQ(set.data.interactions.delimiter, ";");
+}
+
+TEST(ConfigInteractions, EveryKeyRoundTripsThroughToYaml) {
+  const Config c = config_from_yaml_string(
+      "", {"data.format=interactions", "data.interactions.path=/data/a b: c.tsv", "data.interactions.user=u id",
+           "data.interactions.item=\"item #\"", "data.interactions.rating=stars", "data.interactions.timestamp=",
+           "data.interactions.delimiter=|", "data.interactions.rating_min=-1.5", "data.interactions.rating_max=1.5",
+           "data.interactions.rating_step=0.25"});
+  const std::string y = to_yaml(c);
+  const Config back = config_from_yaml_string(y, {});
+  EXPECT_EQ(to_yaml(back), y);
+  EXPECT_EQ(back.data.interactions.path, "/data/a b: c.tsv");
+  EXPECT_EQ(back.data.interactions.item, "item #");
+  EXPECT_EQ(back.data.interactions.timestamp, "");
+  EXPECT_EQ(back.data.interactions.delimiter, "|");
+  EXPECT_EQ(back.data.interactions.rating_min, -1.5);
+  EXPECT_EQ(back.data.interactions.rating_step, 0.25);
+  // A tab survives the round trip too.
+  Config tab = c;
+  tab.data.interactions.delimiter = "\t";
+  EXPECT_EQ(config_from_yaml_string(to_yaml(tab), {}).data.interactions.delimiter, "\t");
+}
+
+TEST(ConfigInteractions, ErrorsNameTheKey) {
+  expect_config_error("", {"data.format=interactions"}, {"'data.interactions.path'", "must name the interactions file"});
+  expect_config_error("", {"data.interactions.path=x.csv"}, {"'data.format'", "set data.format=interactions"});
+  expect_config_error("", {"data.format=movielens"}, {"'data.format'", "auto, interactions"});
+  const Overrides file = {"data.format=interactions", "data.interactions.path=x.csv"};
+  auto with = [&](std::vector<std::string> more) {
+    Overrides all = file;
+    all.insert(all.end(), more.begin(), more.end());
+    return all;
+  };
+  expect_config_error("", with({"data.interactions.delimiter=:"}), {"'data.interactions.delimiter'", "':'"});
+  expect_config_error("", with({"data.interactions.user="}), {"'data.interactions.user'", "must not be empty"});
+  expect_config_error("", with({"data.interactions.item=user_id"}),
+                      {"'data.interactions.item'", "same column as data.interactions.user"});
+  expect_config_error("", with({"data.interactions.rating_max=5"}),
+                      {"'data.interactions.rating_max'", "rating_step is 0", "declare rating_min, rating_max and rating_step together"});
+  expect_config_error("", with({"data.interactions.rating_min=1", "data.interactions.rating_step=1"}),
+                      {"'data.interactions.rating_max'", "must be > data.interactions.rating_min"});
+  expect_config_error("", with({"data.interactions.rating_min=1", "data.interactions.rating_max=5", "data.interactions.rating_step=0.3"}),
+                      {"'data.interactions.rating_step'", "whole number of steps"});
+  expect_config_error("", with({"data.interactions.rating_step=-1"}), {"'data.interactions.rating_step'", ">= 0"});
+  expect_config_error("data:\n  interactions:\n    pth: x.csv\n", {},
+                      {"'data.interactions.pth'", "did you mean 'data.interactions.path'"});
+  // A whole declared scale, min 0 included, is fine.
+  EXPECT_NO_THROW(from_yaml("", with({"data.interactions.rating_max=10", "data.interactions.rating_step=1"})));
 }
 
 }  // namespace

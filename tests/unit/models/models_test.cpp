@@ -142,5 +142,33 @@ TEST(Mf, PaddingRowsStartAtZero) {
   }
 }
 
+TEST(ScoreAllItems, EachColumnIsTheForwardWithThatItemAsTarget) {
+  // The factorised scorer (MF's one product) and the generic one (a forward per item, what the
+  // sequence models use) against forward() itself, item by item.
+  test_support::SyntheticData d(30, 12);
+  for (const std::string name : {"mf", "seq_features"}) {
+    torch::manual_seed(0);
+    auto model = make_model(small_model(name), d.info);
+    model->eval();
+    torch::NoGradGuard no_grad;
+    auto batch = d.valid.slice(0, 5);
+    const auto scores = model->score_all_items(batch, d.info.num_movies);
+    ASSERT_EQ(scores.sizes(), (std::vector<int64_t>{5, d.info.num_movies + 1})) << name;
+    const int64_t last = batch.movies.size(1) - 1;
+    for (int64_t item : {int64_t{1}, int64_t{7}, int64_t{d.info.num_movies}}) {
+      data::Batch b = batch;
+      b.movies = batch.movies.clone();
+      b.movies.select(1, last).fill_(static_cast<int32_t>(item));
+      EXPECT_TRUE(torch::allclose(scores.select(1, item), model->forward(b), 1e-5, 1e-5)) << name << " item " << item;
+    }
+    if (name == "mf") {
+      EXPECT_TRUE(model->scores_all_items_cheaply());
+      EXPECT_TRUE(torch::allclose(scores, model->RatingModel::score_all_items(batch, d.info.num_movies), 1e-5, 1e-5));
+    } else {
+      EXPECT_FALSE(model->scores_all_items_cheaply());
+    }
+  }
+}
+
 }  // namespace
 }  // namespace mlrec::models

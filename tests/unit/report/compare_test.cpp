@@ -191,6 +191,21 @@ TEST(ComparisonTableTest, RunWithoutTrainingShowsDashes) {
       << table;
 }
 
+TEST(ComparisonTableTest, RankingColumnsAppearWhenARunHasThem) {
+  RunRow ranked, unranked;
+  ranked.summary.model = "mf";
+  ranked.summary.valid = train::Metrics{0.7, 0.8, 0.9, 10};
+  ranked.summary.valid.ranking_k = 10;
+  ranked.summary.valid.hr = 0.025;
+  ranked.summary.valid.ndcg = 0.0125;
+  unranked.summary.model = "seq";
+  unranked.summary.valid = train::Metrics{0.7, 0.8, 0.9, 10};
+  const std::string table = comparison_table({ranked, unranked});
+  EXPECT_EQ(table.rfind("| model | MAE | MSE | RMSE | HR@10 | NDCG@10 | rows |", 0), 0u) << table;
+  EXPECT_NE(table.find("| mf | 0.70000 | 0.80000 | 0.90000 | 0.02500 | 0.01250 | 10 |"), std::string::npos) << table;
+  EXPECT_NE(table.find("| seq | 0.70000 | 0.80000 | 0.90000 | - | - | 10 |"), std::string::npos) << table;
+}
+
 TEST(ComparisonTableTest, NoRunsGivesOnlyTheHeader) {
   const std::string table = comparison_table({});
   EXPECT_EQ(table,

@@ -1,6 +1,7 @@
 // What makes two runs the same run, and the run directory's lock.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "mlrec/common/error.h"
@@ -28,6 +29,19 @@ TEST(RunIdentity, IgnoresWhereTheRunWritesAndHowItCheckpoints) {
   b.train.threads = 3;
   b.data.dir = "/local/copy";  // the data's fingerprint decides
   EXPECT_FALSE(first_config_difference(identity_of(a), identity_of(b)).has_value());
+}
+
+TEST(RunIdentity, AKeyNewerThanTheCheckpointMatchesOnlyAtItsDefault) {
+  // A checkpoint of an older mlrec lacks the keys added since (data.format, train.ranking, ...):
+  // their defaults are what that version did.
+  config::Config c;
+  RunIdentity older = identity_of(c);
+  older.config.erase(std::remove_if(older.config.begin(), older.config.end(),
+                                    [](const auto& kv) { return kv.first == "data.format" || kv.first == "train.ranking"; }),
+                     older.config.end());
+  EXPECT_FALSE(first_config_difference(older, identity_of(c)).has_value());
+  c.train.ranking = "off";
+  EXPECT_EQ(*first_config_difference(older, identity_of(c)), "train.ranking (absent there, off here)");
 }
 
 TEST(RunIdentity, RoundTripsThroughJson) {

@@ -2,6 +2,7 @@
 #include "mlrec/train/run_record.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
@@ -142,6 +143,24 @@ TEST(EpochRecordJson, OneLineWithTheMetricsFlat) {
   EXPECT_EQ(node["count"].as<long long>(), 6040);
   EXPECT_EQ(node["lr"].as<double>(), 1e-8);
   EXPECT_TRUE(node["comm_wait_seconds"].IsNull());
+}
+
+TEST(MetricsJson, RankingMetricsRoundTripAndAreAbsentWhenNotComputed) {
+  Metrics m{0.7, 0.8, std::sqrt(0.8), 6040};
+  nlohmann::ordered_json plain = m;
+  EXPECT_FALSE(plain.contains("hr"));
+  m.ranking_k = 10;
+  m.hr = 0.025;
+  m.ndcg = 0.0125;
+  const nlohmann::ordered_json ranked = m;
+  EXPECT_EQ(ranked.at("k").get<int>(), 10);
+  const Metrics back = ranked.get<Metrics>();
+  EXPECT_EQ(back.ranking_k, 10);
+  EXPECT_EQ(back.hr, 0.025);
+  EXPECT_EQ(back.ndcg, 0.0125);
+  EpochRecord r;
+  r.valid = m;
+  EXPECT_NE(to_json_line(r).find("\"k\":10,\"hr\":0.025,\"ndcg\":0.0125"), std::string::npos) << to_json_line(r);
 }
 
 }  // namespace

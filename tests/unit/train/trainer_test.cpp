@@ -133,5 +133,96 @@ TEST(FusedAdamW, MatchesTorchAdamWStepForStepWithChangingLrAndBeta1) {
   EXPECT_FALSE(torch::allclose(a, torch::zeros_like(a)));
 }
 
+
+// Full ranking on a fixture small enough to rank by hand. Two users, five items, MF with one
+// factor and no biases, so that the score order is the order of p_u * q_m:
+//   q = (item 1: 0.5, item 2: 0.1, item 3: 0.9, item 4: 0.3, item 5: 0.7), p_1 = 1, p_2 = -1.
+// User 1 rated items 1, 2, 3 in training; their held-out item is 4. Among the unrated items
+// {4, 5} it comes second (0.3 < 0.7); among all items it would be fourth.
+// User 2 rated items 2, 5 in training; held out: item 4. Among {1, 3, 4} (-0.5, -0.9, -0.3) it
+// comes first.
+namespace ranking_fixture {
+
+data::PreparedRatings prepared() {
+  data::RawRatings raw;
+  const std::vector<std::pair<int32_t, int32_t>> rows = {{1, 1}, {1, 2}, {1, 3}, {1, 4}, {2, 2}, {2, 5}, {2, 4}};
+  for (size_t i = 0; i < rows.size(); ++i) {
+    raw.user_id.push_back(rows[i].first);
+    raw.movie_id.push_back(rows[i].second);
+    raw.rating.push_back(4);
+    raw.timestamp.push_back(static_cast<int64_t>(100 + i));
+  }
+  return data::prepare_ratings(raw, data::SplitOptions{});
+}
+
+models::RatingModelPtr model(const data::DatasetInfo& info, const std::string& name) {
+  auto options = test_support::small_model(name);
+  options.factors = 1;
+  auto model = models::make_model(options, info);
+  torch::NoGradGuard no_grad;
+  for (auto& p : model->named_parameters()) {
+    if (p.key() == "user.weight") p.value().copy_(torch::tensor({0.0f, 1.0f, -1.0f}).view({3, 1}));
+    else if (p.key() == "item.weight") p.value().copy_(torch::tensor({0.0f, 0.5f, 0.1f, 0.9f, 0.3f, 0.7f}).view({6, 1}));
+    else p.value().zero_();
+  }
+  return model;
+}
+
+Metrics evaluate(const std::string& model_name, int k, data::SeenRows seen) {
+  const auto p = prepared();
+  const auto info = data::make_dataset_info(p, 3);
+  auto options = quick_training(1);
+  options.ranking_k = k;
+  auto comm = dist::make_local_communicator();
+  Trainer trainer(model(info, model_name), options, *comm, torch::Device(torch::kCPU));
+  const RankingInput ranking{data::seen_items(p, seen), info.num_movies};
+  return trainer.evaluate(data::RatingDataset(p, p.valid_rows, 3), &ranking);
+}
+
+}  // namespace ranking_fixture
+
+TEST(Ranking, HitRateAndNdcgOnAHandRankedFixture) {
+  // Ranks 2 and 1: HR@1 = 1/2, NDCG@1 = (0 + 1) / 2; HR@2 = 1, NDCG@2 = (1/log2(3) + 1) / 2.
+  const Metrics at1 = ranking_fixture::evaluate("mf", 1, data::SeenRows::kTraining);
+  EXPECT_EQ(at1.ranking_k, 1);
+  EXPECT_DOUBLE_EQ(at1.hr, 0.5);
+  EXPECT_DOUBLE_EQ(at1.ndcg, 0.5);
+  const Metrics at2 = ranking_fixture::evaluate("mf", 2, data::SeenRows::kTraining);
+  EXPECT_DOUBLE_EQ(at2.hr, 1.0);
+  EXPECT_NEAR(at2.ndcg, (1.0 / std::log2(3.0) + 1.0) / 2.0, 1e-12);
+  EXPECT_EQ(at2.count, 2);
+}
+
+TEST(Ranking, ExcludesWhatTheUserRatedBefore) {
+  const auto p = ranking_fixture::prepared();
+  const auto seen = data::seen_items(p, data::SeenRows::kTraining);
+  const auto offsets = seen.offsets.contiguous();
+  const int64_t* o = offsets.data_ptr<int64_t>();
+  ASSERT_EQ(seen.offsets.numel(), 4);  // users 0 (padding), 1, 2, and the end
+  EXPECT_EQ(o[1], 0);
+  EXPECT_EQ(o[2], 3);
+  EXPECT_EQ(o[3], 5);
+  EXPECT_EQ(data::seen_items(p, data::SeenRows::kAll).items.numel(), 7);
+  // With nothing excluded, user 1's item ranks fourth (behind 0.9, 0.7, 0.5) and user 2's
+  // second (behind item 2's -0.1): HR@2 = 1/2, NDCG@2 = 1/log2(3) / 2.
+  const auto info = data::make_dataset_info(p, 3);
+  auto comm = dist::make_local_communicator();
+  auto options = quick_training(1);
+  options.ranking_k = 2;
+  Trainer trainer(ranking_fixture::model(info, "mf"), options, *comm, torch::Device(torch::kCPU));
+  const RankingInput nothing_seen{{torch::zeros({4}, torch::kInt64), torch::zeros({0}, torch::kInt32)}, info.num_movies};
+  const Metrics m = trainer.evaluate(data::RatingDataset(p, p.valid_rows, 3), &nothing_seen);
+  EXPECT_DOUBLE_EQ(m.hr, 0.5);
+  EXPECT_NEAR(m.ndcg, 1.0 / std::log2(3.0) / 2.0, 1e-12);
+}
+
+TEST(Ranking, TiesCountAgainstTheHeldOutItem) {
+  // The median baseline scores every item alike: user 1's item ranks behind its one unrated
+  // rival (rank 2), user 2's behind two (rank 3). HR@2 = 1/2, NDCG@2 = 1/log2(3) / 2.
+  const Metrics m = ranking_fixture::evaluate("baseline", 2, data::SeenRows::kTraining);
+  EXPECT_DOUBLE_EQ(m.hr, 0.5);
+  EXPECT_NEAR(m.ndcg, 1.0 / std::log2(3.0) / 2.0, 1e-12);
+}
+
 }  // namespace
 }  // namespace mlrec::train

@@ -1,0 +1,161 @@
+// mlrec_dist recommend: the top-k items of users by predicted rating, scored in batches of users
+// against every item on the run's device.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+
+#include "mlrec/common/error.h"
+#include "mlrec/common/file_io.h"
+#include "mlrec/common/logging.h"
+#include "mlrec/common/timer.h"
+#include "trained_run.h"
+
+namespace mlrec::serve {
+namespace {
+
+// The users asked for, as dense ids (0 where the run does not know the id), with their ids.
+std::vector<std::pair<std::string, int32_t>> users_asked(const RecommendOptions& options, const data::IdMaps& ids) {
+  std::vector<std::pair<std::string, int32_t>> users;
+  for (const auto& id : options.users) users.emplace_back(id, ids.user_index(id));
+  if (!options.users_file.empty()) {
+    const std::string text = read_file(options.users_file, "user list");
+    size_t begin = 0;
+    while (begin < text.size()) {
+      size_t end = text.find('\n', begin);
+      if (end == std::string::npos) end = text.size();
+      std::string id = text.substr(begin, end - begin);
+      if (!id.empty() && id.back() == '\r') id.pop_back();
+      if (!id.empty()) users.emplace_back(id, ids.user_index(id));
+      begin = end + 1;
+    }
+  }
+  if (options.users.empty() && options.users_file.empty()) {
+    for (size_t u = 1; u < ids.users.size(); ++u) users.emplace_back(ids.users[u], static_cast<int32_t>(u));
+  }
+  return users;
+}
+
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
+  std::string out = "\"";
+  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+}  // namespace
+
+int64_t recommend(const RecommendOptions& options) {
+  if (options.k < 1) throw ConfigError("--k must be at least 1");
+  std::string format = options.format;
+  if (format == "auto") {
+    format = std::filesystem::path(options.out).extension() == ".jsonl" ? "jsonl" : "csv";
+  }
+  if (format != "csv" && format != "jsonl") throw ConfigError("--format must be csv, jsonl or auto, not '" + format + "'");
+  if (options.out.empty()) log_info_to_stderr();  // stdout carries the recommendations
+
+  TrainedRun run(options);
+  const auto users = users_asked(options, run.ids());
+  if (!users.empty() && std::all_of(users.begin(), users.end(), [](const auto& user) { return user.second == 0; })) {
+    throw InputError::in(options.users_file.empty() ? options.run : options.users_file,
+                         "user '" + users.front().first + "'" + (users.size() > 1 ? " (and the others asked for)" : "") +
+                             " is not a user of the run's data");
+  }
+  const auto& p = run.rows();
+  const int64_t columns = run.info().num_movies + 1;
+  const int64_t k = std::min<int64_t>(options.k, run.info().num_movies);
+  // Every item a user rated, in training, validation or test: never recommended unless asked.
+  const data::SeenItems seen = data::seen_items(p, data::SeenRows::kAll).to(run.device());
+
+  Stopwatch watch;
+  std::string out = format == "csv" ? "user,rank,item,prediction\n" : "";
+  int64_t unknown = 0;
+  // Users per batch: a score per item for each, ~64 MB of them at a time.
+  const size_t batch_users = static_cast<size_t>(std::max<int64_t>(1, (int64_t{1} << 24) / columns));
+  std::vector<int32_t> dense, placeholder;
+  std::vector<int64_t> ends;
+  std::vector<std::string> names;
+  const auto flush = [&] {
+    if (dense.empty()) return;
+    auto scores = run.score_all_items(run.batch(dense, placeholder, ends)).contiguous();
+    const float excluded = -std::numeric_limits<float>::infinity();
+    scores.select(1, 0).fill_(excluded);
+    if (!options.include_seen) {
+      auto user = torch::from_blob(dense.data(), {static_cast<int64_t>(dense.size())}, torch::kInt32)
+                      .to(run.device(), torch::kInt64);
+      auto first = seen.offsets.index_select(0, user);
+      auto counts = seen.offsets.index_select(0, user + 1) - first;
+      const int64_t total = counts.sum().item<int64_t>();
+      if (total > 0) {
+        auto row = torch::repeat_interleave(counts);
+        auto row_start = counts.cumsum(0) - counts;
+        auto position = torch::arange(total, counts.options()) - row_start.index_select(0, row) + first.index_select(0, row);
+        scores.index_put_({row, seen.items.index_select(0, position).to(torch::kInt64)},
+                          torch::full({}, excluded, scores.options()));
+      }
+    }
+    auto [values, indices] = scores.topk(k, 1);
+    values = values.cpu().contiguous();
+    indices = indices.cpu().contiguous();
+    const float* v = values.data_ptr<float>();
+    const int64_t* m = indices.data_ptr<int64_t>();
+    for (size_t i = 0; i < dense.size(); ++i) {
+      nlohmann::ordered_json items = nlohmann::ordered_json::array(), ratings = nlohmann::ordered_json::array();
+      for (int64_t j = 0; j < k; ++j) {
+        const float value = v[i * static_cast<size_t>(k) + static_cast<size_t>(j)];
+        if (value == excluded) break;  // the user has rated nearly everything
+        const std::string& item = run.ids().items[static_cast<size_t>(m[i * static_cast<size_t>(k) + static_cast<size_t>(j)])];
+        if (format == "csv") {
+          out += fmt::format("{},{},{},{}\n", csv_field(names[i]), j + 1, csv_field(item), value);
+        } else {
+          items.push_back(item);
+          ratings.push_back(value);
+        }
+      }
+      if (format == "jsonl") {
+        out += nlohmann::ordered_json{{"user", names[i]}, {"items", items}, {"predictions", ratings}}.dump() + "\n";
+      }
+    }
+    dense.clear();
+    placeholder.clear();
+    ends.clear();
+    names.clear();
+  };
+  for (const auto& [id, u] : users) {
+    if (u == 0) {
+      ++unknown;
+      if (format == "jsonl") {
+        out += nlohmann::ordered_json{{"user", id}, {"items", nlohmann::ordered_json::array()},
+                                      {"predictions", nlohmann::ordered_json::array()}, {"unknown_user", true}}
+                   .dump() +
+               "\n";
+      }
+      continue;
+    }
+    dense.push_back(u);
+    placeholder.push_back(0);  // the window's last position: replaced by every item
+    ends.push_back(p.user_start[static_cast<size_t>(u) + 1]);  // the history: all the user's ratings
+    names.push_back(id);
+    if (dense.size() == batch_users) flush();
+  }
+  flush();
+  const double seconds = watch.seconds();
+  if (options.out.empty()) {
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    std::fflush(stdout);
+  } else {
+    write_file_atomic(options.out, out);
+  }
+  const int64_t scored = static_cast<int64_t>(users.size()) - unknown;
+  log_info(fmt::format("top {} of {} items for {} users in {:.2f} s on {}{}", k, with_commas(run.info().num_movies),
+                       with_commas(scored), seconds, run.where(), options.out.empty() ? "" : " -> " + options.out));
+  if (unknown > 0) {
+    log_warning(fmt::format("{} user id(s) are not users of the run's data: nothing recommended for them", unknown));
+  }
+  return scored;
+}
+
+}  // namespace mlrec::serve

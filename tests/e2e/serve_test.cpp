@@ -1,0 +1,224 @@
+// Using a trained model as a user would (mlrec_dist predict, recommend, export): predictions
+// reproduce the run's validation MAE, recommendations never repeat what a user rated, and the
+// exported MF model gives mlrec's prediction in plain Python with README's snippet.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "mlrec/common/file_io.h"
+#include "mlrec/data/movielens.h"
+#include "mlrec/data/prepare.h"
+#include "mlrec/train/run_record.h"
+#include "support/run_cli.h"
+#include "support/temp_dir.h"
+
+namespace mlrec {
+namespace {
+
+using test_support::run_cli;
+
+std::vector<std::vector<std::string>> read_csv(const std::string& path) {
+  std::vector<std::vector<std::string>> rows;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::vector<std::string> fields;
+    std::stringstream fields_in(line);
+    std::string field;
+    while (std::getline(fields_in, field, ',')) fields.push_back(field);
+    rows.push_back(fields);
+  }
+  return rows;
+}
+
+class Serve : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    data_ = tmp_.file("data");
+    // 200 movies: every user (20 to 60 ratings) has more than k unrated ones to recommend.
+    ASSERT_EQ(run_cli("synth --out " + data_ + " --users 60 --movies 200 --seed 3").status, 0);
+  }
+  // Trains `model` (small sizes) into runs/NAME and returns the run directory.
+  std::string train(const std::string& model, const std::string& extra = "") {
+    const std::string out = tmp_.file("runs/" + model);
+    const auto r = run_cli("--config " + std::string(MLREC_SOURCE_DIR) + "/configs/smoke.yaml --set data.dir=" + data_ +
+                           " --set output.dir=" + out + " --set train.batch_size=64 --set model.name=" + model +
+                           " --set model.embedding_dim=16 --set model.heads=4 --set model.ff_dim=32"
+                           " --set model.mlp_dims=[32,16,8] --set model.embedding_init_std=0.1 --set train.threads=1 " +
+                           extra);
+    EXPECT_EQ(r.status, 0) << r.output;
+    return out;
+  }
+  // The run's validation pairs, as a user would write them: user, item, timestamp, rating.
+  std::string write_validation_pairs() {
+    const auto prepared = data::prepare_ratings(data::load_movielens(data_), data::SplitOptions{});
+    std::string csv = "user_id,item_id,timestamp,rating\n";
+    for (const int64_t r : prepared.valid_rows) {
+      const auto row = static_cast<size_t>(r);
+      csv += std::to_string(prepared.raw_user[static_cast<size_t>(prepared.user[row])]) + "," +
+             std::to_string(prepared.raw_movie[static_cast<size_t>(prepared.movie[row])]) + "," +
+             std::to_string(prepared.timestamp[row]) + "," + std::to_string(prepared.rating[row]) + "\n";
+    }
+    const std::string path = tmp_.file("valid_pairs.csv");
+    write_file_atomic(path, csv);
+    return path;
+  }
+  test_support::TempDir tmp_;
+  std::string data_;
+};
+
+TEST_F(Serve, PredictReproducesTheValidationMaeOfTheRun) {
+  const std::string pairs = write_validation_pairs();
+  for (const std::string model : {"mf", "seq_ratings"}) {
+    const std::string run = train(model);
+    const std::string out = tmp_.file("predictions-" + model + ".csv");
+    const auto r = run_cli("predict --run " + run + " --input " + pairs + " --out " + out + " --threads 1");
+    ASSERT_EQ(r.status, 0) << r.output;
+    const auto expected = read_csv(pairs), got = read_csv(out);
+    ASSERT_EQ(got.size(), expected.size());
+    EXPECT_EQ(got[0], (std::vector<std::string>{"user_id", "item_id", "timestamp", "prediction", "known"}));
+    double abs_error = 0;
+    for (size_t i = 1; i < got.size(); ++i) {
+      ASSERT_EQ(got[i][0], expected[i][0]);
+      EXPECT_EQ(got[i][4], "1");
+      abs_error += std::abs(std::stod(got[i][3]) - std::stod(expected[i][3]));
+    }
+    const auto summary = train::read_run_summary(run + "/summary.json");
+    // The sequence model sees each pair's history exactly as in the run's evaluation.
+    EXPECT_NEAR(abs_error / double(got.size() - 1), summary.valid.mae, 1e-5) << model;
+  }
+}
+
+TEST_F(Serve, PredictGivesUnknownIdsTheTrainingMeanAndRejectsBadInput) {
+  const std::string run = train("mf");
+  const std::string pairs = tmp_.file("pairs.tsv");
+  write_file_atomic(pairs, "item\tuser\n1\t1\n999999\t1\n");
+  const std::string out = tmp_.file("p.csv");
+  auto r = run_cli("predict --run " + run + " --input " + pairs + " --out " + out);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto rows = read_csv(out);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[1][3], "1");
+  EXPECT_EQ(rows[2][3], "0");
+  EXPECT_NE(r.output.find("1 of 2 rows name a user or item the run has not seen"), std::string::npos) << r.output;
+
+  write_file_atomic(pairs, "who\twhat\n1\t1\n");
+  r = run_cli("predict --run " + run + " --input " + pairs + " --out " + tmp_.file("q.csv"));
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("--user-column"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(tmp_.file("q.csv")));
+
+  write_file_atomic(pairs, "user\titem\ttimestamp\n1\t1\tyesterday\n");
+  r = run_cli("predict --run " + run + " --input " + pairs + " --out " + tmp_.file("q.csv"));
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find(pairs + ":2: column 'timestamp'"), std::string::npos) << r.output;
+
+  r = run_cli("predict --run " + tmp_.file("runs/none") + " --input " + pairs + " --out " + tmp_.file("q.csv"));
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("no such run directory"), std::string::npos) << r.output;
+}
+
+TEST_F(Serve, RecommendRanksUnratedItemsOnly) {
+  const std::string run = train("mf");
+  std::map<std::string, std::set<std::string>> rated;
+  const auto raw = data::load_movielens(data_);
+  for (int64_t i = 0; i < raw.size(); ++i) {
+    rated[std::to_string(raw.user_id[size_t(i)])].insert(std::to_string(raw.movie_id[size_t(i)]));
+  }
+  const std::string out = tmp_.file("recommendations.csv");
+  auto r = run_cli("recommend --run " + run + " --k 5 --out " + out);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto rows = read_csv(out);
+  EXPECT_EQ(rows[0], (std::vector<std::string>{"user", "rank", "item", "prediction"}));
+  std::map<std::string, std::vector<double>> per_user;
+  for (size_t i = 1; i < rows.size(); ++i) {
+    EXPECT_EQ(rated[rows[i][0]].count(rows[i][2]), 0u) << "user " << rows[i][0] << " rated item " << rows[i][2];
+    per_user[rows[i][0]].push_back(std::stod(rows[i][3]));
+  }
+  EXPECT_EQ(per_user.size(), rated.size());  // every user
+  for (const auto& [user, scores] : per_user) {
+    EXPECT_EQ(scores.size(), 5u) << user;
+    EXPECT_TRUE(std::is_sorted(scores.rbegin(), scores.rend())) << user;
+  }
+  // With --include-seen, a user's rated items compete too: across all users some come back.
+  r = run_cli("recommend --run " + run + " --k 5 --include-seen --out " + out);
+  ASSERT_EQ(r.status, 0) << r.output;
+  int seen = 0;
+  for (const auto& row : read_csv(out)) seen += rated[row[0]].count(row.size() > 2 ? row[2] : "");
+  EXPECT_GT(seen, 0);
+  // One user as JSON lines on stdout.
+  r = run_cli("recommend --run " + run + " --user 1 --k 3 --format jsonl");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("{\"user\":\"1\",\"items\":["), std::string::npos) << r.output;
+  EXPECT_EQ(run_cli("recommend --run " + run + " --user nobody").status, 2);
+}
+
+TEST_F(Serve, TextIdsOfYourOwnDataRoundTripThroughTheRun) {
+  // The synthetic ratings as a user's own interactions file, ids as text ("u-7", "item/12"),
+  // a quoted field with a comma, a TSV-free CSV with extra columns.
+  const auto raw = data::load_movielens(data_);
+  std::string csv = "event,user,item,stars,when\n";
+  for (int64_t i = 0; i < raw.size(); ++i) {
+    const size_t r = static_cast<size_t>(i);
+    csv += "view,u-" + std::to_string(raw.user_id[r]) + ",\"item/" + std::to_string(raw.movie_id[r]) + ", cut\"," +
+           std::to_string(static_cast<int>(raw.rating[r])) + "," + std::to_string(raw.timestamp[r]) + "\n";
+  }
+  const std::string file = tmp_.file("events.csv");
+  write_file_atomic(file, csv);
+  const std::string run = train("mf", "--set data.format=interactions --set data.interactions.path=" + file +
+                                          " --set data.interactions.user=user --set data.interactions.item=item"
+                                          " --set data.interactions.rating=stars --set data.interactions.timestamp=when");
+  const std::string maps = read_file(run + "/id_maps.json", "id maps");
+  EXPECT_NE(maps.find("\"u-7\""), std::string::npos);
+  EXPECT_NE(maps.find("\"item/12, cut\""), std::string::npos);
+
+  const std::string pairs = tmp_.file("pairs.csv"), out = tmp_.file("p.csv");
+  write_file_atomic(pairs, "user,item\nu-7,\"item/12, cut\"\nu-7,item/12\n");
+  auto r = run_cli("predict --run " + run + " --input " + pairs + " --out " + out);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string predicted = read_file(out, "predictions");
+  EXPECT_NE(predicted.find("u-7,\"item/12, cut\","), std::string::npos) << predicted;  // quoted again on the way out
+  EXPECT_NE(predicted.find(",1\nu-7,item/12,"), std::string::npos) << predicted;       // known, then unknown
+  EXPECT_NE(predicted.find(",0\n"), std::string::npos) << predicted;
+
+  r = run_cli("recommend --run " + run + " --user u-7 --k 2 --format csv");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("u-7,1,\"item/"), std::string::npos) << r.output;
+}
+
+TEST_F(Serve, ExportedMfPredictsInPythonAsReadmeShows) {
+  const std::string python = MLREC_TEST_PYTHON;
+  if (test_support::run_command(python + " -c 'import safetensors, numpy'").status != 0) {
+    GTEST_SKIP() << python << " lacks safetensors or numpy (scripts/setup.sh installs them in .venv)";
+  }
+  // The snippet is README's own, so that README stays true.
+  const std::string readme = read_file(std::string(MLREC_SOURCE_DIR) + "/README.md", "README");
+  const std::string marker = "<!-- snippet: exported-mf -->\n```python\n";
+  const size_t begin = readme.find(marker);
+  ASSERT_NE(begin, std::string::npos) << "README.md has no exported-mf snippet";
+  const size_t code = begin + marker.size();
+  const std::string snippet = readme.substr(code, readme.find("```", code) - code);
+  EXPECT_LE(std::count(snippet.begin(), snippet.end(), '\n'), 15);
+  const std::string script = tmp_.file("snippet.py");
+  write_file_atomic(script, snippet);
+
+  const std::string run = train("mf");
+  const std::string exported = tmp_.file("exported");
+  auto r = run_cli("export --run " + run + " --out " + exported);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(run_cli("export --run " + run + " --out " + exported).status, 2);  // not over an export unasked
+  const std::string pairs = tmp_.file("pair.csv"), out = tmp_.file("p.csv");
+  write_file_atomic(pairs, "user,item\n7,12\n");
+  ASSERT_EQ(run_cli("predict --run " + run + " --input " + pairs + " --out " + out).status, 0);
+  const double expected = std::stod(read_csv(out)[1][2]);
+  const auto py = test_support::run_command(python + " " + script + " " + exported + " 7 12");
+  ASSERT_EQ(py.status, 0) << py.output;
+  EXPECT_NEAR(std::stod(py.output), expected, 1e-5) << py.output;
+}
+
+}  // namespace
+}  // namespace mlrec
