@@ -357,6 +357,12 @@ void validate_interactions(const Config::Data& d) {
                                "rating_max - rating_min (" + format_double(in.rating_max - in.rating_min) +
                                    ") must be a whole number of steps of " + format_double(in.rating_step));
   }
+  for (const auto& [key, table] : {std::pair<const char*, const std::string*>{"data.interactions.user_table", &in.user_table},
+                                   {"data.interactions.item_table", &in.item_table}}) {
+    if (!table->empty() && d.format != "interactions") {
+      throw ConfigError::for_key(key, "is a table of your own data: set data.format=interactions");
+    }
+  }
 }
 
 void validate_cross_keys(const Config& c) {

@@ -101,6 +101,25 @@ std::vector<ParamSpec> build_param_table() {
   t.push_back(MLREC_PARAM(data, interactions.rating_step,
                           "Step between rating levels; 0 = infer the scale (min, max, step) from the "
                           "data, at most 1,000 levels.").ge(0));
+  t.push_back(MLREC_PARAM(data, interactions.user_table,
+                          "Optional user table (data.format=interactions): a CSV or TSV with a header, one "
+                          "row per user, an id column and categorical feature columns, which seq_features "
+                          "embeds (as ML-1M's sex, age and occupation); \"\" = none.").may_be_empty());
+  t.push_back(MLREC_PARAM(data, interactions.user_table_id,
+                          "The user table's id column; \"\" = the column named like "
+                          "data.interactions.user.").may_be_empty());
+  t.push_back(MLREC_PARAM(data, interactions.user_table_features,
+                          "The user table's feature columns, comma-separated; \"\" = every column but the "
+                          "id.").may_be_empty());
+  t.push_back(MLREC_PARAM(data, interactions.item_table,
+                          "Optional item table, as the user table: seq_features adds its features' "
+                          "embeddings to each item's in the sequence; \"\" = none.").may_be_empty());
+  t.push_back(MLREC_PARAM(data, interactions.item_table_id,
+                          "The item table's id column; \"\" = the column named like "
+                          "data.interactions.item.").may_be_empty());
+  t.push_back(MLREC_PARAM(data, interactions.item_table_features,
+                          "The item table's feature columns, comma-separated; \"\" = every column but the "
+                          "id.").may_be_empty());
   // model
   t.push_back(MLREC_PARAM(model, name, "Model to train.")
                   .one_of({"baseline", "mf", "seq", "seq_ratings", "seq_features"}));
@@ -153,6 +172,10 @@ std::vector<ParamSpec> build_param_table() {
   t.push_back(MLREC_PARAM(model, age_dim, "User age-group embedding size (seq_features).").ge(1));
   t.push_back(MLREC_PARAM(model, occupation_dim,
                           "User occupation embedding size (seq_features).").ge(1));
+  t.push_back(MLREC_PARAM(model, feature_dim,
+                          "Embedding size of each feature of a user table (seq_features on your own "
+                          "data); item-table features take model.embedding_dim, as they are added to the "
+                          "item's embedding.").ge(1));
   // train
   t.push_back(MLREC_PARAM(train, epochs, "Training epochs.").ge(1));
   t.push_back(MLREC_PARAM(train, batch_size, "Global training batch size: all ranks together; each rank takes batch_size / world size.").ge(1));

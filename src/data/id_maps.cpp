@@ -55,6 +55,9 @@ std::string to_json(const IdMaps& maps) {
   Json features = Json::object();
   for (const auto& [name, values] : maps.user_features) features[name] = values;
   j["user_features"] = features;
+  Json item_features = Json::object();
+  for (const auto& [name, values] : maps.item_features) item_features[name] = values;
+  j["item_features"] = item_features;
   return j.dump() + "\n";
 }
 
@@ -66,6 +69,11 @@ IdMaps id_maps_from_json(const std::string& text, const std::string& source) {
     maps.items = j.at("items").get<std::vector<std::string>>();
     for (const auto& [name, values] : j.at("user_features").items()) {
       maps.user_features.emplace_back(name, values.get<std::vector<std::string>>());
+    }
+    if (j.contains("item_features")) {
+      for (const auto& [name, values] : j.at("item_features").items()) {
+        maps.item_features.emplace_back(name, values.get<std::vector<std::string>>());
+      }
     }
   } catch (const nlohmann::json::exception& e) {
     throw InputError::in(source, std::string("not valid id maps: ") + e.what());

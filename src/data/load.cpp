@@ -4,6 +4,9 @@
 
 #include <memory>
 
+#include <torch/torch.h>
+
+#include "mlrec/common/checksum.h"
 #include "mlrec/common/error.h"
 #include "mlrec/common/logging.h"
 #include "mlrec/common/timer.h"
@@ -11,8 +14,43 @@
 #include "mlrec/data/interactions.h"
 #include "mlrec/data/movielens.h"
 #include "mlrec/data/prepare.h"
+#include "mlrec/data/side_features.h"
 
 namespace mlrec::data {
+
+namespace {
+
+// The user and item tables of your own data, read for the run's dense ids: their codes go to the
+// model (DatasetInfo), their values to id_maps.json.
+void add_side_features(const config::Config::Data::Interactions& options, LoadedData& loaded) {
+  const auto read = [&](const char* key, const std::string& path, const std::string& id, const std::string& default_id,
+                        const std::string& features, const std::vector<std::string>& ids, at::Tensor& codes,
+                        std::vector<int64_t>& sizes, std::vector<std::pair<std::string, std::vector<std::string>>>& maps,
+                        const char* what) {
+    if (path.empty()) return;
+    const SideFeatures side = read_side_features({key, path, id.empty() ? default_id : id, features}, ids);
+    codes = torch::from_blob(const_cast<int32_t*>(side.codes.data()), {static_cast<int64_t>(ids.size()), side.num_features()},
+                             torch::kInt32)
+                .clone();
+    sizes = side.sizes();
+    for (int64_t f = 0; f < side.num_features(); ++f) maps.emplace_back(side.names[size_t(f)], side.values[size_t(f)]);
+    std::string described;
+    for (int64_t f = 0; f < side.num_features(); ++f) {
+      described += fmt::format("{}{} ({} values)", f ? ", " : "", side.names[size_t(f)], sizes[size_t(f)] - 1);
+    }
+    log_rank0(fmt::format("{} table {}: {}; {} {}s without a row (unknown), {} rows for {}s not in the data (ignored)",
+                          what, path, described, with_commas(side.ids_without_row), what,
+                          with_commas(side.rows_without_id), what));
+  };
+  read("data.interactions.user_table", options.user_table, options.user_table_id, options.user,
+       options.user_table_features, loaded.ids.users, loaded.info.user_side_codes, loaded.info.user_side_sizes,
+       loaded.ids.user_features, "user");
+  read("data.interactions.item_table", options.item_table, options.item_table_id, options.item,
+       options.item_table_features, loaded.ids.items, loaded.info.item_side_codes, loaded.info.item_side_sizes,
+       loaded.ids.item_features, "item");
+}
+
+}  // namespace
 
 LoadedData load_data(const config::Config::Data& options, bool keep_prepared) {
   LoadedData loaded;
@@ -35,6 +73,7 @@ LoadedData load_data(const config::Config::Data& options, bool keep_prepared) {
   loaded.seen_before_valid = seen_items(prepared, SeenRows::kTraining);
   if (!prepared.test_rows.empty()) loaded.seen_before_test = seen_items(prepared, SeenRows::kTrainingAndValidation);
   loaded.ids = make_id_maps(raw, prepared);
+  if (options.format == "interactions") add_side_features(options.interactions, loaded);
   if (keep_prepared) loaded.prepared = std::move(kept);
   loaded.seconds = watch.seconds();
   loaded.release = release_name(raw.release);
@@ -54,8 +93,18 @@ LoadedData load_data(const config::Config::Data& options, bool keep_prepared) {
 }
 
 std::string data_fingerprint(const LoadedData& data) {
-  return fmt::format("crc32 {:08x} {:08x} {:08x}, {} + {} + {} samples", data.train.checksum(), data.valid.checksum(),
-                     data.test.checksum(), data.train.size(), data.valid.size(), data.test.size());
+  std::string fingerprint =
+      fmt::format("crc32 {:08x} {:08x} {:08x}, {} + {} + {} samples", data.train.checksum(), data.valid.checksum(),
+                  data.test.checksum(), data.train.size(), data.valid.size(), data.test.size());
+  // The side tables, where there are any (the fingerprints of data without them are unchanged).
+  for (const auto& [what, codes] : {std::pair{"user", &data.info.user_side_codes}, {"item", &data.info.item_side_codes}}) {
+    if (!codes->defined()) continue;
+    Crc32 crc;
+    const auto table = codes->contiguous();
+    crc.add(table.data_ptr(), table.numel() * table.element_size());
+    fingerprint += fmt::format(", {} features crc32 {:08x}", what, crc.value());
+  }
+  return fingerprint;
 }
 
 }  // namespace mlrec::data

@@ -103,12 +103,28 @@ BehaviorSequenceTransformer::BehaviorSequenceTransformer(const config::Config::M
   position_ = embedding("position", data.sequence_length, o.embedding_dim, -1);
   if (use_ratings_) rating_ = embedding("rating", data.num_rating_levels + 1, o.embedding_dim, 0);
   int64_t extra = 0;
-  if (use_user_features_) {
+  if (use_user_features_ && data.has_user_features) {
     // Tables have a spare row beyond the codes in use, as the study's do.
     sex_ = embedding("sex", 3, o.sex_dim, -1);
     age_ = embedding("age", 8, o.age_dim, -1);
     occupation_ = embedding("occupation", 22, o.occupation_dim, -1);
     extra = o.sex_dim + o.age_dim + o.occupation_dim;
+  }
+  if (use_user_features_ && data.user_side_codes.defined()) {
+    // A user table's features go where ML-1M's demographics go: into the MLP's input.
+    user_side_codes_ = register_buffer("user_side_codes", data.user_side_codes.clone());
+    for (size_t f = 0; f < data.user_side_sizes.size(); ++f) {
+      user_side_.push_back(embedding(("user_feature" + std::to_string(f)).c_str(), data.user_side_sizes[f], o.feature_dim, 0));
+      extra += o.feature_dim;
+    }
+  }
+  if (use_user_features_ && data.item_side_codes.defined()) {
+    // An item table's features are added to the item's embedding at every position, as BST adds
+    // an item's "other features" to its token.
+    item_side_codes_ = register_buffer("item_side_codes", data.item_side_codes.clone());
+    for (size_t f = 0; f < data.item_side_sizes.size(); ++f) {
+      item_side_.push_back(embedding(("item_feature" + std::to_string(f)).c_str(), data.item_side_sizes[f], o.embedding_dim, 0));
+    }
   }
   for (int64_t i = 0; i < o.encoder_layers; ++i) {
     encoder_.push_back(register_module("encoder" + std::to_string(i),
@@ -135,6 +151,11 @@ BehaviorSequenceTransformer::BehaviorSequenceTransformer(const config::Config::M
 torch::Tensor BehaviorSequenceTransformer::forward(const data::Batch& batch) {
   const int64_t length = batch.movies.size(1);
   auto x = ops::lookup(movie_, batch.movies);  // [B, L, dim]
+  if (!item_side_.empty()) {
+    auto codes = item_side_codes_.index_select(0, batch.movies.flatten().to(torch::kInt64))
+                     .view({batch.movies.size(0), length, -1});
+    for (size_t f = 0; f < item_side_.size(); ++f) x = x + ops::lookup(item_side_[f], codes.select(2, int64_t(f)));
+  }
   // Positions 0..L-1 index the first L rows of the table: a slice, not a lookup.
   const auto& positions = position_->weight;
   if (use_ratings_) {
@@ -149,10 +170,14 @@ torch::Tensor BehaviorSequenceTransformer::forward(const data::Batch& batch) {
   for (auto& layer : encoder_) x = layer(x, batch.pad_mask);
 
   std::vector<torch::Tensor> parts = {x.flatten(1), ops::lookup(user_, batch.user)};
-  if (use_user_features_) {
+  if (sex_) {
     parts.push_back(ops::lookup(sex_, batch.features.select(1, 0)));
     parts.push_back(ops::lookup(age_, batch.features.select(1, 1)));
     parts.push_back(ops::lookup(occupation_, batch.features.select(1, 2)));
+  }
+  if (!user_side_.empty()) {
+    auto codes = user_side_codes_.index_select(0, batch.user.to(torch::kInt64));
+    for (size_t f = 0; f < user_side_.size(); ++f) parts.push_back(ops::lookup(user_side_[f], codes.select(1, int64_t(f))));
   }
   // cuBLAS runs its fast GEMM kernels only where the rows of both operands are 16-byte aligned.
   // With user features the MLP's input has 10 x 120 + 120 + 17 = 1,337 columns, and on an H200

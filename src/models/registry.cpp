@@ -17,10 +17,12 @@ const std::vector<std::string>& model_names() {
 bool needs_user_features(const std::string& model_name) { return model_name == "seq_features"; }
 
 RatingModelPtr make_model(const config::Config::Model& m, const data::DatasetInfo& info) {
-  if (needs_user_features(m.name) && !info.has_user_features) {
+  const bool side_tables = info.user_side_codes.defined() || info.item_side_codes.defined();
+  if (needs_user_features(m.name) && !info.has_user_features && !side_tables) {
     throw ConfigError::for_key("model.name", "'" + m.name +
                                "' needs user features (sex, age, occupation), which this release "
-                               "has not (only MovieLens-1M and 100K have them)");
+                               "has not (only MovieLens-1M and 100K have them), or a user or item table of "
+                               "your own data (data.interactions.user_table, item_table)");
   }
   if (m.name == "baseline") return std::make_shared<MedianBaseline>();
   if (m.name == "mf") return std::make_shared<MatrixFactorization>(m, info);

@@ -190,6 +190,53 @@ TEST_F(Serve, TextIdsOfYourOwnDataRoundTripThroughTheRun) {
   EXPECT_NE(r.output.find("u-7,1,\"item/"), std::string::npos) << r.output;
 }
 
+TEST_F(Serve, SideTablesFeedTheSequenceModelAndTravelWithIt) {
+  // Your own data with a user table and an item table: seq_features trains on their features,
+  // predict (with the codes in best.pt) reproduces its validation MAE, and the id maps name them.
+  const auto raw = data::load_movielens(data_);
+  std::string csv = "user_id,item_id,rating,timestamp\n";
+  for (int64_t i = 0; i < raw.size(); ++i) {
+    const size_t r = static_cast<size_t>(i);
+    csv += std::to_string(raw.user_id[r]) + "," + std::to_string(raw.movie_id[r]) + "," +
+           std::to_string(static_cast<int>(raw.rating[r])) + "," + std::to_string(raw.timestamp[r]) + "\n";
+  }
+  std::string users = "user_id,country,plan\n", items = "item_id\tgenre\n";
+  for (int u = 1; u <= 60; ++u) users += std::to_string(u) + "," + (u % 3 ? "se" : "de") + "," + (u % 2 ? "free" : "") + "\n";
+  for (int m = 1; m <= 200; ++m) items += std::to_string(m) + "\t" + "genre" + std::to_string(m % 7) + "\n";
+  const std::string file = tmp_.file("ratings.csv"), user_table = tmp_.file("users.csv"), item_table = tmp_.file("items.tsv");
+  write_file_atomic(file, csv);
+  write_file_atomic(user_table, users);
+  write_file_atomic(item_table, items);
+  const std::string run = train("seq_features", "--set data.format=interactions --set data.interactions.path=" + file +
+                                                    " --set data.interactions.user_table=" + user_table +
+                                                    " --set data.interactions.item_table=" + item_table);
+  const std::string maps = read_file(run + "/id_maps.json", "id maps");
+  EXPECT_NE(maps.find("\"user_features\":{\"country\":[\"\",\"de\",\"se\"],\"plan\":[\"\",\"free\"]}"), std::string::npos)
+      << maps.substr(maps.find("user_features"));
+  EXPECT_NE(maps.find("\"item_features\":{\"genre\":[\"\",\"genre0\""), std::string::npos);
+
+  const std::string pairs = write_validation_pairs(), out = tmp_.file("p.csv");
+  auto r = run_cli("predict --run " + run + " --input " + pairs + " --out " + out + " --threads 1");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto expected = read_csv(pairs), got = read_csv(out);
+  ASSERT_EQ(got.size(), expected.size());
+  double abs_error = 0;
+  for (size_t i = 1; i < got.size(); ++i) abs_error += std::abs(std::stod(got[i][3]) - std::stod(expected[i][3]));
+  EXPECT_NEAR(abs_error / double(got.size() - 1), train::read_run_summary(run + "/summary.json").valid.mae, 1e-5);
+
+  // Another user table is other data: the fingerprint says so.
+  write_file_atomic(user_table, "user_id,country\n1,se\n");
+  r = run_cli("predict --run " + run + " --input " + pairs + " --out " + out);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("is not the data run"), std::string::npos) << r.output;
+  // Without any feature source seq_features is a configuration error naming model.name.
+  r = run_cli("--config " + std::string(MLREC_SOURCE_DIR) + "/configs/smoke.yaml --set model.name=seq_features"
+              " --set data.format=interactions --set data.interactions.path=" + file + " --set output.dir=" +
+              tmp_.file("runs/none"));
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("model.name"), std::string::npos) << r.output;
+}
+
 TEST_F(Serve, ExportedMfPredictsInPythonAsReadmeShows) {
   const std::string python = MLREC_TEST_PYTHON;
   if (test_support::run_command(python + " -c 'import safetensors, numpy'").status != 0) {

@@ -49,6 +49,14 @@ struct Config {
       double rating_min = 0;                // the scale; rating_step 0 = infer all three
       double rating_max = 0;
       double rating_step = 0;
+      // Optional side tables (data/side_features.h): a headered CSV/TSV with an id column and
+      // categorical feature columns, for users and for items; seq_features embeds them.
+      std::string user_table;               // "" = none
+      std::string user_table_id;            // "" = the column named like data.interactions.user
+      std::string user_table_features;      // comma-separated columns; "" = every other column
+      std::string item_table;
+      std::string item_table_id;            // "" = the column named like data.interactions.item
+      std::string item_table_features;
     } interactions;
   } data;
 
@@ -74,6 +82,7 @@ struct Config {
     int sex_dim = 2;
     int age_dim = 4;
     int occupation_dim = 11;
+    int feature_dim = 8;  // each user-table feature's embedding size (seq_features on your own data)
   } model;
 
   struct Train {

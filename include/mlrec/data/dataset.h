@@ -33,6 +33,11 @@ struct DatasetInfo {
   bool has_user_features = false;
   float rating_min = 1, rating_max = 5, rating_step = 1;
   int sequence_length = 10;
+  // Side features of your own data (data/side_features.h), for seq_features: per dense user
+  // (item), int32 [num_users + 1, F] codes (0 = unknown), undefined when there is no table, and
+  // each feature's number of codes.
+  at::Tensor user_side_codes, item_side_codes;
+  std::vector<int64_t> user_side_sizes, item_side_sizes;
 };
 
 /// The samples of one split, held in one int32 tensor with a row per sample: user, the movie

@@ -19,6 +19,8 @@ struct IdMaps {
   // Per user feature (sex, age, occupation: the columns of Batch::features), the value each code
   // stands for; empty when the data has no user features.
   std::vector<std::pair<std::string, std::vector<std::string>>> user_features;
+  // The item table's features, likewise (code 0, "", is unknown); empty without one.
+  std::vector<std::pair<std::string, std::vector<std::string>>> item_features;
 
   /// The dense id of a data id, or 0 when the map has none (built on first use).
   int32_t user_index(const std::string& id) const;
@@ -31,7 +33,8 @@ struct IdMaps {
 /// The maps of prepared data, with the ids' text from raw (the data's own spelling).
 IdMaps make_id_maps(const RawRatings& raw, const PreparedRatings& prepared);
 
-/// id_maps.json's text: {"format": 1, "users": [...], "items": [...], "user_features": {...}}.
+/// id_maps.json's text: {"format": 1, "users": [...], "items": [...], "user_features": {...},
+/// "item_features": {...}}.
 std::string to_json(const IdMaps& maps);
 /// Parses id_maps.json; InputError naming `source` when it is not one.
 IdMaps id_maps_from_json(const std::string& text, const std::string& source);

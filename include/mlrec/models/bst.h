@@ -66,6 +66,10 @@ class BehaviorSequenceTransformer : public RatingModel {
   RatingRange range_;
   torch::nn::Embedding movie_{nullptr}, user_{nullptr}, position_{nullptr}, rating_{nullptr};
   torch::nn::Embedding sex_{nullptr}, age_{nullptr}, occupation_{nullptr};
+  // Side tables of your own data (seq_features): per dense user / item the feature codes, as
+  // buffers (so that best.pt and an export carry them), and one embedding per feature.
+  torch::Tensor user_side_codes_, item_side_codes_;
+  std::vector<torch::nn::Embedding> user_side_, item_side_;
   std::vector<EncoderLayer> encoder_;
   std::vector<torch::nn::Linear> hidden_;
   std::vector<torch::nn::BatchNorm1d> norms_;

@@ -170,5 +170,30 @@ TEST(ScoreAllItems, EachColumnIsTheForwardWithThatItemAsTarget) {
   }
 }
 
+TEST(SideFeatures, SeqFeaturesUsesTheTablesCodes) {
+  // The same model and weights with another user's and item's codes predicts otherwise; the
+  // codes are buffers, so checkpoints carry them.
+  test_support::SyntheticData d(30, 12);
+  data::DatasetInfo info = d.info;
+  info.has_user_features = false;
+  info.user_side_codes = torch::zeros({info.num_users + 1, 2}, torch::kInt32);
+  info.user_side_sizes = {3, 4};
+  info.item_side_codes = torch::zeros({info.num_movies + 1, 1}, torch::kInt32);
+  info.item_side_sizes = {5};
+  torch::manual_seed(0);
+  auto model = make_model(small_model("seq_features"), info);
+  model->eval();
+  torch::NoGradGuard no_grad;
+  auto batch = d.valid.slice(0, 8);
+  const auto before = model->forward(batch);
+  auto buffers = model->named_buffers();
+  ASSERT_NE(buffers.find("user_side_codes"), nullptr);
+  buffers["user_side_codes"].fill_(2);
+  const auto user_changed = model->forward(batch);
+  EXPECT_FALSE(torch::allclose(before, user_changed));
+  buffers["item_side_codes"].fill_(4);
+  EXPECT_FALSE(torch::allclose(user_changed, model->forward(batch)));
+}
+
 }  // namespace
 }  // namespace mlrec::models
