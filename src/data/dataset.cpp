@@ -97,6 +97,20 @@ SeenItems SeenItems::to(const c10::Device& device) const {
   return {offsets.to(device), items.to(device)};
 }
 
+void SeenItems::mask(at::Tensor& scores, const at::Tensor& users, float value) const {
+  auto user = users.to(torch::kInt64);
+  auto first = offsets.index_select(0, user);
+  auto counts = offsets.index_select(0, user + 1) - first;
+  const int64_t total = counts.sum().item<int64_t>();
+  if (total == 0) return;
+  // (row, item) pairs of every row's seen items: row b repeated counts[b] times, and each of its
+  // items' positions in the CSR.
+  auto row = torch::repeat_interleave(counts);
+  auto row_start = counts.cumsum(0) - counts;
+  auto position = torch::arange(total, counts.options()) - row_start.index_select(0, row) + first.index_select(0, row);
+  scores.index_put_({row, items.index_select(0, position).to(torch::kInt64)}, torch::full({}, value, scores.options()));
+}
+
 SeenItems seen_items(const PreparedRatings& prepared, SeenRows which) {
   const auto seen = [&](size_t row) {
     if (prepared.is_test[row]) return which == SeenRows::kAll;

@@ -17,6 +17,7 @@
 #include "mlrec/config/config.h"
 #include "mlrec/serve/serve.h"
 #include "mlrec/train/run_record.h"
+#include "run_files.h"
 #include "safetensors.h"
 
 namespace mlrec::serve {
@@ -24,12 +25,6 @@ namespace mlrec::serve {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string run_file(const std::string& run, const char* name, const char* what) {
-  const std::string path = (fs::path(run) / name).string();
-  if (!fs::exists(path)) throw InputError::in(path, std::string("missing: ") + what);
-  return path;
-}
 
 // How each model turns its tensors into a rating, for people reading model.json.
 std::string prediction_formula(const std::string& model) {
@@ -46,11 +41,11 @@ std::string prediction_formula(const std::string& model) {
 
 void export_model(const ExportOptions& options) {
   if (options.run.empty() || options.out.empty()) throw ConfigError("export needs --run DIR and --out DIR");
-  const std::string summary_path = run_file(options.run, "summary.json", "the run has not finished (no summary.json)");
-  const std::string weights = run_file(options.run, "best.pt", "the run saved no weights (output.save_checkpoint)");
+  const std::string summary_path = required_run_file(options.run, "summary.json", "the run has not finished (no summary.json)");
+  const std::string weights = required_run_file(options.run, "best.pt", "the run saved no weights (output.save_checkpoint)");
   const std::string id_maps =
-      run_file(options.run, "id_maps.json", "no id maps (the run was made by an mlrec older than export)");
-  const std::string config_path = run_file(options.run, "config.yaml", "the run's configuration");
+      required_run_file(options.run, "id_maps.json", "no id maps (the run was made by an mlrec older than export)");
+  const std::string config_path = required_run_file(options.run, "config.yaml", "the run's configuration");
   const train::RunSummary summary = train::read_run_summary(summary_path);
   const config::Config config = config::load_config(config_path, {});
   if (std::isnan(summary.rating_min)) {

@@ -9,6 +9,7 @@
 #include "mlrec/common/logging.h"
 #include "mlrec/common/timer.h"
 #include "mlrec/data/text_table.h"
+#include "csv_field.h"
 #include "trained_run.h"
 
 namespace mlrec::serve {
@@ -35,13 +36,6 @@ int find_column(const data::TextTable& table, const std::string& given, const st
                                 option, table.path, tried, header, option));
 }
 
-// A CSV field, quoted where it must be.
-std::string csv_field(const std::string& text) {
-  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
-  std::string out = "\"";
-  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
 
 // Where the history of (user, item, timestamp) ends in the user's rows [start, end), sorted by
 // time: before the pair's own rating when the data holds it (so that training, evaluation and

@@ -12,6 +12,7 @@
 #include "mlrec/common/file_io.h"
 #include "mlrec/common/logging.h"
 #include "mlrec/common/timer.h"
+#include "csv_field.h"
 #include "trained_run.h"
 
 namespace mlrec::serve {
@@ -39,12 +40,6 @@ std::vector<std::pair<std::string, int32_t>> users_asked(const RecommendOptions&
   return users;
 }
 
-std::string csv_field(const std::string& text) {
-  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
-  std::string out = "\"";
-  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
 
 }  // namespace
 
@@ -84,18 +79,8 @@ int64_t recommend(const RecommendOptions& options) {
     const float excluded = -std::numeric_limits<float>::infinity();
     scores.select(1, 0).fill_(excluded);
     if (!options.include_seen) {
-      auto user = torch::from_blob(dense.data(), {static_cast<int64_t>(dense.size())}, torch::kInt32)
-                      .to(run.device(), torch::kInt64);
-      auto first = seen.offsets.index_select(0, user);
-      auto counts = seen.offsets.index_select(0, user + 1) - first;
-      const int64_t total = counts.sum().item<int64_t>();
-      if (total > 0) {
-        auto row = torch::repeat_interleave(counts);
-        auto row_start = counts.cumsum(0) - counts;
-        auto position = torch::arange(total, counts.options()) - row_start.index_select(0, row) + first.index_select(0, row);
-        scores.index_put_({row, seen.items.index_select(0, position).to(torch::kInt64)},
-                          torch::full({}, excluded, scores.options()));
-      }
+      seen.mask(scores, torch::from_blob(dense.data(), {static_cast<int64_t>(dense.size())}, torch::kInt32).to(run.device()),
+                excluded);
     }
     auto [values, indices] = scores.topk(k, 1);
     values = values.cpu().contiguous();

@@ -1,3 +1,4 @@
+#include "run_files.h"
 #include "trained_run.h"
 
 #include <filesystem>
@@ -15,24 +16,14 @@ namespace mlrec::serve {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-std::string required_file(const std::string& run, const char* name, const char* what) {
-  const std::string path = (fs::path(run) / name).string();
-  if (!fs::exists(path)) throw InputError::in(path, std::string("missing: ") + what);
-  return path;
-}
-
-}  // namespace
-
 TrainedRun::TrainedRun(const RunOptions& options) {
   if (!fs::is_directory(options.run)) throw InputError::in(options.run, "no such run directory");
   const std::string summary_path =
-      required_file(options.run, "summary.json", "the run has not finished (it has no summary.json)");
-  const std::string weights = required_file(options.run, "best.pt", "the run saved no weights (output.save_checkpoint)");
+      required_run_file(options.run, "summary.json", "the run has not finished (it has no summary.json)");
+  const std::string weights = required_run_file(options.run, "best.pt", "the run saved no weights (output.save_checkpoint)");
   const std::string id_maps_path =
-      required_file(options.run, "id_maps.json", "no id maps (the run was made by an mlrec older than predict)");
-  config_ = config::load_config(required_file(options.run, "config.yaml", "the run's configuration"), options.overrides);
+      required_run_file(options.run, "id_maps.json", "no id maps (the run was made by an mlrec older than predict)");
+  config_ = config::load_config(required_run_file(options.run, "config.yaml", "the run's configuration"), options.overrides);
   const train::RunSummary summary = train::read_run_summary(summary_path);
 
   const int threads = options.threads > 0 ? options.threads : int(std::max(1u, std::thread::hardware_concurrency()));

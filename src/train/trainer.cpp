@@ -402,20 +402,8 @@ void add_ranking_sums(models::RatingModel& model, const data::Batch& batch, cons
   auto scores = model.score_all_items(batch, ranking.num_items).to(torch::kFloat32).contiguous();  // [B, items + 1]
   auto target = batch.movies.select(1, batch.movies.size(1) - 1).to(torch::kInt64).unsqueeze(1);
   auto target_score = scores.gather(1, target);
-  // The seen items of each row's user, gathered from the CSR without host loops: one index
-  // tensor of (row, item) pairs.
-  auto user = batch.user.to(torch::kInt64);
-  auto first = ranking.seen.offsets.index_select(0, user);
-  auto counts = ranking.seen.offsets.index_select(0, user + 1) - first;
-  const int64_t total = counts.sum().item<int64_t>();
   const float excluded = -std::numeric_limits<float>::infinity();
-  if (total > 0) {
-    auto row = torch::repeat_interleave(counts);
-    auto row_start = counts.cumsum(0) - counts;
-    auto position = torch::arange(total, counts.options()) - row_start.index_select(0, row) + first.index_select(0, row);
-    auto item = ranking.seen.items.index_select(0, position).to(torch::kInt64);
-    scores.index_put_({row, item}, torch::full({}, excluded, scores.options()));
-  }
+  ranking.seen.mask(scores, batch.user, excluded);
   scores.select(1, 0).fill_(excluded);
   scores.scatter_(1, target, target_score);  // the held-out item stays a candidate in any case
   auto rank = scores.ge(target_score).sum(1).to(torch::kFloat64);  // 1 = first

@@ -82,6 +82,9 @@ struct SeenItems {
 
   bool defined() const { return offsets.defined(); }
   SeenItems to(const c10::Device& device) const;
+  /// Sets scores[b, m] = value for every item m user[b] has seen: scores is [B, items + 1] and
+  /// users [B] (dense ids), both on this CSR's device; no host loop (one small read of the count).
+  void mask(at::Tensor& scores, const at::Tensor& users, float value) const;
 };
 
 /// Which rows count as seen: the training rows, optionally with the validation and test rows.
