@@ -21,9 +21,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # torch 2.11.0 is the version on the GPU machines, and its PyPI wheel is built for CUDA 13.0,
 # the toolkit installed in /usr/local/cuda: one CUDA runtime and one NCCL in the process.
 TORCH_VERSION=2.11.0
-# safetensors: the test that reads an exported model as a Python user would (README, "Using a
-# trained model").
-PYTHON_PACKAGES=("torch==${TORCH_VERSION}" numpy pandas safetensors)
+# safetensors and tensorboard: the tests that read an exported model and a run's event file as a
+# Python user would (README, "Using a trained model", "Watching a run").
+PYTHON_PACKAGES=("torch==${TORCH_VERSION}" numpy pandas safetensors tensorboard)
 DEBIAN_PACKAGES=(g++ cmake ninja-build pkg-config python3-venv curl unzip ca-certificates
                  openmpi-bin libopenmpi-dev libboost-program-options-dev libyaml-cpp-dev libgtest-dev
                  nlohmann-json3-dev)
@@ -75,7 +75,8 @@ install_python_environment() {
   site="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
   if ls -d "$site"/torch-"${TORCH_VERSION}".dist-info >/dev/null 2>&1 && \
      ls -d "$site"/pandas-*.dist-info >/dev/null 2>&1 && \
-     ls -d "$site"/safetensors-*.dist-info >/dev/null 2>&1; then
+     ls -d "$site"/safetensors-*.dist-info >/dev/null 2>&1 && \
+     ls -d "$site"/tensorboard-*.dist-info >/dev/null 2>&1; then
     return 0
   fi
   local tag cache

@@ -107,4 +107,32 @@ void ProgressCallback::on_step_end(Trainer& trainer, int64_t step, const torch::
                        format_duration(left)));
 }
 
+TensorBoardLogger::~TensorBoardLogger() = default;
+
+void TensorBoardLogger::on_train_begin(Trainer& trainer) {
+  if (dir_.empty() || writer_) return;
+  writer_ = std::make_unique<EventFileWriter>(dir_);
+  writer_->add_text("config", "```yaml\n" + config_yaml_ + "```", trainer.global_step());
+}
+
+void TensorBoardLogger::on_step_end(Trainer& trainer, int64_t step, const torch::Tensor& loss) {
+  if (!writer_ || every_steps_ <= 0 || (step + 1) % every_steps_ != 0) return;
+  writer_->add_scalar("train/loss", loss.item<double>(), trainer.global_step());
+  writer_->add_scalar("train/lr", trainer.current_lr(), trainer.global_step());
+}
+
+void TensorBoardLogger::on_epoch_end(Trainer& trainer, const EpochResult& r) {
+  if (!writer_) return;
+  const int64_t step = trainer.global_step();
+  writer_->add_scalar("valid/mae", r.valid.mae, step);
+  writer_->add_scalar("valid/rmse", r.valid.rmse, step);
+  if (r.valid.has_ranking()) {
+    writer_->add_scalar("valid/hr@" + std::to_string(r.valid.ranking_k), r.valid.hr, step);
+    writer_->add_scalar("valid/ndcg@" + std::to_string(r.valid.ranking_k), r.valid.ndcg, step);
+  }
+  writer_->add_scalar("train/epoch_loss", r.train_loss, step);
+  writer_->add_scalar("train/samples_per_second", r.samples_per_second, step);
+  writer_->add_scalar("epoch", r.epoch, step);
+}
+
 }  // namespace mlrec::train

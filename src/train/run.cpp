@@ -148,6 +148,8 @@ void fit_model(const config::Config& config, Trainer& trainer, const data::Loade
   auto checkpointer = std::make_shared<CheckpointCallback>(config.checkpoint, run_dir.path(), identity);
   trainer.add_callback(std::make_shared<ProgressCallback>(config.train.log_every_steps));
   trainer.add_callback(std::make_shared<MetricsLogger>(run_dir.writer() ? run_dir.metrics_path() : ""));
+  trainer.add_callback(std::make_shared<TensorBoardLogger>(run_dir.writer() ? run_dir.tensorboard_path() : "",
+                                                           config.train.log_every_steps, config::to_yaml(config)));
   trainer.add_callback(save_best);
   trainer.add_callback(std::make_shared<EarlyStoppingCallback>(config.train.patience,
                                                                config.train.early_stopping_threshold));

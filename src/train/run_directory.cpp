@@ -19,7 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kLockFile = ".lock";
-constexpr const char* kRunFiles[] = {"config.yaml", "id_maps.json", "metrics.jsonl", "summary.json", "best.pt", "checkpoints",
+constexpr const char* kRunFiles[] = {"config.yaml", "id_maps.json", "metrics.jsonl", "summary.json", "best.pt", "checkpoints", "tensorboard",
                                      "failed.txt"};
 
 // *.tmp.PID: write_file_atomic's temporary name.

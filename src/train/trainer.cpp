@@ -415,6 +415,8 @@ void add_ranking_sums(models::RatingModel& model, const data::Batch& batch, cons
 
 }  // namespace
 
+double Trainer::current_lr() const { return schedule_ && global_step_ > 0 ? schedule_->at(global_step_ - 1).lr : 0.0; }
+
 Metrics Trainer::evaluate(const data::RatingDataset& dataset, const RankingInput* ranking) {
   torch::NoGradGuard no_grad;
   model_->eval();

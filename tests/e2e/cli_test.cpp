@@ -7,7 +7,10 @@
 #include <filesystem>
 #include <string>
 
+#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
+
+#include <fstream>
 
 #include "support/run_cli.h"
 #include "support/temp_dir.h"
@@ -186,6 +189,46 @@ TEST_F(Cli, SweepRunsOneTrialAtATimeAndReportsWhatIsFinished) {
   Result full = run_cli("sweep --sweep " + file + " --report");
   EXPECT_EQ(count_lines_with(full.output, "not finished"), 0) << full.output;
   EXPECT_TRUE(fs::exists(out + "/best.yaml"));
+}
+
+TEST_F(Cli, TensorBoardReadsEveryScalarTheRunLogged) {
+  const std::string python = MLREC_TEST_PYTHON;
+  if (run_cli("--version").status != 0 ||
+      test_support::run_command(python + " -c 'import tensorboard'").status != 0) {
+    GTEST_SKIP() << python << " lacks tensorboard (scripts/setup.sh installs it in .venv)";
+  }
+  // smoke.yaml: 2 epochs of 20 steps, a progress line every 5 steps.
+  const std::string out = tmp_.file("runs/tb");
+  ASSERT_EQ(run_cli(train_args(out)).status, 0);
+  ASSERT_EQ(std::distance(fs::directory_iterator(out + "/tensorboard"), fs::directory_iterator{}), 1);
+  const auto read = test_support::run_command(python + " " + std::string(MLREC_SOURCE_DIR) +
+                                              "/tests/e2e/read_tensorboard.py " + out + "/tensorboard 2>/dev/null");
+  ASSERT_EQ(read.status, 0) << read.output;
+  const auto logged = nlohmann::json::parse(read.output);
+  const auto& scalars = logged.at("scalars");
+  // Every 5th step's loss and learning rate, at the global step.
+  ASSERT_EQ(scalars.at("train/loss").size(), 8u);
+  ASSERT_EQ(scalars.at("train/lr").size(), 8u);
+  for (size_t i = 0; i < 8; ++i) EXPECT_EQ(scalars.at("train/loss")[i][0].get<int64_t>(), int64_t(5 * (i + 1)));
+  EXPECT_GT(scalars.at("train/lr")[0][1].get<double>(), 0);
+  // Per epoch, the values of metrics.jsonl (as float32), at the epoch's last step.
+  std::ifstream lines(out + "/metrics.jsonl");
+  std::string line;
+  size_t epoch = 0;
+  while (std::getline(lines, line)) {
+    const auto record = nlohmann::json::parse(line);
+    for (const auto& [tag, field] : {std::pair{"valid/mae", "mae"}, {"valid/rmse", "rmse"}, {"valid/hr@10", "hr"},
+                                     {"valid/ndcg@10", "ndcg"}, {"train/epoch_loss", "train_loss"},
+                                     {"train/samples_per_second", "samples_per_second"}}) {
+      const auto& point = scalars.at(tag).at(epoch);
+      EXPECT_EQ(point[0].get<int64_t>(), int64_t(20 * (epoch + 1))) << tag;
+      EXPECT_EQ(point[1].get<double>(), double(float(record.at(field).get<double>()))) << tag;
+    }
+    ++epoch;
+  }
+  EXPECT_EQ(epoch, 2u);
+  const std::string config = logged.at("text").at("config").at(0).get<std::string>();
+  EXPECT_NE(config.find("name: \"mf\""), std::string::npos) << config;
 }
 
 }  // namespace

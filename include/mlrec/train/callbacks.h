@@ -1,10 +1,12 @@
 // The standard callbacks of a training run. Each keeps to one concern; only rank 0 writes.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "mlrec/common/timer.h"
 #include "mlrec/train/checkpoint.h"
+#include "mlrec/train/event_file.h"
 #include "mlrec/train/trainer.h"
 
 namespace mlrec::train {
@@ -66,6 +68,27 @@ class ProgressCallback : public Callback {
   int every_steps_;
   Stopwatch epoch_watch_;
   int watched_epoch_ = 0;
+};
+
+/// TensorBoard on rank 0 (train/event_file.h): the training loss and learning rate every
+/// `every_steps` steps; per epoch the validation metrics (MAE, RMSE, and HR@K / NDCG@K when
+/// computed), the epoch's mean loss and throughput; the configuration as text. One event file per
+/// run (per seed or trial, each its own run directory), never one per rank; x axis: optimizer steps.
+class TensorBoardLogger : public Callback {
+ public:
+  /// dir "" (the other ranks): writes nothing.
+  TensorBoardLogger(std::string dir, int every_steps, std::string config_yaml)
+      : dir_(std::move(dir)), every_steps_(every_steps), config_yaml_(std::move(config_yaml)) {}
+  ~TensorBoardLogger() override;
+  void on_train_begin(Trainer& trainer) override;
+  void on_step_end(Trainer& trainer, int64_t step, const torch::Tensor& loss) override;
+  void on_epoch_end(Trainer& trainer, const EpochResult& result) override;
+
+ private:
+  std::string dir_;
+  int every_steps_;
+  std::string config_yaml_;
+  std::unique_ptr<EventFileWriter> writer_;
 };
 
 }  // namespace mlrec::train

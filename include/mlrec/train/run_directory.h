@@ -1,5 +1,6 @@
 // The run directory (output.dir) and its file contract, in one place (README, "What a run
-// writes"): config.yaml, id_maps.json, metrics.jsonl, summary.json, best.pt and checkpoints/, written by rank 0
+// writes"): config.yaml, id_maps.json, metrics.jsonl, summary.json, best.pt, checkpoints/ and
+// tensorboard/, written by rank 0
 // only, each atomically; .lock marks the directory as in use. Torch-free.
 #pragma once
 
@@ -41,6 +42,7 @@ class RunDirectory {
   std::string summary_path() const { return file("summary.json"); }
   std::string best_weights_path() const { return file("best.pt"); }
   std::string checkpoints_path() const { return file("checkpoints"); }
+  std::string tensorboard_path() const { return file("tensorboard"); }
 
   /// Locks the directory for this run (the writer only; nullptr on the other ranks).
   std::unique_ptr<RunDirectoryLock> lock() const;

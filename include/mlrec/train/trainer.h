@@ -123,6 +123,8 @@ class Trainer {
   int64_t global_batch() const { return options_.batch_size; }
   /// Optimizer steps taken so far (in on_step_end: including the step just taken).
   int64_t global_step() const { return global_step_; }
+  /// The learning rate of the last optimizer step (0 before any).
+  double current_lr() const;
 
  private:
   /// Steps [first_step, steps_per_epoch_) of epoch_.
