@@ -2,7 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <mutex>
 
 namespace mlrec {
@@ -11,6 +15,14 @@ int g_rank = 0;
 int g_world_size = 1;
 std::mutex g_mutex;
 FILE* g_info_stream = stdout;
+bool g_status_shown = false;  // a status line (log_status) is on the terminal, without its newline
+
+// Clears a status line before anything else is written (called holding g_mutex).
+void clear_status() {
+  if (!g_status_shown) return;
+  std::fputs("\r\033[K", g_info_stream);
+  g_status_shown = false;
+}
 
 std::string prefix() {
   if (g_world_size <= 1) return "[mlrec] ";
@@ -27,6 +39,7 @@ void set_log_rank(int rank, int world_size) {
 
 void log(LogLevel level, const std::string& message) {
   std::lock_guard<std::mutex> lock(g_mutex);
+  clear_status();
   if (level == LogLevel::kInfo) {
     std::fprintf(g_info_stream, "%s%s\n", prefix().c_str(), message.c_str());
     std::fflush(g_info_stream);
@@ -36,6 +49,23 @@ void log(LogLevel level, const std::string& message) {
   const char* label = level == LogLevel::kWarning ? "warning" : "error";
   std::fprintf(stderr, "%s%s: %s\n", prefix().c_str(), label, message.c_str());
   std::fflush(stderr);
+}
+
+bool status_line_on_terminal() {
+  static const bool terminal = ::isatty(::fileno(stdout)) == 1 && std::getenv("TERM") != nullptr &&
+                               std::string(std::getenv("TERM")) != "dumb";
+  return terminal && g_info_stream == stdout;
+}
+
+void log_status(const std::string& message) {
+  if (!status_line_on_terminal()) {
+    log(LogLevel::kInfo, message);
+    return;
+  }
+  std::lock_guard<std::mutex> lock(g_mutex);
+  std::fprintf(g_info_stream, "\r\033[K%s%s", prefix().c_str(), message.c_str());
+  std::fflush(g_info_stream);
+  g_status_shown = true;
 }
 
 void log_rank0(const std::string& message) {

@@ -102,7 +102,7 @@ void ProgressCallback::on_step_end(Trainer& trainer, int64_t step, const torch::
   const double seconds = epoch_watch_.seconds();
   const double rate = step * trainer.global_batch() / std::max(seconds, 1e-9);
   const double left = seconds / step * (total - done);
-  log_info(fmt::format("epoch {}/{} step {}/{}  loss {:.4f}  {} samples/s  epoch ETA {}", trainer.epoch(),
+  log_status(fmt::format("epoch {}/{} step {}/{}  loss {:.4f}  {} samples/s  epoch ETA {}", trainer.epoch(),
                        trainer.max_epochs(), done, total, loss.item<double>(), with_commas(std::llround(rate)),
                        format_duration(left)));
 }

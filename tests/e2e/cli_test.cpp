@@ -231,5 +231,22 @@ TEST_F(Cli, TensorBoardReadsEveryScalarTheRunLogged) {
   EXPECT_NE(config.find("name: \"mf\""), std::string::npos) << config;
 }
 
+TEST_F(Cli, ProgressIsOneUpdatingLineOnATerminalAndLinesElsewhere) {
+  // Piped (a log file, Slurm): every progress report is a line of its own.
+  const std::string piped = run_cli(train_args(tmp_.file("runs/piped"))).output;
+  EXPECT_EQ(count_lines_with(piped, "step 5/20"), 2) << piped;
+  EXPECT_EQ(piped.find("\033[K"), std::string::npos);
+  // On a terminal (util-linux's script gives the run a pseudo-terminal): one line, rewritten.
+  if (test_support::run_command("command -v script").status != 0) GTEST_SKIP() << "no script(1) for a terminal";
+  const auto tty = test_support::run_command("TERM=xterm script -qec '" + std::string(MLREC_DIST_BINARY) + " " +
+                                             train_args(tmp_.file("runs/tty")) + "' /dev/null");
+  ASSERT_EQ(tty.status, 0) << tty.output;
+  EXPECT_NE(tty.output.find("\r\033[K[mlrec] epoch 1/2 step 10/20"), std::string::npos) << tty.output;
+  // No line break between one report and the next: the line was rewritten, not added.
+  const size_t first = tty.output.find("epoch 1/2 step 5/20"), second = tty.output.find("epoch 1/2 step 10/20");
+  ASSERT_LT(first, second);
+  EXPECT_EQ(tty.output.substr(first, second - first).find('\n'), std::string::npos);
+}
+
 }  // namespace
 }  // namespace mlrec

@@ -24,6 +24,10 @@ void log(LogLevel level, const std::string& message);
 inline void log_info(const std::string& message) { log(LogLevel::kInfo, message); }
 /// Informational line printed by rank 0 only (per-job rather than per-rank facts).
 void log_rank0(const std::string& message);
+/// A progress line. On an interactive terminal it replaces the previous one in place (a single
+/// updating line, cleared before the next log line); in a log file, a pipe or under Slurm
+/// (stdout not a terminal) it is an ordinary line, so logs stay line-based.
+void log_status(const std::string& message);
 /// Warning on stderr from this rank: logged where it happens, so it names its rank.
 inline void log_warning(const std::string& message) { log(LogLevel::kWarning, message); }
 /// Error line on stderr, from any rank.
