@@ -405,7 +405,10 @@ RunResult run_training(const config::Config& config, dist::ProcessGroup& group,
   Trainer trainer(model, config.train, comm, rank.device, int64_t(config.dist.bucket_mb) << 20);
   if (plan.kind == StartPlan::kResume) trainer.resume_from(state_of(plan));
   const RankingWhen ranking = ranking_when(config.train, *model);
-  const RankingInput valid_ranking{data.seen_before_valid.to(rank.device), data.info.num_movies};
+  // The seen items go to the device only where something is ranked.
+  const RankingInput valid_ranking = ranking == RankingWhen::kOff
+                                         ? RankingInput{}
+                                         : RankingInput{data.seen_before_valid.to(rank.device), data.info.num_movies};
   if (ranking == RankingWhen::kEpoch) trainer.rank_validation(valid_ranking);
 
   RunResult result;
@@ -433,7 +436,8 @@ RunResult run_training(const config::Config& config, dist::ProcessGroup& group,
   // The test set is scored once, for the selected model (the best epoch's weights, reloaded):
   // no decision above has seen it.
   if (data.test.size() > 0) {
-    const RankingInput test_ranking{data.seen_before_test.to(rank.device), data.info.num_movies};
+    RankingInput test_ranking;
+    if (ranking != RankingWhen::kOff) test_ranking = {data.seen_before_test.to(rank.device), data.info.num_movies};
     result.test = trainer.evaluate(data.test, ranking == RankingWhen::kOff ? nullptr : &test_ranking);
     log_rank0("test (selected model, scored once): " + metrics_text(result.test));
   }
