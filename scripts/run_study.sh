@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job: sets up, builds, finds or fetches MovieLens-1M, trains the five models of the
-# study with a short configuration, and the tuned MF beside them, and prints the comparison table.
+# study with a short configuration, and the tuned MF beside them, and prints the comparison table
+# (also written with the learning curves as RUNS/report.html, for a browser).
 #
 #   MLREC_DATA_DIR            a folder holding a MovieLens release (or holding ml-1m/)
 #   MLREC_STUDY_STEPS         steps per epoch cap for the short run (default 40; 0 = full epochs)
@@ -59,7 +60,7 @@ done
 echo
 echo "## Comparison ($([ "$synthetic" = 1 ] && echo "GENERATED data" || echo "$data"); short run: at most $steps steps per epoch)"
 echo
-"$bin" compare "${dirs[@]}"
+"$bin" compare "${dirs[@]}" --html "$runs/report.html"
 if [ "$steps" != 0 ]; then
   echo
   echo "A short run: every epoch stops after $steps steps, the sequence models after $seq_epochs epochs. The" \

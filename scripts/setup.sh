@@ -3,7 +3,7 @@
 # machine. Idempotent: on a ready machine it checks and returns in seconds.
 #
 #   Debian packages  compilers, CMake, Ninja, Open MPI, Boost.Program_options, yaml-cpp, GoogleTest,
-#                    nlohmann-json
+#                    nlohmann-json, librsvg (PNG plots)
 #   .venv/           a virtual environment in the checkout holding the pinned PyTorch wheel, whose
 #                    LibTorch (and its NCCL) the C++ build links; numpy and pandas serve the Python
 #                    reference used by the benchmarks
@@ -26,11 +26,12 @@ TORCH_VERSION=2.11.0
 PYTHON_PACKAGES=("torch==${TORCH_VERSION}" numpy pandas safetensors tensorboard)
 DEBIAN_PACKAGES=(g++ cmake ninja-build pkg-config python3-venv curl unzip ca-certificates
                  openmpi-bin libopenmpi-dev libboost-program-options-dev libyaml-cpp-dev libgtest-dev
-                 nlohmann-json3-dev)
+                 nlohmann-json3-dev librsvg2-dev)
 # Only for the test suite (--test-tools; scripts/test.sh asks for them): what the cluster tests run
 # for real, a one-host Slurm cluster (munge, slurmctld, slurmd; srun --mpi=pmix) and podman with
-# runc (crun refuses hybrid cgroups), with debootstrap to make the plain Debian base image locally.
-TEST_PACKAGES=(munge slurmctld slurmd slurm-client podman runc debootstrap)
+# runc (crun refuses hybrid cgroups), with debootstrap to make the plain Debian base image locally;
+# chromium renders the HTML report headless (tests/e2e/report_browser_test.sh).
+TEST_PACKAGES=(munge slurmctld slurmd slurm-client podman runc debootstrap chromium)
 
 say() { echo "[setup] $*"; }
 

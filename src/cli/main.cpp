@@ -6,7 +6,9 @@
 #include <c10/util/Exception.h>
 #include <torch/version.h>
 
+#include <cctype>
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -26,7 +28,11 @@
 #include "mlrec/data/synthetic.h"
 #include "mlrec/distributed/process_group.h"
 #include "mlrec/config/sweep.h"
+#include "mlrec/common/file_io.h"
 #include "mlrec/report/compare.h"
+#include "mlrec/report/html_report.h"
+#include "mlrec/report/learning_curves.h"
+#include "mlrec/report/raster.h"
 #include "mlrec/report/sweep_report.h"
 #include "mlrec/serve/serve.h"
 #include "mlrec/train/run.h"
@@ -94,7 +100,11 @@ usage:
   mlrec_dist bench --config FILE [--config FILE ...] [--set key=value ...] [--out FILE.json] [--window N]
                                                            benchmark: throughput, time to target MAE, memory
   mlrec_dist stats --data-dir DIR                          print statistics of a MovieLens release
-  mlrec_dist compare RUN_DIR ...                           Markdown table of finished runs
+  mlrec_dist compare RUN_DIR ... [--html FILE.html]        Markdown table of finished runs; --html also
+                                                           writes one self-contained page with the table
+                                                           and the learning curves
+  mlrec_dist plot RUN_DIR ... --out FILE.svg|FILE.png      validation MAE and training loss per epoch
+                                                           (a --seeds directory: mean and spread)
   mlrec_dist predict --run DIR --input PAIRS.csv --out FILE.csv
                                                            a rating for each (user, item[, timestamp]) row
   mlrec_dist recommend --run DIR [--user ID ... | --users FILE] [--k 10] [--out FILE.csv|.jsonl]
@@ -225,11 +235,68 @@ int run_stats(const std::vector<std::string>& args) {
   return 0;
 }
 
+// A path's extension, lower-cased: what to write.
+std::string extension_of(const std::string& path) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext;
+}
+
+std::string written_by() {
+  const std::time_t now = std::time(nullptr);
+  char when[32];
+  std::strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
+  return "Written by mlrec_dist " + mlrec::program_version() + " on " + when + ".";
+}
+
 int run_compare(const std::vector<std::string>& args) {
-  if (args.empty()) throw mlrec::ConfigError("compare needs at least one run directory");
+  po::options_description options("compare options");
+  std::vector<std::string> dirs;
+  std::string html;
+  options.add_options()
+      ("run", po::value<std::vector<std::string>>(&dirs), "a finished run directory (positional, repeatable)")
+      ("html", po::value<std::string>(&html), "also write the table and the learning curves as one HTML page");
+  po::positional_options_description positional;
+  positional.add("run", -1);
+  parse(args, options, positional);
+  if (dirs.empty()) throw mlrec::ConfigError("compare needs at least one run directory");
+  if (!html.empty() && extension_of(html) != ".html" && extension_of(html) != ".htm") {
+    throw mlrec::ConfigError("--html " + html + ": the report is HTML, name it FILE.html");
+  }
   std::vector<mlrec::report::RunRow> rows;
-  for (const auto& dir : args) rows.push_back(mlrec::report::read_run(dir));
+  for (const auto& dir : dirs) rows.push_back(mlrec::report::read_run(dir));
   std::cout << mlrec::report::comparison_table(rows);
+  if (!html.empty()) {
+    const auto curves = mlrec::report::read_learning_curves(dirs);
+    mlrec::write_file_atomic(html, mlrec::report::comparison_html(rows, curves, written_by()));
+    std::cerr << "wrote " << html << "\n";  // stdout stays the table
+  }
+  return 0;
+}
+
+int run_plot(const std::vector<std::string>& args) {
+  po::options_description options("plot options");
+  std::vector<std::string> dirs;
+  std::string out;
+  double scale = 2;
+  options.add_options()
+      ("run", po::value<std::vector<std::string>>(&dirs), "a run or --seeds directory (positional, repeatable)")
+      ("out,o", po::value<std::string>(&out)->required(), "FILE.svg or FILE.png")
+      ("scale", po::value<double>(&scale), "PNG pixels per SVG pixel (default 2: 2000 pixels wide)");
+  po::positional_options_description positional;
+  positional.add("run", -1);
+  parse(args, options, positional);
+  if (dirs.empty()) throw mlrec::ConfigError("plot needs at least one run directory");
+  const std::string ext = extension_of(out);
+  if (ext != ".svg" && ext != ".png") throw mlrec::ConfigError("--out " + out + ": write FILE.svg or FILE.png");
+  if (!(scale > 0 && scale <= 8)) throw mlrec::ConfigError("--scale must be in (0, 8]");
+  if (ext == ".png" && !mlrec::report::png_supported()) {
+    throw mlrec::ConfigError("--out " + out + ": this mlrec_dist was built without PNG support (librsvg; Debian: "
+                             "librsvg2-dev, then build again): write FILE.svg");
+  }
+  const std::string svg = mlrec::report::learning_curves_svg(mlrec::report::read_learning_curves(dirs), true);
+  mlrec::write_file_atomic(out, ext == ".svg" ? svg : mlrec::report::svg_to_png(svg, scale));
+  std::cout << "wrote " << out << "\n";
   return 0;
 }
 
@@ -328,7 +395,7 @@ int dispatch(int argc, char** argv) {
     return 0;
   }
   std::string command = "train";
-  for (const char* name : {"train", "sweep", "bench", "stats", "compare", "synth", "predict", "recommend", "export"}) {
+  for (const char* name : {"train", "sweep", "bench", "stats", "compare", "plot", "synth", "predict", "recommend", "export"}) {
     if (args[0] == name) {
       command = args[0];
       args.erase(args.begin());
@@ -342,6 +409,7 @@ int dispatch(int argc, char** argv) {
   if (command == "sweep") return run_sweep(args);
   if (command == "stats") return run_stats(args);
   if (command == "compare") return run_compare(args);
+  if (command == "plot") return run_plot(args);
   if (command == "synth") return run_synth(args);
   return run_train(args);
 }

@@ -67,6 +67,40 @@ std::string to_json_line(const EpochRecord& r) {
   return j.dump();
 }
 
+EpochRecord epoch_record_from_json(const std::string& line, const std::string& source) {
+  EpochRecord r;
+  try {
+    const Json j = Json::parse(line);
+    r.epoch = j.at("epoch").get<int>();
+    r.valid = j.get<Metrics>();  // flat: mae, mse, rmse, count (and k, hr, ndcg)
+    r.train_loss = optional_field(j, "train_loss", static_cast<double>(NAN));
+    r.lr = optional_field(j, "lr", 0.0);
+    r.seconds = optional_field(j, "seconds", 0.0);
+    r.eval_seconds = optional_field(j, "eval_seconds", 0.0);
+    r.samples_per_second = optional_field(j, "samples_per_second", 0.0);
+    r.comm_wait_seconds = optional_field(j, "comm_wait_seconds", 0.0);
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError::in(source, std::string("not an epoch record: ") + e.what());
+  }
+  return r;
+}
+
+std::vector<EpochRecord> read_epoch_records(const std::string& path) {
+  const std::string text = read_file(path, "metrics file");
+  std::vector<EpochRecord> records;
+  size_t start = 0;
+  for (int line_number = 1; start < text.size(); ++line_number) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(start, end - start);
+    if (line.find_first_not_of(" \t\r") != std::string::npos) {
+      records.push_back(epoch_record_from_json(line, path + ":" + std::to_string(line_number)));
+    }
+    start = end + 1;
+  }
+  return records;
+}
+
 std::string to_json(const RunSummary& s) {
   Json j;
   j["model"] = s.model;

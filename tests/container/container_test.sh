@@ -83,4 +83,10 @@ import json, sys
 s = json.load(open(sys.argv[1]))
 print(f"container run: world_size {s['world_size']}, backend {s['backend']}, valid MAE {s['valid']['mae']:.6f}, RMSE {s['valid']['rmse']:.6f}")
 PY
-echo "PASS: image built from plain Debian, 2-rank training inside it equals this machine's run"
+# The image draws plots: librsvg and a font came with the runtime packages (text renders).
+in_image -v "$work/out:/out" "$image" mlrec_dist plot /out/container --out /out/curves.png >"$work/plot.log" 2>&1 \
+  || fail "plot --out curves.png in the container"
+"$bin" plot "$work/out/container" --out "$work/host_curves.png" >/dev/null || fail "plot on this machine"
+"$py" "$root/tests/e2e/check_png.py" "$work/out/curves.png" --width 2000 --colour 1f77b4:300 \
+  --like "$work/host_curves.png" || fail "the container's plot differs from this machine's"
+echo "PASS: image built from plain Debian, 2-rank training inside it equals this machine's run, it plots"

@@ -44,6 +44,36 @@ class Cli : public ::testing::Test {
   std::string data_;
 };
 
+TEST_F(Cli, PlotsAndWritesAnHtmlReport) {
+  const std::string a = tmp_.file("runs/a"), b = tmp_.file("runs/b");
+  ASSERT_EQ(run_cli(train_args(a)).status, 0);
+  ASSERT_EQ(run_cli("--config " + std::string(MLREC_SOURCE_DIR) + "/configs/baseline.yaml --set data.dir=" +
+                    data_ + " --set output.dir=" + b).status, 0);
+  const std::string svg = tmp_.file("curves.svg"), html = tmp_.file("report.html");
+  Result plot = run_cli("plot " + a + " " + b + " --out " + svg);
+  ASSERT_EQ(plot.status, 0) << plot.output;
+  EXPECT_NE(test_support::read_text(svg).find("Validation MAE"), std::string::npos);
+  Result compare = run_cli("compare " + a + " " + b + " --html " + html);
+  ASSERT_EQ(compare.status, 0) << compare.output;
+  EXPECT_NE(compare.output.find("| mf |"), std::string::npos) << compare.output;  // the table, as without --html
+  const std::string page = test_support::read_text(html);
+  EXPECT_NE(page.find("<svg"), std::string::npos);
+  EXPECT_NE(page.find("<td>baseline</td>"), std::string::npos);
+
+  // Bad requests: one error line, status 2, nothing written.
+  const std::string pdf = tmp_.file("curves.pdf"), txt = tmp_.file("report.txt"), none = tmp_.file("none.svg");
+  Result format = run_cli("plot " + a + " --out " + pdf);
+  EXPECT_EQ(format.status, 2);
+  EXPECT_NE(format.output.find("FILE.svg or FILE.png"), std::string::npos) << format.output;
+  Result missing = run_cli("plot " + a + " " + tmp_.file("nowhere") + " --out " + none);
+  EXPECT_EQ(missing.status, 2);
+  EXPECT_NE(missing.output.find(tmp_.file("nowhere")), std::string::npos) << missing.output;
+  Result page_name = run_cli("compare " + a + " --html " + txt);
+  EXPECT_EQ(page_name.status, 2);
+  EXPECT_EQ(run_cli("plot --out " + none).status, 2);  // no run
+  for (const auto& path : {pdf, txt, none}) EXPECT_FALSE(fs::exists(path)) << path;
+}
+
 TEST_F(Cli, HelpListsTheConfigurationKeys) {
   Result r = run_cli("--help-config");
   EXPECT_EQ(r.status, 0);

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "mlrec/train/metrics.h"
 
@@ -61,6 +62,12 @@ double number_or_nan(const nlohmann::ordered_json& json);
 /// JSON text of one metrics.jsonl line (no newline). Non-finite numbers become null, as JSON
 /// has no spelling for them; reading turns null back into NaN.
 std::string to_json_line(const EpochRecord& record);
+/// Parses one metrics.jsonl line; `source` names it in errors (FILE:LINE). `epoch` and the
+/// validation metrics are required, the rest take their defaults when absent.
+EpochRecord epoch_record_from_json(const std::string& line, const std::string& source);
+/// Every epoch of a metrics.jsonl file in file order (blank lines skipped). InputError naming the
+/// file and line of a line that is no epoch record.
+std::vector<EpochRecord> read_epoch_records(const std::string& path);
 /// summary.json's text: one JSON object and a newline, keys in the order of RunSummary.
 std::string to_json(const RunSummary& summary);
 
