@@ -21,7 +21,8 @@ std::vector<std::string> seed_run_dirs(const std::string& dir) {
   if (!fs::exists(seeds_file) || fs::exists(fs::path(dir) / "summary.json")) return {};
   std::vector<std::string> dirs;
   try {
-    const auto seeds = nlohmann::json::parse(read_file(seeds_file.string(), "seeds summary"));
+    // Ordered: the seeds in the order they were given (and trained).
+    const auto seeds = nlohmann::ordered_json::parse(read_file(seeds_file.string(), "seeds summary"));
     for (const auto& [seed, entry] : seeds.at("runs").items()) dirs.push_back((fs::path(dir) / ("seed-" + seed)).string());
   } catch (const nlohmann::json::exception& e) {
     throw InputError::in(seeds_file.string(), std::string("not a seeds summary: ") + e.what());

@@ -20,7 +20,7 @@ p.lead { color: #555; margin-top: 0; }
 table { border-collapse: collapse; font-size: 0.92em; margin: 0.8em 0; }
 th, td { padding: 0.35em 0.75em; border-bottom: 1px solid #e3e3e3; text-align: right; white-space: nowrap; }
 th { background: #f3f4f6; border-bottom: 2px solid #ccc; white-space: normal; vertical-align: bottom; }
-table.settings td, table.settings th { text-align: left; }
+table.settings td, table.settings th { text-align: left; white-space: normal; }
 td:first-child, th:first-child { text-align: left; }
 tr:hover td { background: #fafbfc; }
 td.best { font-weight: bold; color: #0b5394; }
