@@ -110,7 +110,7 @@ usage:
   mlrec_dist recommend --run DIR [--user ID ... | --users FILE] [--k 10] [--out FILE.csv|.jsonl]
                                                            the top-k unrated items of users (all by default)
   mlrec_dist export --run DIR --out DIR2                   weights (safetensors), id maps, model description
-  mlrec_dist synth --out DIR [--format F] [--users N] [--movies N] [--seed S]
+  mlrec_dist synth --out DIR [--format F] [--users N] [--movies N] [--ratings N] [--seed S]
                                                            write a synthetic MovieLens-format release
   mlrec_dist --help | --help-config | --version
 
@@ -309,6 +309,8 @@ int run_synth(const std::vector<std::string>& args) {
       ("format,f", po::value<std::string>(&format), "ml-1m | ml-100k | csv (default ml-1m)")
       ("users", po::value<int>(&synthetic.users), "number of users")
       ("movies", po::value<int>(&synthetic.movies), "number of movies")
+      ("ratings", po::value<int64_t>(&synthetic.ratings),
+       "total ratings, shaped like MovieLens (heavy-tailed per user, popular movies); default: 20-60 per user")
       ("seed", po::value<uint64_t>(&synthetic.seed), "random seed");
   parse(args, options);
   mlrec::data::Release release;

@@ -106,6 +106,79 @@ struct Synthetic {
   std::vector<SynthRating> ratings;  // grouped by user, in time order
 };
 
+// The last 5% of the catalog is never rated, like catalog entries without ratings in ML-1M.
+int rated_pool_size(int movies) { return std::max(1, movies - movies / 20); }
+
+// With a total (SyntheticOptions::ratings), no user rates more than a quarter of the rated
+// catalog: beyond that, distinct popularity-weighted draws would mostly repeat.
+int max_ratings_per_user(int movies) { return rated_pool_size(movies) / 4; }
+
+// Heavy-tailed ratings per user adding up to `total` exactly: each user `least` plus a share of
+// the rest in proportion to a Lomax (Pareto II, shape 1.2) weight, capped at `cap` (the excess
+// goes to the others), rounded by largest remainder. MovieLens-32M: min 20, median ~70, mean
+// ~160, a few users with thousands.
+std::vector<int> heavy_tailed_counts(int users, int64_t total, int least, int cap, Rng& rng) {
+  std::vector<double> weight(static_cast<size_t>(users));
+  for (double& w : weight) w = std::pow(1.0 - rng.uniform(), -1.0 / 1.2) - 1.0;
+  std::vector<double> share(static_cast<size_t>(users), 0.0);
+  std::vector<bool> capped(static_cast<size_t>(users), false);
+  double extra = static_cast<double>(total - int64_t{users} * least);
+  for (int round = 0; round < 64 && extra > 0.5; ++round) {
+    double sum = 0;
+    for (int u = 0; u < users; ++u) {
+      if (!capped[static_cast<size_t>(u)]) sum += weight[static_cast<size_t>(u)];
+    }
+    if (sum <= 0) break;
+    double excess = 0;
+    for (int u = 0; u < users; ++u) {
+      const size_t i = static_cast<size_t>(u);
+      if (capped[i]) continue;
+      share[i] += extra * weight[i] / sum;
+      if (share[i] > cap - least) {
+        excess += share[i] - (cap - least);
+        share[i] = cap - least;
+        capped[i] = true;
+      }
+    }
+    extra = excess;
+  }
+  std::vector<int> counts(static_cast<size_t>(users));
+  int64_t assigned = 0;
+  std::vector<std::pair<double, int>> remainders;
+  for (int u = 0; u < users; ++u) {
+    const size_t i = static_cast<size_t>(u);
+    counts[i] = least + static_cast<int>(std::floor(share[i]));
+    assigned += counts[i];
+    if (counts[i] < cap) remainders.emplace_back(share[i] - std::floor(share[i]), u);
+  }
+  // Largest remainders first (ties by user), one rating each, until the total is met.
+  std::sort(remainders.begin(), remainders.end(),
+            [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
+  for (size_t k = 0; assigned < total; k = (k + 1) % remainders.size()) {
+    int& count = counts[static_cast<size_t>(remainders[k].second)];
+    if (count < cap) {
+      ++count;
+      ++assigned;
+    }
+  }
+  return counts;
+}
+
+// Zipf-like movie popularity over a random order of the catalog, as a cumulative distribution.
+std::vector<double> popularity_cdf(int pool, Rng& rng) {
+  std::vector<int> rank(static_cast<size_t>(pool));
+  for (int m = 0; m < pool; ++m) rank[static_cast<size_t>(m)] = m;
+  rng.shuffle(rank);
+  std::vector<double> cdf(static_cast<size_t>(pool));
+  double sum = 0;
+  for (int m = 0; m < pool; ++m) {
+    sum += std::pow(rank[static_cast<size_t>(m)] + 10.0, -0.9);
+    cdf[static_cast<size_t>(m)] = sum;
+  }
+  for (double& c : cdf) c /= sum;
+  return cdf;
+}
+
 void check_options(const SyntheticOptions& o) {
   auto require = [](bool ok, const char* key, const std::string& reason) {
     if (!ok) throw ConfigError::for_key(key, reason);
@@ -117,6 +190,18 @@ void check_options(const SyntheticOptions& o) {
   require(o.ratings_per_user_max >= o.ratings_per_user_min, "synthetic.ratings_per_user_max",
           "must be >= ratings_per_user_min (" + std::to_string(o.ratings_per_user_min) + "), got " +
               std::to_string(o.ratings_per_user_max));
+  if (o.ratings > 0) {
+    const int64_t least = int64_t{o.users} * o.ratings_per_user_min;
+    require(o.ratings_per_user_min <= max_ratings_per_user(o.movies), "synthetic.movies",
+            "with a total of ratings, at least 4 x " + std::to_string(o.ratings_per_user_min) +
+                " rated movies are needed (each user rates at most a quarter of them), got " + std::to_string(o.movies));
+    const int64_t most = int64_t{o.users} * max_ratings_per_user(o.movies);
+    require(o.ratings >= least && o.ratings <= most, "synthetic.ratings",
+            "must be between " + std::to_string(least) + " (each user " + std::to_string(o.ratings_per_user_min) +
+                ") and " + std::to_string(most) + " (each user a quarter of the rated catalog) for " +
+                std::to_string(o.users) + " users and " + std::to_string(o.movies) + " movies, got " +
+                std::to_string(o.ratings));
+  }
 }
 
 // Movie raw ids skip every 11th number, as real catalogs have gaps, so that dense encoding is
@@ -146,9 +231,21 @@ Synthetic generate(const SyntheticOptions& o, const RatingScale& scale) {
     for (double& f : movie_factor[static_cast<size_t>(m)]) f = kFactorSd * rng.normal();
   }
 
-  // The last 5% of the catalog is never rated, like catalog entries without ratings in ML-1M.
-  const int rated_pool = std::max(1, num_movies - num_movies / 20);
+  const int rated_pool = rated_pool_size(num_movies);
   std::vector<int> pool(static_cast<size_t>(rated_pool));
+  for (int k = 0; k < rated_pool; ++k) pool[static_cast<size_t>(k)] = k;
+  // A total: heavy-tailed counts and popular movies, from a stream of their own (so that without
+  // a total the data stays what it always was).
+  std::vector<int> counts;
+  std::vector<double> popularity;
+  std::vector<int> last_rater(static_cast<size_t>(rated_pool), -1);
+  if (o.ratings > 0) {
+    Rng shape_rng(o.seed ^ 0xC2B2AE3D27D4EB4FULL);
+    counts = heavy_tailed_counts(num_users, o.ratings, o.ratings_per_user_min,
+                                 max_ratings_per_user(num_movies), shape_rng);
+    popularity = popularity_cdf(rated_pool, shape_rng);
+    s.ratings.reserve(static_cast<size_t>(o.ratings));
+  }
   s.users.resize(static_cast<size_t>(num_users));
   for (int u = 0; u < num_users; ++u) {
     SynthUser& us = s.users[static_cast<size_t>(u)];
@@ -163,17 +260,33 @@ Synthetic generate(const SyntheticOptions& o, const RatingScale& scale) {
     std::array<double, kFactors> user_factor;
     for (double& f : user_factor) f = kFactorSd * rng.normal();
 
-    const int count = static_cast<int>(std::min<int64_t>(
-        rated_pool, rng.uniform_int(o.ratings_per_user_min, o.ratings_per_user_max)));
-    // Distinct movies (a partial Fisher-Yates draw), watched roughly in catalog order so that
-    // the sequence of movie ids carries some signal too.
-    for (int k = 0; k < rated_pool; ++k) pool[static_cast<size_t>(k)] = k;
+    const int count = !counts.empty() ? counts[static_cast<size_t>(u)]
+                                      : static_cast<int>(std::min<int64_t>(
+                                            rated_pool, rng.uniform_int(o.ratings_per_user_min, o.ratings_per_user_max)));
+    // Distinct movies, watched roughly in catalog order so that the sequence of movie ids
+    // carries some signal too.
     std::vector<std::pair<double, int>> watched(static_cast<size_t>(count));
-    for (int k = 0; k < count; ++k) {
-      const size_t j = static_cast<size_t>(rng.uniform_int(k, rated_pool - 1));
-      std::swap(pool[static_cast<size_t>(k)], pool[j]);
-      const int m = pool[static_cast<size_t>(k)];
-      watched[static_cast<size_t>(k)] = {static_cast<double>(m) / rated_pool + 0.3 * rng.normal(), m};
+    if (popularity.empty()) {
+      // Every movie alike: a partial Fisher-Yates draw, its swaps undone afterwards (O(count),
+      // not O(catalog), per user).
+      std::vector<size_t> swapped(static_cast<size_t>(count));
+      for (int k = 0; k < count; ++k) {
+        const size_t j = static_cast<size_t>(rng.uniform_int(k, rated_pool - 1));
+        swapped[static_cast<size_t>(k)] = j;
+        std::swap(pool[static_cast<size_t>(k)], pool[j]);
+        const int m = pool[static_cast<size_t>(k)];
+        watched[static_cast<size_t>(k)] = {static_cast<double>(m) / rated_pool + 0.3 * rng.normal(), m};
+      }
+      for (int k = count; k-- > 0;) std::swap(pool[static_cast<size_t>(k)], pool[swapped[static_cast<size_t>(k)]]);
+    } else {
+      // Popular movies more often: draws by popularity, a movie this user already has drawn again.
+      for (int k = 0; k < count;) {
+        const auto at = std::lower_bound(popularity.begin(), popularity.end(), rng.uniform());
+        const int m = static_cast<int>(std::min<std::ptrdiff_t>(at - popularity.begin(), rated_pool - 1));
+        if (last_rater[static_cast<size_t>(m)] == u) continue;
+        last_rater[static_cast<size_t>(m)] = u;
+        watched[static_cast<size_t>(k++)] = {static_cast<double>(m) / rated_pool + 0.3 * rng.normal(), m};
+      }
     }
     std::sort(watched.begin(), watched.end());
 

@@ -17,6 +17,12 @@ struct SyntheticOptions {
   int movies = 200;
   int ratings_per_user_min = 20;
   int ratings_per_user_max = 60;
+  /// The total number of ratings, shaped like the real releases: 0 draws each user's count
+  /// uniformly from [ratings_per_user_min, ratings_per_user_max] and every movie alike; a total
+  /// gives users heavy-tailed counts (at least ratings_per_user_min, a few with thousands;
+  /// ratings_per_user_max is then ignored) that add up to it exactly, and movies a Zipf-like
+  /// popularity, as MovieLens-25M and -32M have.
+  int64_t ratings = 0;
   uint64_t seed = 1;
 };
 

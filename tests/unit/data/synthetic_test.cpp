@@ -232,5 +232,47 @@ TEST(SyntheticTest, MoreRatingsThanMoviesAreCapped) {
   EXPECT_GE(s.per_user_min, 1);
 }
 
+// --ratings: a release's shape in one command. The total is exact, every user has at least the
+// minimum, counts are heavy-tailed (the largest far above the median) and movies are not rated
+// alike (the most popular far above the median movie).
+TEST(SyntheticTest, ATotalIsHitExactlyWithHeavyTails) {
+  SyntheticOptions options;
+  options.users = 400;
+  options.movies = 2000;
+  options.ratings = 40000;  // mean 100 per user
+  options.seed = 5;
+  TempDir dir;
+  write_synthetic_movielens(dir.path(), Release::kMovieLensCsv, options);
+  const RawRatings raw = load_movielens(dir.path());
+  const DataStats s = compute_stats(raw);
+  EXPECT_EQ(s.ratings, 40000);
+  EXPECT_EQ(s.users, 400);
+  EXPECT_GE(s.per_user_min, 20);
+  EXPECT_LE(s.per_user_max, 1900 / 4);  // a quarter of the rated catalog at most
+  EXPECT_LT(s.per_user_median, 100);    // the mean: a long tail pulls it above the median
+  EXPECT_GT(s.per_user_max, 4 * s.per_user_median);
+  EXPECT_EQ(raw.duplicates_dropped, 0);  // no user rates a movie twice
+  std::map<int32_t, int> per_movie;
+  for (int32_t movie : raw.movie_id) ++per_movie[movie];
+  std::vector<int> counts;
+  for (const auto& [movie, count] : per_movie) counts.push_back(count);
+  std::sort(counts.begin(), counts.end());
+  EXPECT_GT(counts.back(), 8 * counts[counts.size() / 2]) << "most popular vs median movie";
+}
+
+TEST(SyntheticTest, ATotalOutOfReachIsAConfigError) {
+  TempDir dir;
+  SyntheticOptions options;
+  options.users = 100;
+  options.movies = 400;
+  options.ratings = 100 * 20 - 1;  // below 20 each
+  EXPECT_THROW(write_synthetic_movielens(dir.path(), Release::kMovieLens1M, options), ConfigError);
+  options.ratings = 100 * 95 + 1;  // above a quarter of the 380 rated movies each
+  EXPECT_THROW(write_synthetic_movielens(dir.path(), Release::kMovieLens1M, options), ConfigError);
+  options.movies = 40;  // too small a catalog for 20 distinct movies in a quarter of it
+  options.ratings = 2000;
+  EXPECT_THROW(write_synthetic_movielens(dir.path(), Release::kMovieLens1M, options), ConfigError);
+}
+
 }  // namespace
 }  // namespace mlrec::data
