@@ -182,6 +182,12 @@ std::vector<ParamSpec> build_param_table() {
   t.push_back(MLREC_PARAM(train, seed, "Random seed (init, shuffling, dropout).").ge(0));
   t.push_back(MLREC_PARAM(train, lr, "Learning rate (the peak rate under onecycle).").gt(0));
   t.push_back(MLREC_PARAM(train, weight_decay, "Optimizer weight decay.").ge(0));
+  t.push_back(MLREC_PARAM(train, embedding_optimizer,
+                          "How embedding tables are updated: dense (AdamW over every row each step, the "
+                          "study's), lazy_adam (Adam on the rows a step looked up) or rowwise_adagrad (one "
+                          "accumulator per row, TorchRec's). The sparse two exchange only touched rows "
+                          "across ranks; other parameters stay on AdamW.")
+                  .one_of({"dense", "lazy_adam", "rowwise_adagrad"}));
   t.push_back(MLREC_PARAM(train, beta1, "Optimizer beta1 (cycled when train.cycle_momentum).").ge(0).lt(1));
   t.push_back(MLREC_PARAM(train, beta2, "Optimizer beta2.").ge(0).lt(1));
   t.push_back(MLREC_PARAM(train, eps, "Optimizer epsilon.").gt(0));

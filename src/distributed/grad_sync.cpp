@@ -51,6 +51,12 @@ GradientSynchronizer::~GradientSynchronizer() {
   for (size_t k = 0; k < hooks_.size(); ++k) parameters_[k].remove_hook(hooks_[k]);
 }
 
+int64_t GradientSynchronizer::bytes_per_step() const {
+  int64_t bytes = 0;
+  for (const auto& b : buckets_) bytes += b.buffer.numel() * b.buffer.element_size();
+  return bytes;
+}
+
 std::vector<std::vector<size_t>> GradientSynchronizer::bucket_layout() const {
   std::vector<std::vector<size_t>> layout;
   for (const auto& b : buckets_) layout.push_back(b.parameters);

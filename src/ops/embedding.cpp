@@ -37,7 +37,9 @@ torch::Tensor scatter_add_embedding(const torch::Tensor& weight, const torch::Te
 }
 
 torch::Tensor lookup(torch::nn::Embedding& table, const torch::Tensor& indices) {
-  if (!indices.is_cuda()) return table(indices);
+  // A sparse table's backward makes its gradient from the indices and rows as they are (no
+  // scatter at all): the module's own lookup.
+  if (!indices.is_cuda() || table->options.sparse()) return table(indices);
   const auto& padding = table->options.padding_idx();
   return scatter_add_embedding(table->weight, indices, padding ? *padding : -1);
 }

@@ -186,6 +186,8 @@ RunSummary make_summary(const config::Config& config, const data::LoadedData& da
   s.samples_per_second = result.fit.samples_per_second();
   s.comm_wait_seconds = result.fit.comm_wait_seconds;
   s.comm_wait_share = result.fit.comm_wait_share();
+  s.grad_bytes_per_step = result.fit.steps > 0 ? result.fit.grad_bytes / result.fit.steps : 0;
+  s.embedding_optimizer = config.train.embedding_optimizer;
   s.steps_per_epoch = result.steps_per_epoch;
   s.batch_size = config.train.batch_size;
   s.seed = config.train.seed;

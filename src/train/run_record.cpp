@@ -118,6 +118,8 @@ std::string to_json(const RunSummary& s) {
   j["samples_per_second"] = s.samples_per_second;
   j["comm_wait_seconds"] = s.comm_wait_seconds;
   j["comm_wait_share"] = s.comm_wait_share;
+  j["grad_bytes_per_step"] = s.grad_bytes_per_step;
+  j["embedding_optimizer"] = s.embedding_optimizer;
   j["steps_per_epoch"] = s.steps_per_epoch;
   j["batch_size"] = s.batch_size;
   j["seed"] = s.seed;
@@ -161,6 +163,8 @@ RunSummary run_summary_from_json(const std::string& text, const std::string& sou
     s.samples_per_second = optional_field(j, "samples_per_second", 0.0);
     s.comm_wait_seconds = optional_field(j, "comm_wait_seconds", 0.0);
     s.comm_wait_share = optional_field(j, "comm_wait_share", 0.0);
+    s.grad_bytes_per_step = optional_field<int64_t>(j, "grad_bytes_per_step", 0);
+    s.embedding_optimizer = optional_field<std::string>(j, "embedding_optimizer", "dense");
     s.steps_per_epoch = optional_field<int64_t>(j, "steps_per_epoch", 0);
     s.batch_size = optional_field(j, "batch_size", 0);
     s.seed = optional_field<int64_t>(j, "seed", 0);

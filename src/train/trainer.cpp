@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <mutex>
@@ -102,22 +103,19 @@ FitResult Trainer::fit(const data::RatingDataset& train, const data::RatingDatas
   check_batching(options_, train.size(), comm_.world_size());
   dist::DistributedSampler sampler(train.size(), options_.batch_size, comm_.rank(), comm_.world_size(),
                                    static_cast<uint64_t>(options_.seed), options_.max_steps_per_epoch);
-  if (comm_.world_size() > 1) {
-    grad_sync_ = std::make_unique<dist::GradientSynchronizer>(model_->parameters(), comm_, bucket_bytes_);
-  }
+  make_optimizers();
   steps_per_epoch_ = sampler.steps_per_epoch();
   // As in the study, the schedule spans the maximum number of epochs: early stopping ends
   // training before the cycle completes.
   schedule_ = make_schedule(options_, int64_t(options_.epochs) * steps_per_epoch_);
-  optimizer_ = std::make_unique<FusedAdamW>(model_->parameters(), options_.beta2, options_.eps,
-                                            options_.weight_decay);
   // Set either way: the flags are process-wide and an earlier run (bench runs several) may
   // have changed them.
   at::globalContext().setAllowTF32CuBLAS(precision_ == config::Precision::kTf32);
   at::globalContext().setAllowTF32CuDNN(precision_ == config::Precision::kTf32);
   // Graphs only for one rank: with several, the gradient hooks talk to the communicator
-  // between kernels, which a graph cannot replay.
-  if (device_.is_cuda() && options_.cuda_graphs && comm_.world_size() == 1) {
+  // between kernels, which a graph cannot replay. Nor for sparse table updates: the number of
+  // rows a step touches changes from step to step.
+  if (device_.is_cuda() && options_.cuda_graphs && comm_.world_size() == 1 && !table_optimizer_) {
     graph_step_ = std::make_unique<CudaGraphStep>(
         [this, &train](const torch::Tensor& index) { return forward_backward(train, index); }, device_,
         sampler.local_batch());
@@ -156,14 +154,48 @@ FitResult Trainer::fit(const data::RatingDataset& train, const data::RatingDatas
   epoch_ = std::min(epoch_, options_.epochs);
   for (auto& c : callbacks_) c->on_train_end(*this);
   grad_sync_.reset();
+  sparse_exchange_.reset();
   FitResult fit = history_;
   fit.cuda_graph = graph_step_ && graph_step_->captured();
   if (graph_step_) {
     // The gradients live in the graph's memory pool: drop them with the graph.
-    optimizer_->zero_grad();
+    zero_grad();
     graph_step_.reset();
   }
   return fit;
+}
+
+void Trainer::make_optimizers() {
+  std::vector<torch::Tensor> dense, tables;
+  if (options_.embedding_optimizer == "dense") {
+    dense = model_->parameters();
+  } else {
+    // Every embedding table looks its rows up with a sparse gradient (ops::lookup honours the
+    // module's option) and is updated by the tables' optimizer.
+    for (const auto& module : model_->modules(/*include_self=*/false)) {
+      if (auto* embedding = module->as<torch::nn::Embedding>()) {
+        embedding->options.sparse(true);
+        tables.push_back(embedding->weight);
+      }
+    }
+    for (const auto& p : model_->parameters()) {
+      const bool is_table = std::any_of(tables.begin(), tables.end(), [&](const torch::Tensor& t) { return t.is_same(p); });
+      if (!is_table) dense.push_back(p);
+    }
+    table_optimizer_ = std::make_unique<SparseEmbeddingOptimizer>(
+        tables, embedding_optimizer_kind(options_.embedding_optimizer), options_.beta2, options_.eps,
+        options_.weight_decay);
+  }
+  optimizer_ = std::make_unique<FusedAdamW>(dense, options_.beta2, options_.eps, options_.weight_decay);
+  if (comm_.world_size() > 1) {
+    if (!dense.empty()) grad_sync_ = std::make_unique<dist::GradientSynchronizer>(dense, comm_, bucket_bytes_);
+    if (!tables.empty()) sparse_exchange_ = std::make_unique<dist::SparseGradientExchange>(tables, comm_);
+  }
+}
+
+void Trainer::zero_grad() {
+  optimizer_->zero_grad();
+  if (table_optimizer_) table_optimizer_->zero_grad();
 }
 
 void Trainer::train_epoch(const data::RatingDataset& train, dist::DistributedSampler& sampler, int64_t first_step,
@@ -191,11 +223,20 @@ void Trainer::train_epoch(const data::RatingDataset& train, dist::DistributedSam
     if (graph_step_) {
       step_loss = graphed_forward_backward(train, step_index);
     } else {
-      optimizer_->zero_grad();
+      zero_grad();
       step_loss = forward_backward(train, step_index);
     }
-    if (grad_sync_) result.comm_wait_seconds += grad_sync_->finish();
+    if (grad_sync_) {
+      result.comm_wait_seconds += grad_sync_->finish();
+      history_.grad_bytes += grad_sync_->bytes_per_step();
+    }
+    if (sparse_exchange_) {
+      result.comm_wait_seconds += sparse_exchange_->exchange();
+      history_.grad_bytes += sparse_exchange_->bytes_last_exchange();
+    }
+    ++history_.steps;
     optimizer_->step(settings.lr, settings.beta1);
+    if (table_optimizer_) table_optimizer_->step(settings.lr, settings.beta1);
     epoch_loss_sum_.add_(step_loss);
     ++global_step_;
     next_step_ = step + 1;
@@ -295,6 +336,9 @@ TrainingState Trainer::capture_training_state() {
   for (const auto& p : model_->named_parameters()) state.add("model/" + p.key(), p.value());
   for (const auto& b : model_->named_buffers()) state.add("model/" + b.key(), b.value());
   for (const auto& [name, tensor] : optimizer_->state()) state.add("optimizer/" + name, tensor);
+  if (table_optimizer_) {
+    for (const auto& [name, tensor] : table_optimizer_->state()) state.add("optimizer/" + name, tensor);
+  }
   // Dropout masks draw their seeds from the default generators: the rest of the run must draw
   // the same ones.
   state.add("rng/cpu", generator_state(torch::Device(torch::kCPU)));
@@ -318,7 +362,14 @@ std::pair<int, int64_t> Trainer::apply_resume(const TrainingState& state) {
   };
   for (auto& p : model_->named_parameters()) load_into("model/" + p.key(), p.value());
   for (auto& b : model_->named_buffers()) load_into("model/" + b.key(), b.value());
-  optimizer_->load_state(state.tensors_under("optimizer/"));
+  // The tables' optimizer names its state "table_...".
+  std::vector<std::pair<std::string, torch::Tensor>> dense_state, table_state;
+  for (auto& entry : state.tensors_under("optimizer/")) {
+    (entry.first.rfind("table_", 0) == 0 ? table_state : dense_state).push_back(std::move(entry));
+  }
+  optimizer_->load_state(dense_state);
+  if (table_optimizer_) table_optimizer_->load_state(table_state);
+  else if (!table_state.empty()) throw InputError::in(state.source, "holds sparse embedding optimizer state");
   set_generator_state(torch::Device(torch::kCPU), state.tensor("rng/cpu"));
   if (const torch::Tensor* generator = state.find("rng/device"); generator && device_.is_cuda()) {
     set_generator_state(device_, *generator);
@@ -375,7 +426,7 @@ torch::Tensor Trainer::graphed_forward_backward(const data::RatingDataset& train
   // Before the capture the gradients are dropped, so that the captured backward writes fresh
   // ones into the graph's pool (instead of adding to tensors from outside it); afterwards
   // every replay overwrites those, and they are never dropped again.
-  optimizer_->zero_grad();
+  zero_grad();
   if (!graph_step_->warmed_up()) return graph_step_->warm_up(step_index);
   std::string why;
   if (graph_step_->capture(&why)) {
@@ -385,7 +436,7 @@ torch::Tensor Trainer::graphed_forward_backward(const data::RatingDataset& train
   log_warning("the training step could not be captured as a CUDA graph (" + why +
               "); training with eager kernel launches");
   graph_step_.reset();
-  optimizer_->zero_grad();
+  zero_grad();
   return forward_backward(train, step_index);
 }
 

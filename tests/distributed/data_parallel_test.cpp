@@ -6,6 +6,7 @@
 #include "dist_env.h"
 #include "mlrec/distributed/grad_sync.h"
 #include "mlrec/distributed/sampler.h"
+#include "mlrec/distributed/sparse_grad_exchange.h"
 #include "mlrec/models/registry.h"
 #include "mlrec/train/trainer.h"
 #include "support/synthetic_fixture.h"
@@ -123,6 +124,61 @@ TEST(DataParallel, AccumulatedMicroBatchesSynchroniseOnceAndMatch) {
   auto options = training(global);
   options.accumulation_steps = 2;
   expect_same(train(world(), options, 8192), reference);
+}
+
+// Each rank's sparse gradient of a table: rows drawn per rank (overlapping across ranks, some
+// repeated within a rank), values multiples of 1/8 so that every order of addition gives the
+// same sum: the sparse exchange must then equal the dense all-reduce bit for bit.
+torch::Tensor rank_gradient(int64_t rows, int64_t dim, int64_t touched, int rank) {
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(1000 + rank);
+  auto index = torch::randint(rows, {touched}, generator, torch::kInt64);
+  auto values = torch::randint(-64, 64, {touched, dim}, generator, torch::kInt64).to(torch::kFloat32) / 8.0;
+  return torch::sparse_coo_tensor(index.unsqueeze(0), values, {rows, dim});
+}
+
+TEST(DataParallel, SparseGradientExchangeSumsLikeTheDenseAllReduce) {
+  const int rank = world().rank(), n = world().world_size();
+  // Two large tables (their rows travel, packed into one collective) and a small one (cheaper
+  // to all-reduce whole), exchanged together.
+  struct Case {
+    int64_t rows, dim, touched;
+  };
+  const std::vector<Case> cases{{5000, 6, 40}, {12, 6, 30}, {3000, 3, 25}};
+  std::vector<torch::Tensor> tables, expected;
+  for (const auto& c : cases) {
+    auto table = torch::zeros({c.rows, c.dim}, torch::requires_grad());
+    table.mutable_grad() = rank_gradient(c.rows, c.dim, c.touched, rank + 10 * static_cast<int>(tables.size()));
+    // The reference: every rank's gradient densified and all-reduced, divided by the ranks.
+    auto reference = table.grad().to_dense();
+    world().all_reduce_sum(reference, "test");
+    expected.push_back(reference.div_(n));
+    tables.push_back(table);
+  }
+  SparseGradientExchange exchange(tables, world());
+  exchange.exchange();
+  for (size_t t = 0; t < tables.size(); ++t) {
+    SCOPED_TRACE(cases[t].rows);
+    EXPECT_TRUE(tables[t].grad().is_sparse());
+    EXPECT_TRUE(torch::equal(tables[t].grad().to_dense(), expected[t]));
+  }
+  // Bytes: the counts, the small table whole (with its touched-row column), the large tables'
+  // rows and values in slots as large as the busiest rank's: far below the dense tables'.
+  EXPECT_LT(exchange.bytes_last_exchange() * 20, exchange.dense_bytes());
+  EXPECT_GE(exchange.bytes_last_exchange(), int64_t{n} * 3 * 8 + 12 * 7 * 4);
+}
+
+// Sparse table updates train alike on N ranks and on one with the same global batch (the
+// exchange averages exactly what one rank's batch would have summed, up to rounding). MF, as in
+// the dense test: the BST's BatchNorm normalises each rank's share of the batch on its own.
+TEST(DataParallel, SparseEmbeddingUpdatesTrainLikeOneRank) {
+  for (const char* optimizer : {"lazy_adam", "rowwise_adagrad"}) {
+    SCOPED_TRACE(optimizer);
+    auto options = training(60);
+    options.embedding_optimizer = optimizer;
+    auto local = make_local_communicator();
+    const auto reference = train(*local, options, 1 << 20);
+    expect_same(train(world(), options, 1 << 20), reference);
+  }
 }
 
 TEST(DataParallel, BucketsFollowReverseParameterOrderWithinTheSizeLimit) {

@@ -86,6 +86,12 @@ exact)
   run ref_seq2 2 "${seq[@]}"; expect_status 0 "ref_seq2"
   stop_and_resume ref_seq2 seq2_mid 2 "TERM@train:1:4:1" "${seq[@]}"
   stop_and_resume ref_seq2 seq2_eval 2 "TERM@eval:1:0" "${seq[@]}"
+  # Sparse table updates: the tables' optimizer state (moments, row sums, step counts) resumes
+  # too, on 1 and 2 ranks.
+  run ref_lazy 1 "${mf[@]}" --set train.embedding_optimizer=lazy_adam; expect_status 0 "ref_lazy"
+  stop_and_resume ref_lazy lazy_mid 1 "TERM@train:2:5" "${mf[@]}" --set train.embedding_optimizer=lazy_adam
+  run ref_rowwise2 2 "${seq[@]}" --set train.embedding_optimizer=rowwise_adagrad; expect_status 0 "ref_rowwise2"
+  stop_and_resume ref_rowwise2 rowwise2_mid 2 "TERM@train:1:4:1" "${seq[@]}" --set train.embedding_optimizer=rowwise_adagrad
   ;;
 
 world_size)

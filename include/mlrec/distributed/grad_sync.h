@@ -41,6 +41,8 @@ class GradientSynchronizer {
   double finish();
 
   size_t bucket_count() const { return buckets_.size(); }
+  /// Bytes this rank puts into all-reduces per step: every bucket, each step.
+  int64_t bytes_per_step() const;
   /// Parameter indices per bucket, in bucket order (for tests and logs).
   std::vector<std::vector<size_t>> bucket_layout() const;
 

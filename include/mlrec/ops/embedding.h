@@ -17,7 +17,8 @@ namespace mlrec::ops {
 torch::Tensor scatter_add_embedding(const torch::Tensor& weight, const torch::Tensor& indices,
                                     int64_t padding_idx);
 
-/// table(indices): scatter_add_embedding on CUDA, the module's forward elsewhere.
+/// table(indices): scatter_add_embedding on CUDA, the module's forward elsewhere and for a table
+/// with sparse gradients (options.sparse(), set by train.embedding_optimizer).
 torch::Tensor lookup(torch::nn::Embedding& table, const torch::Tensor& indices);
 
 }  // namespace mlrec::ops

@@ -42,6 +42,8 @@ struct RunSummary {
   int64_t train_samples = 0;
   double samples_per_second = 0;   // train_samples / train_seconds
   double comm_wait_seconds = 0, comm_wait_share = 0;
+  int64_t grad_bytes_per_step = 0;  // what one rank put into gradient collectives per step
+  std::string embedding_optimizer = "dense";
   int64_t steps_per_epoch = 0;
   int batch_size = 0;
   int64_t seed = 0;

@@ -16,6 +16,7 @@
 #include "mlrec/distributed/communicator.h"
 #include "mlrec/distributed/grad_sync.h"
 #include "mlrec/distributed/sampler.h"
+#include "mlrec/distributed/sparse_grad_exchange.h"
 #include "mlrec/models/model.h"
 #include "mlrec/common/timer.h"
 #include "mlrec/train/adamw.h"
@@ -23,6 +24,7 @@
 #include "mlrec/train/cuda_graph_step.h"
 #include "mlrec/train/metrics.h"
 #include "mlrec/train/schedule.h"
+#include "mlrec/train/sparse_embedding_optimizer.h"
 
 namespace mlrec::train {
 
@@ -60,6 +62,9 @@ struct FitResult {
   double train_seconds = 0;      // sum of the epochs' training time (no evaluation)
   int64_t train_samples = 0;
   double comm_wait_seconds = 0;
+  /// Bytes this rank put into gradient collectives, over all steps (0 on one rank).
+  int64_t grad_bytes = 0;
+  int64_t steps = 0;
   bool cuda_graph = false;       // whether the steps were replayed from a CUDA graph
   /// Training samples over training time across whole epochs (0 before any).
   double samples_per_second() const { return train_seconds > 0 ? train_samples / train_seconds : 0.0; }
@@ -142,6 +147,9 @@ class Trainer {
   void synchronize_device();
   void broadcast_buffers();
   void broadcast_and_verify_model();
+  /// Makes the optimizers (and gradient exchange across ranks) for fit().
+  void make_optimizers();
+  void zero_grad();
 
   models::RatingModelPtr model_;
   config::Config::Train options_;
@@ -149,6 +157,10 @@ class Trainer {
   dist::Communicator& comm_;
   torch::Device device_;
   std::unique_ptr<FusedAdamW> optimizer_;
+  /// With train.embedding_optimizer other than dense: the embedding tables' optimizer (and
+  /// FusedAdamW has the rest), and across ranks their sparse gradient exchange.
+  std::unique_ptr<SparseEmbeddingOptimizer> table_optimizer_;
+  std::unique_ptr<dist::SparseGradientExchange> sparse_exchange_;
   std::unique_ptr<Schedule> schedule_;
   std::unique_ptr<dist::GradientSynchronizer> grad_sync_;
   std::unique_ptr<CudaGraphStep> graph_step_;  // set while fit() runs with CUDA graphs

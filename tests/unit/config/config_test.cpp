@@ -124,7 +124,7 @@ TEST(ParamSpecs, KeysAreUniqueAndCoverScriptKeys) {
     EXPECT_NE(find_param(k), nullptr) << k;
   }
   EXPECT_EQ(find_param("train.nope"), nullptr);
-  EXPECT_EQ(keys.size(), 79u);  // update when adding a parameter (and its test)
+  EXPECT_EQ(keys.size(), 80u);  // update when adding a parameter (and its test)
 }
 
 TEST(ParamSpecs, EveryKeyIsBoundToItsOwnField) {
@@ -425,6 +425,8 @@ TEST(ConfigErrors, EnumValues) {
                        "'transformer'"});
   expect_config_error("train: {device: gpu}\n", {}, {"'train.device'", "gpu"});
   expect_config_error("", {"train.precision=fp16"}, {"'train.precision'"});
+  expect_config_error("", {"train.embedding_optimizer=sgd"},
+                      {"'train.embedding_optimizer'", "one of dense, lazy_adam, rowwise_adagrad"});
   expect_config_error("", {"train.schedule=cosine"}, {"'train.schedule'"});
   expect_config_error("", {"dist.backend=gloo"}, {"'dist.backend'"});
   expect_config_error("", {"model.attention=flash"}, {"'model.attention'", "one of auto, torch, short"});
