@@ -243,6 +243,27 @@ void MpiCommunicator::all_reduce_sum(at::Tensor& tensor, const char* label) {
   all_reduce_sum_async(tensor, label)->wait();
 }
 
+void MpiCommunicator::all_gather(const at::Tensor& input, at::Tensor& output, const char* label) {
+  check_gather_shapes(input, output, size_);
+  auto staged_input = std::make_shared<Staged>(stage(input));
+  auto staged_output = std::make_shared<Staged>(stage(output));
+  at::Tensor target = output;
+  enqueue(
+      [this, staged_input, staged_output] {
+        MPI_Request request;
+        const auto type = mpi_type(staged_input->buffer.scalar_type());
+        const int count = static_cast<int>(staged_input->buffer.numel());
+        MPI_Iallgather(staged_input->buffer.data_ptr(), count, type, staged_output->buffer.data_ptr(), count, type,
+                       comm_, &request);
+        return request;
+      },
+      std::string("all_gather ") + label,
+      [staged_output, target]() mutable {
+        if (staged_output->copied) target.copy_(staged_output->buffer.view(target.sizes()));
+      })
+      ->wait();
+}
+
 void MpiCommunicator::broadcast(at::Tensor& tensor, int root, const char* label) {
   if (root < 0 || root >= size_) throw std::invalid_argument("broadcast root out of range");
   auto staged = std::make_shared<Staged>(stage(tensor));

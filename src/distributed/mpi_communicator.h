@@ -25,6 +25,7 @@ class MpiCommunicator final : public Communicator {
   std::string backend() const override { return "mpi"; }
   void all_reduce_sum(at::Tensor& tensor, const char* label) override;
   std::shared_ptr<Work> all_reduce_sum_async(const at::Tensor& tensor, const char* label) override;
+  void all_gather(const at::Tensor& input, at::Tensor& output, const char* label) override;
   void broadcast(at::Tensor& tensor, int root, const char* label) override;
   void barrier(const char* label) override;
 

@@ -103,6 +103,16 @@ class NcclCommunicator final : public Communicator {
     all_reduce_sum_async(tensor, label)->wait();
   }
 
+  void all_gather(const at::Tensor& input, at::Tensor& output, const char* label) override {
+    check_gather_shapes(input, output, size_);
+    if (!input.is_contiguous()) throw std::invalid_argument("NCCL collectives need contiguous tensors");
+    launch(output, label, [&](void* data, size_t, ncclDataType_t type) {
+      check_nccl(ncclAllGather(input.data_ptr(), data, static_cast<size_t>(input.numel()), type, comm_, stream_.stream()),
+                 "ncclAllGather");
+      c10::cuda::CUDACachingAllocator::recordStream(input.storage().data_ptr(), stream_);
+    })->wait();
+  }
+
   void broadcast(at::Tensor& tensor, int root, const char* label) override {
     launch(tensor, label, [&](void* data, size_t count, ncclDataType_t type) {
       check_nccl(ncclBroadcast(data, data, count, type, root, comm_, stream_.stream()), "ncclBroadcast");

@@ -83,18 +83,20 @@ double SparseGradientExchange::exchange() {
   }
   if (gathered.empty()) return wait_seconds;
 
-  // Every rank writes its rows into its own slot of zeros; the sum over ranks is then the
-  // concatenation of all ranks' rows, bit for bit (x + 0 = x).
-  auto slot_rows = torch::zeros({world, row_slot}, rows[0].options());
-  auto slot_values = torch::zeros({world, value_slot}, values[0].options());
+  // Each rank's rows in a slot as large as the busiest rank's (collectives take one size from
+  // every rank), gathered side by side.
+  auto my_rows = torch::zeros({row_slot}, rows[0].options());
+  auto my_values = torch::zeros({value_slot}, values[0].options());
   for (const auto& g : gathered) {
     const int64_t mine = rows[g.table].numel(), dim = tables_[g.table].size(1);
-    slot_rows[rank].narrow(0, g.row_offset, mine).copy_(rows[g.table]);
-    slot_values[rank].narrow(0, g.value_offset, mine * dim).copy_(values[g.table].reshape({-1}));
+    my_rows.narrow(0, g.row_offset, mine).copy_(rows[g.table]);
+    my_values.narrow(0, g.value_offset, mine * dim).copy_(values[g.table].reshape({-1}));
   }
+  auto slot_rows = torch::empty({world, row_slot}, rows[0].options());
+  auto slot_values = torch::empty({world, value_slot}, values[0].options());
   waiting.restart();
-  comm_.all_reduce_sum(slot_rows, "sparse grad: rows");
-  comm_.all_reduce_sum(slot_values, "sparse grad: values");
+  comm_.all_gather(my_rows, slot_rows, "sparse grad: rows");
+  comm_.all_gather(my_values, slot_values, "sparse grad: values");
   wait_seconds += waiting.seconds();
   bytes_ += slot_rows.numel() * 8 + slot_values.numel() * slot_values.element_size();
   for (const auto& g : gathered) {

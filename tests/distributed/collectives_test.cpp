@@ -1,4 +1,4 @@
-// MPI collectives across real ranks: sums and broadcasts on odd sizes and several dtypes.
+// MPI collectives across real ranks: sums, gathers and broadcasts on odd sizes and several dtypes.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -21,6 +21,23 @@ TEST(MpiCollectives, AllReduceSumsOddSizesAndDtypes) {
       EXPECT_TRUE(torch::equal(t, expected)) << "size " << size << " dtype " << dtype;
     }
   }
+}
+
+TEST(MpiCollectives, AllGatherPlacesEachRanksTensorAtItsOffset) {
+  const int n = world().world_size(), r = world().rank();
+  for (auto dtype : {torch::kFloat32, torch::kInt64, torch::kBFloat16}) {
+    for (int64_t size : {1, 9, 5003}) {
+      auto mine = (torch::arange(size, torch::kFloat64).remainder(50) + 100 * r).to(dtype);
+      auto gathered = torch::empty({n, size}, torch::TensorOptions().dtype(dtype));
+      world().all_gather(mine, gathered, "test");
+      for (int k = 0; k < n; ++k) {
+        auto expected = (torch::arange(size, torch::kFloat64).remainder(50) + 100 * k).to(dtype);
+        EXPECT_TRUE(torch::equal(gathered[k], expected)) << "rank " << k << " size " << size << " dtype " << dtype;
+      }
+    }
+  }
+  auto too_small = torch::empty({n - 1, 3});  // the dist tests run on 2 and 3 ranks
+  EXPECT_THROW(world().all_gather(torch::zeros({3}), too_small, "test"), std::invalid_argument);
 }
 
 TEST(MpiCollectives, BroadcastFromEveryRootIncludingNonContiguousAndBool) {

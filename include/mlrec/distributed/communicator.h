@@ -40,6 +40,9 @@ class Communicator {
   /// Starts an in-place sum and returns at once. `tensor` must stay alive and untouched until
   /// the returned Work's wait() has returned.
   virtual std::shared_ptr<Work> all_reduce_sum_async(const at::Tensor& tensor, const char* label) = 0;
+  /// Every rank's `input` side by side in `output` (contiguous, world_size x input.numel()
+  /// elements, rank r's at r x input.numel()), on every rank. Same dtype and device.
+  virtual void all_gather(const at::Tensor& input, at::Tensor& output, const char* label = "all_gather") = 0;
   /// Copies `tensor` from rank `root` to every rank, in place.
   virtual void broadcast(at::Tensor& tensor, int root, const char* label = "broadcast") = 0;
   /// Returns when every rank has called it.
@@ -60,6 +63,10 @@ class Communicator {
   int epoch_ = 0;
   int64_t step_ = -1;
 };
+
+/// Throws std::invalid_argument unless `output` can hold world_size x `input` (all_gather's
+/// contract), for the backends.
+void check_gather_shapes(const at::Tensor& input, const at::Tensor& output, int world_size);
 
 /// The single-process communicator: collectives are identities.
 std::unique_ptr<Communicator> make_local_communicator();

@@ -18,10 +18,10 @@ namespace mlrec::dist {
 ///
 /// Per step: one small all-reduce of every rank's touched-row counts (all tables at once); then
 /// per table, whichever moves fewer bytes: an all-gather of the touched rows (indices and
-/// values; written as a sum over zero-padded per-rank slots, so that it runs on any
-/// Communicator; all such tables in one collective of indices and one of values), or the dense
-/// all-reduce of the table with a touched-row count per row (a batch touching much of a small
-/// table). The result is sparse over the rows some rank touched, either way.
+/// values, each rank's in a slot as large as the busiest rank's; all such tables in one
+/// all-gather of indices and one of values), or the dense all-reduce of the table with a
+/// touched-row count per row (a batch touching much of a small table). The result is sparse
+/// over the rows some rank touched, either way.
 class SparseGradientExchange {
  public:
   SparseGradientExchange(std::vector<torch::Tensor> tables, Communicator& comm);
@@ -29,8 +29,8 @@ class SparseGradientExchange {
   /// Exchanges and averages; returns the seconds spent in collectives.
   double exchange();
 
-  /// Bytes this rank put into collectives in the last exchange(): what the dense all-reduce of
-  /// the same tables would have taken is dense_bytes().
+  /// The size of the buffers of the last exchange()'s collectives on this rank (an all-reduce's
+  /// tensor, an all-gather's result); the dense all-reduce of the same tables: dense_bytes().
   int64_t bytes_last_exchange() const { return bytes_; }
   int64_t dense_bytes() const;
 

@@ -113,6 +113,33 @@ TEST_F(Cuda, SequenceModelWithItsPaddedMlpInputMatchesTheCpuModel) {
 }
 
 
+// Sparse embedding updates on the device (the tensor-op path of ops/sparse_optimizer.h, sparse
+// gradients from the module's own lookup, CUDA graphs off) train MF as on the CPU (the one-pass
+// loop), up to the order of the additions; the size-1 NCCL communicator's all-gather places
+// the tensor as the CPU's does.
+TEST_F(Cuda, SparseEmbeddingUpdatesTrainAsOnTheCpu) {
+  test_support::TempDir dir;
+  write_small_dataset(dir);
+  for (const std::string optimizer : {"lazy_adam", "rowwise_adagrad"}) {
+    const std::vector<std::string> settings = {"train.patience=0", "train.embedding_optimizer=" + optimizer};
+    const auto on_cuda = train_small_on_cuda(dir, "mf", settings);
+    auto on_cpu_settings = settings;
+    on_cpu_settings.push_back("train.device=cpu");
+    const auto on_cpu = train_small_on_cuda(dir, "mf", on_cpu_settings);
+    EXPECT_FALSE(on_cuda.fit.cuda_graph) << optimizer;
+    ASSERT_EQ(on_cuda.fit.epochs.size(), on_cpu.fit.epochs.size());
+    EXPECT_NEAR(on_cuda.best.mae, on_cpu.best.mae, 1e-3) << optimizer;
+  }
+  dist::ProcessGroup group;
+  group.comm = dist::make_local_communicator();
+  dist::use_nccl(group, 0, 60);
+  auto options = torch::TensorOptions().device(torch::kCUDA, 0);
+  auto mine = torch::arange(17, options.dtype(torch::kInt64));
+  auto gathered = torch::empty({1, 17}, options.dtype(torch::kInt64));
+  group.comm->all_gather(mine, gathered, "test");
+  EXPECT_TRUE(torch::equal(gathered[0].cpu(), mine.cpu()));
+}
+
 TEST_F(Cuda, GraphReplayedStepsTrainAsEagerSteps) {
   test_support::TempDir dir;
   write_small_dataset(dir);
