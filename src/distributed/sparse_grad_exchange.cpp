@@ -26,9 +26,12 @@ double SparseGradientExchange::exchange() {
   auto counts = torch::zeros({static_cast<int64_t>(n), world}, torch::kInt64);
   for (size_t t = 0; t < n; ++t) {
     const auto& table = tables_[t];
-    torch::Tensor grad = table.grad();
-    if (!grad.defined()) grad = torch::zeros_like(table);  // a table this rank did not look up
-    if (grad.is_sparse()) {
+    const torch::Tensor& grad = table.grad();
+    if (!grad.defined()) {
+      // A table this rank did not look up: no rows (a zero gradient would touch them all).
+      rows[t] = torch::empty({0}, torch::TensorOptions().dtype(torch::kInt64).device(table.device()));
+      values[t] = torch::empty({0, table.size(1)}, table.options());
+    } else if (grad.is_sparse()) {
       const auto summed = grad.coalesce();
       rows[t] = summed._indices().select(0, 0);
       values[t] = summed._values();
@@ -44,7 +47,7 @@ double SparseGradientExchange::exchange() {
   wait_seconds += waiting.seconds();
   bytes_ += counts.numel() * counts.element_size();
 
-  // Per table, the cheaper way; the gathered tables share one all-reduce of rows and one of
+  // Per table, the cheaper way; the gathered tables share one all-gather of rows and one of
   // values (three collectives a step however many tables).
   struct Gathered {
     size_t table;
