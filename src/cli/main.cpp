@@ -103,7 +103,8 @@ usage:
   mlrec_dist compare RUN_DIR ... [--html FILE.html]        Markdown table of finished runs; --html also
                                                            writes one self-contained page with the table
                                                            and the learning curves
-  mlrec_dist plot RUN_DIR ... --out FILE.svg|FILE.png      validation MAE and training loss per epoch
+  mlrec_dist plot RUN_DIR ... --out FILE.svg|FILE.png [--log-loss]
+                                                           validation MAE and training loss per epoch
                                                            (a --seeds directory: mean and spread)
   mlrec_dist predict --run DIR --input PAIRS.csv --out FILE.csv
                                                            a rating for each (user, item[, timestamp]) row
@@ -282,10 +283,13 @@ int run_plot(const std::vector<std::string>& args) {
   options.add_options()
       ("run", po::value<std::vector<std::string>>(&dirs), "a run or --seeds directory (positional, repeatable)")
       ("out,o", po::value<std::string>(&out)->required(), "FILE.svg or FILE.png")
-      ("scale", po::value<double>(&scale), "PNG pixels per SVG pixel (default 2: 2000 pixels wide)");
+      ("scale", po::value<double>(&scale), "PNG pixels per SVG pixel (default 2: 2000 pixels wide)")
+      ("log-loss", "the training loss on a log scale");
   po::positional_options_description positional;
   positional.add("run", -1);
-  parse(args, options, positional);
+  const po::variables_map vm = parse(args, options, positional);
+  mlrec::report::PlotOptions plot;
+  plot.log_loss = vm.count("log-loss") > 0;
   if (dirs.empty()) throw mlrec::ConfigError("plot needs at least one run directory");
   const std::string ext = extension_of(out);
   if (ext != ".svg" && ext != ".png") throw mlrec::ConfigError("--out " + out + ": write FILE.svg or FILE.png");
@@ -294,7 +298,7 @@ int run_plot(const std::vector<std::string>& args) {
     throw mlrec::ConfigError("--out " + out + ": this mlrec_dist was built without PNG support (librsvg; Debian: "
                              "librsvg2-dev, then build again): write FILE.svg");
   }
-  const std::string svg = mlrec::report::learning_curves_svg(mlrec::report::read_learning_curves(dirs), true);
+  const std::string svg = mlrec::report::learning_curves_svg(mlrec::report::read_learning_curves(dirs), true, plot);
   mlrec::write_file_atomic(out, ext == ".svg" ? svg : mlrec::report::svg_to_png(svg, scale));
   std::cout << "wrote " << out << "\n";
   return 0;

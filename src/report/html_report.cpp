@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <set>
+#include <utility>
 
 #include "mlrec/report/svg.h"
 
@@ -36,6 +37,7 @@ std::string number(double v, int decimals) { return std::isfinite(v) ? fmt::form
 
 // One metric column: each row's value (over seeds, mean ± std), bold where it is the column's best.
 struct Column {
+  Column(std::string name, bool lower) : title(std::move(name)), lower_is_better(lower) {}
   std::string title;
   bool lower_is_better;
   std::vector<double> values, spreads;

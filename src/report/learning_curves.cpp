@@ -134,13 +134,42 @@ const char* colour(size_t i) { return kPalette[i % (sizeof(kPalette) / sizeof(kP
 
 constexpr double kWidth = 1000, kPanelHeight = 360, kFont = 12;
 
-// A rectangle of the canvas mapped to data coordinates.
+// A rectangle of the canvas mapped to data coordinates. On a log scale y.first and y.last are
+// the decades (powers of ten) around the values.
 struct Panel {
   double left, top, width, height;
   AxisTicks x, y;
+  bool log = false;
   double px(double epoch) const { return left + (epoch - x.first) / (x.last - x.first) * width; }
-  double py(double value) const { return top + height - (value - y.first) / (y.last - y.first) * height; }
+  double py(double value) const {
+    const double v = log ? std::log10(value) : value;
+    return top + height - (v - y.first) / (y.last - y.first) * height;
+  }
+  /// The y axis' ticks: values and their labels (on a log scale 1, 2 and 5 times each decade).
+  std::vector<std::pair<double, std::string>> y_ticks() const {
+    std::vector<std::pair<double, std::string>> ticks;
+    if (!log) {
+      for (double v : y.values()) ticks.emplace_back(v, fmt::format("{:.{}f}", v, y.decimals));
+      return ticks;
+    }
+    for (int k = static_cast<int>(y.first); k <= static_cast<int>(y.last); ++k) {
+      for (int m : {1, 2, 5}) {
+        if (k == static_cast<int>(y.last) && m > 1) break;
+        ticks.emplace_back(m * std::pow(10.0, k), fmt::format("{:.{}f}", m * std::pow(10.0, k), std::max(0, -k)));
+      }
+    }
+    return ticks;
+  }
 };
+
+// The decades around [lo, hi] (both > 0), as the exponents of a log axis.
+AxisTicks decade_ticks(double lo, double hi) {
+  AxisTicks t;
+  t.first = std::floor(std::log10(lo));
+  t.last = std::max(t.first + 1, std::ceil(std::log10(hi)));
+  t.step = 1;
+  return t;
+}
 
 AxisTicks epoch_ticks(int last_epoch) {
   AxisTicks t = nice_ticks(1, std::max(last_epoch, 2), 8);
@@ -155,10 +184,10 @@ AxisTicks epoch_ticks(int last_epoch) {
 
 void draw_axes(SvgCanvas& svg, const Panel& p, const std::string& title, const std::string& y_title) {
   svg.rect(p.left, p.top, p.width, p.height, "#fbfbfb", "#bbb");
-  for (double v : p.y.values()) {
+  for (const auto& [v, label] : p.y_ticks()) {
     const double y = p.py(v);
     svg.line(p.left, y, p.left + p.width, y, "#e4e4e4");
-    svg.text(p.left - 6, y + 4, fmt::format("{:.{}f}", v, p.y.decimals), kFont - 1, "end", "#555");
+    svg.text(p.left - 6, y + 4, label, kFont - 1, "end", "#555");
   }
   for (double v : p.x.values()) {
     const double x = p.px(v);
@@ -221,7 +250,7 @@ Range value_range(const std::vector<LearningCurve>& curves, std::vector<CurvePoi
   Range r;
   for (const auto& curve : curves) {
     for (const auto& c : curve.*metric) {
-      r.add(c.min);
+      r.add(c.min);  // (NaN, as a non-positive value on a log axis is below, adds nothing)
       r.add(c.max);
     }
     if (with_fixed && curve.untrained) r.add(curve.fixed_mae);
@@ -231,7 +260,16 @@ Range value_range(const std::vector<LearningCurve>& curves, std::vector<CurvePoi
 
 }  // namespace
 
-std::string learning_curves_svg(const std::vector<LearningCurve>& curves, bool standalone) {
+std::string learning_curves_svg(const std::vector<LearningCurve>& input, bool standalone, const PlotOptions& options) {
+  std::vector<LearningCurve> curves = input;
+  if (options.log_loss) {
+    // A log axis has no place for zero or less: such a value is left out, as a missing one.
+    for (auto& curve : curves) {
+      for (auto& c : curve.loss) {
+        if (!(c.min > 0)) c.mean = c.min = c.max = NAN;
+      }
+    }
+  }
   int last_epoch = 1;
   for (const auto& curve : curves) {
     for (const auto& c : curve.mae) last_epoch = std::max(last_epoch, c.epoch);
@@ -269,10 +307,14 @@ std::string learning_curves_svg(const std::vector<LearningCurve>& curves, bool s
   const Range loss_range = value_range(curves, &LearningCurve::loss, false);
   const Panel mae{left, panels_top, panel_width, kPanelHeight, x,
                   mae_range.empty() ? nice_ticks(0, 1) : nice_ticks(mae_range.lo, mae_range.hi)};
-  const Panel loss{left + panel_width + gap, panels_top, panel_width, kPanelHeight, x,
-                   loss_range.empty() ? nice_ticks(0, 1) : nice_ticks(loss_range.lo, loss_range.hi)};
+  Panel loss{left + panel_width + gap, panels_top, panel_width, kPanelHeight, x,
+             loss_range.empty() ? nice_ticks(0, 1) : nice_ticks(loss_range.lo, loss_range.hi)};
+  if (options.log_loss && !loss_range.empty()) {
+    loss.log = true;
+    loss.y = decade_ticks(loss_range.lo, loss_range.hi);
+  }
   draw_axes(svg, mae, "Validation MAE", "MAE");
-  draw_axes(svg, loss, "Training loss", "mean squared error");
+  draw_axes(svg, loss, options.log_loss ? "Training loss (log scale)" : "Training loss", "mean squared error");
   if (loss_range.empty()) {
     svg.text(loss.left + loss.width / 2, loss.top + loss.height / 2, "no trained epochs", kFont, "middle", "#888");
   }

@@ -35,9 +35,16 @@ LearningCurve read_learning_curve(const std::string& dir);
 /// Reads each directory and labels the curves so that no two read the same.
 std::vector<LearningCurve> read_learning_curves(const std::vector<std::string>& dirs);
 
+struct PlotOptions {
+  /// The training loss on a log scale: a run whose loss starts far above the others' (the
+  /// study's saturated MF) no longer flattens their curves.
+  bool log_loss = false;
+};
+
 /// The plot: two panels (validation MAE; training loss, the mean MSE of the epoch's steps) over
 /// epochs, a legend naming each curve. An <svg> element (SvgCanvas::element) for HTML, or with
 /// `standalone` a complete .svg file.
-std::string learning_curves_svg(const std::vector<LearningCurve>& curves, bool standalone);
+std::string learning_curves_svg(const std::vector<LearningCurve>& curves, bool standalone,
+                                const PlotOptions& options = {});
 
 }  // namespace mlrec::report

@@ -198,6 +198,26 @@ TEST(LearningCurveSvgTest, DrawsEveryCurveBandAndLegendEntry) {
   EXPECT_EQ(count_of(svg, "r=\"6\""), 2);  // a/mf's and b/mf's selected epochs
 }
 
+// --log-loss: decades labelled 1, 2 and 5 times, a loss far above the others no longer
+// flattening them, and a non-positive loss left out rather than drawn at minus infinity.
+TEST(LearningCurveSvgTest, TheLossOnALogScale) {
+  TempDir tmp;
+  write_run(tmp.file("study"), "mf", {{2.3, 7.0}, {2.2, 6.0}, {2.1, 5.0}}, 3);
+  write_run(tmp.file("tuned"), "mf", {{0.9, 0.6}, {0.8, 0.0}, {0.75, 0.3}}, 3);
+  const auto curves = read_learning_curves({tmp.file("study"), tmp.file("tuned")});
+  const std::string linear = learning_curves_svg(curves, true);
+  const std::string log = learning_curves_svg(curves, true, PlotOptions{true});
+  EXPECT_EQ(linear.find("log scale"), std::string::npos);
+  EXPECT_NE(log.find("Training loss (log scale)"), std::string::npos);
+  for (const char* label : {">0.1<", ">0.2<", ">0.5<", ">1<", ">2<", ">5<", ">10<"}) {
+    EXPECT_NE(log.find(label), std::string::npos) << label;
+  }
+  EXPECT_EQ(log.find("nan"), std::string::npos);
+  EXPECT_EQ(log.find("inf"), std::string::npos);
+  // The tuned run's loss: 0.6, (0 left out), 0.3: two lone points, no line; the study's a line.
+  EXPECT_EQ(count_of(log, "<polyline"), 3);
+}
+
 TEST(HtmlReportTest, TableCurvesSettingsAndADataWarning) {
   TempDir tmp;
   write_run(tmp.file("mf_a"), "mf", {{0.9, 1.2}, {0.82, 1.0}}, 2);
