@@ -5,6 +5,19 @@
 
 namespace mlrec::dist {
 
+TouchedRows touched_rows(const torch::Tensor& table) {
+  const torch::Tensor& grad = table.grad();
+  const auto index_options = torch::TensorOptions().dtype(torch::kInt64).device(table.device());
+  if (!grad.defined()) {
+    // A table not looked up: no rows (a zero gradient would touch them all).
+    return {torch::empty({0}, index_options), torch::empty({0, table.size(1)}, table.options())};
+  }
+  if (!grad.is_sparse()) return {torch::arange(table.size(0), index_options), grad};
+  // Duplicate rows (a user twice in the batch, several micro-batches, ranks) summed.
+  const auto summed = grad.coalesce();
+  return {summed._indices().select(0, 0), summed._values()};
+}
+
 SparseGradientExchange::SparseGradientExchange(std::vector<torch::Tensor> tables, Communicator& comm)
     : tables_(std::move(tables)), comm_(comm) {}
 
@@ -25,21 +38,10 @@ double SparseGradientExchange::exchange() {
   std::vector<torch::Tensor> rows(n), values(n);
   auto counts = torch::zeros({static_cast<int64_t>(n), world}, torch::kInt64);
   for (size_t t = 0; t < n; ++t) {
-    const auto& table = tables_[t];
-    const torch::Tensor& grad = table.grad();
-    if (!grad.defined()) {
-      // A table this rank did not look up: no rows (a zero gradient would touch them all).
-      rows[t] = torch::empty({0}, torch::TensorOptions().dtype(torch::kInt64).device(table.device()));
-      values[t] = torch::empty({0, table.size(1)}, table.options());
-    } else if (grad.is_sparse()) {
-      const auto summed = grad.coalesce();
-      rows[t] = summed._indices().select(0, 0);
-      values[t] = summed._values();
-    } else {
-      // A dense gradient (a table read as a slice): every row, so the dense all-reduce below.
-      rows[t] = torch::arange(table.size(0), torch::TensorOptions().dtype(torch::kInt64).device(table.device()));
-      values[t] = grad;
-    }
+    // (A dense gradient touches every row: the whole-table all-reduce below.)
+    auto touched = touched_rows(tables_[t]);
+    rows[t] = std::move(touched.rows);
+    values[t] = std::move(touched.values);
     counts[static_cast<int64_t>(t)][rank] = rows[t].numel();
   }
   waiting.restart();

@@ -111,6 +111,8 @@ std::string last_components(const std::string& dir, int depth) {
 
 }  // namespace
 
+std::string directory_name(const std::string& dir) { return last_components(dir, 1); }
+
 std::vector<std::string> run_labels(const std::vector<std::string>& models, const std::vector<std::string>& dirs) {
   std::vector<std::string> labels(models.size());
   for (size_t i = 0; i < models.size(); ++i) {
@@ -157,13 +159,17 @@ std::string metric_text(const RunRow& row, double train::Metrics::*metric) {
                             : fmt::format("{:.5f} ± {:.5f}", row.summary.valid.*metric, spread);
 }
 
+int ranking_k(const std::vector<RunRow>& rows) {
+  for (const auto& row : rows) {
+    if (row.summary.valid.has_ranking()) return row.summary.valid.ranking_k;
+  }
+  return 0;
+}
+
 std::string comparison_table(const std::vector<RunRow>& rows) {
   // Ranking columns appear when any run has ranking metrics; K is the first such run's (a run
   // ranked at another K, or not at all, shows "-").
-  int k = 0;
-  for (const auto& row : rows) {
-    if (k == 0 && row.summary.valid.has_ranking()) k = row.summary.valid.ranking_k;
-  }
+  const int k = ranking_k(rows);
   std::string out = "| model | MAE | MSE | RMSE |";
   std::string rule = "|---|---|---|---|";
   if (k > 0) {

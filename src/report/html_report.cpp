@@ -61,10 +61,7 @@ struct Column {
 };
 
 std::string metrics_table(const std::vector<RunRow>& rows, const std::vector<std::string>& labels) {
-  int k = 0;
-  for (const auto& row : rows) {
-    if (k == 0 && row.summary.valid.has_ranking()) k = row.summary.valid.ranking_k;
-  }
+  const int k = ranking_k(rows);
   std::vector<Column> columns{{"MAE", true}, {"MSE", true}, {"RMSE", true}};
   if (k > 0) {
     columns.push_back({fmt::format("HR@{}", k), false});

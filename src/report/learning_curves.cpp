@@ -92,16 +92,15 @@ LearningCurve read_learning_curve(const std::string& dir_name) {
   const std::vector<std::string> seed_dirs = seed_run_dirs(dir_name);
   if (!seed_dirs.empty()) {
     for (const auto& seed_dir : seed_dirs) runs.push_back(read_run_epochs(seed_dir));
-    curve.model = runs.front().model;
   } else {
     runs.push_back(read_run_epochs(dir));
-    curve.model = runs.front().model;
     curve.best_epoch = runs.front().best_epoch;
     if (runs.front().finished && runs.front().epochs_run == 0) {
       curve.untrained = true;
       curve.fixed_mae = runs.front().valid_mae;
     }
   }
+  curve.model = runs.front().model;
   curve.seeds = static_cast<int>(runs.size());
   curve.mae = aggregate(runs, valid_mae);
   curve.loss = aggregate(runs, train_loss);
@@ -118,9 +117,7 @@ std::vector<LearningCurve> read_learning_curves(const std::vector<std::string>& 
   const std::vector<std::string> labels = run_labels(models, dirs);
   for (size_t i = 0; i < curves.size(); ++i) {
     // A run still training has no summary yet: it goes by its directory's name.
-    const fs::path dir = fs::path(dirs[i]).lexically_normal();
-    const std::string name = dir.has_filename() ? dir.filename().string() : dir.parent_path().filename().string();
-    curves[i].label = curves[i].model.empty() ? name + " (training)" : labels[i];
+    curves[i].label = curves[i].model.empty() ? directory_name(dirs[i]) + " (training)" : labels[i];
   }
   return curves;
 }

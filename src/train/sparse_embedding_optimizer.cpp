@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "mlrec/distributed/sparse_grad_exchange.h"
 #include "mlrec/ops/sparse_optimizer.h"
 
 namespace mlrec::train {
@@ -33,22 +34,11 @@ void SparseEmbeddingOptimizer::step(double lr, double beta1) {
   torch::NoGradGuard no_grad;
   rows_updated_ = 0;
   for (size_t t = 0; t < tables_.size(); ++t) {
-    const torch::Tensor& grad = tables_[t].grad();
-    if (!grad.defined()) continue;
-    torch::Tensor rows, values;
-    if (grad.is_sparse()) {
-      // Duplicate rows (a user twice in the batch, several micro-batches) summed, rows sorted.
-      const auto summed = grad.coalesce();
-      rows = summed._indices().select(0, 0);
-      values = summed._values();
-    } else {
-      rows = torch::arange(tables_[t].size(0), torch::TensorOptions().dtype(torch::kInt64).device(grad.device()));
-      values = grad;
-    }
-    if (rows.numel() == 0) continue;
-    rows_updated_ += rows.numel();
-    if (kind_ == EmbeddingOptimizerKind::kLazyAdam) lazy_adam(t, rows, values, lr, beta1);
-    else rowwise_adagrad(t, rows, values, lr);
+    const auto touched = dist::touched_rows(tables_[t]);
+    if (touched.rows.numel() == 0) continue;
+    rows_updated_ += touched.rows.numel();
+    if (kind_ == EmbeddingOptimizerKind::kLazyAdam) lazy_adam(t, touched.rows, touched.values, lr, beta1);
+    else rowwise_adagrad(t, touched.rows, touched.values, lr);
   }
 }
 

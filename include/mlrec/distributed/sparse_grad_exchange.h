@@ -12,6 +12,15 @@
 
 namespace mlrec::dist {
 
+/// A table's gradient as the rows it touches (sorted, distinct) and their summed gradients: a
+/// sparse gradient coalesced, a dense one (a table read as a slice) as every row, none as no
+/// rows. What the exchange sends and the sparse optimizers update.
+struct TouchedRows {
+  torch::Tensor rows;    // int64 [n]
+  torch::Tensor values;  // [n, dim]
+};
+TouchedRows touched_rows(const torch::Tensor& table);
+
 /// After backward, replaces each table's .grad (this rank's, sparse COO or dense) by the average
 /// over ranks: the same sums as the dense all-reduce of the full tables (up to the order of
 /// the additions; with two ranks, or sums exact in floating point, identical).

@@ -30,6 +30,13 @@ std::vector<std::string> seed_run_dirs(const std::string& dir);
 /// model (the study's MF beside the tuned one), also its directory's name: "mf (mf_tuned)".
 std::vector<std::string> run_labels(const std::vector<std::string>& models, const std::vector<std::string>& dirs);
 
+/// A run directory's own name: "mf_tuned" for "runs/mf_tuned/".
+std::string directory_name(const std::string& dir);
+
+/// The K of the ranking columns: the first ranked run's (0 when no run was ranked). A run
+/// ranked at another K, or not at all, shows "-" there.
+int ranking_k(const std::vector<RunRow>& rows);
+
 /// run_labels of the rows' models and directories; a --seeds row adds ", N seeds".
 std::vector<std::string> run_labels(const std::vector<RunRow>& rows);
 
