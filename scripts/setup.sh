@@ -26,7 +26,7 @@ TORCH_VERSION=2.11.0
 PYTHON_PACKAGES=("torch==${TORCH_VERSION}" numpy pandas safetensors tensorboard)
 DEBIAN_PACKAGES=(g++ cmake ninja-build pkg-config python3-venv curl unzip ca-certificates
                  openmpi-bin libopenmpi-dev libboost-program-options-dev libyaml-cpp-dev libgtest-dev
-                 nlohmann-json3-dev librsvg2-dev)
+                 nlohmann-json3-dev librsvg2-dev zlib1g-dev)
 # Only for the test suite (--test-tools; scripts/test.sh asks for them): what the cluster tests run
 # for real, a one-host Slurm cluster (munge, slurmctld, slurmd; srun --mpi=pmix) and podman with
 # runc (crun refuses hybrid cgroups), with debootstrap to make the plain Debian base image locally;

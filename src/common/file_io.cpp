@@ -3,12 +3,14 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 #include "mlrec/common/error.h"
 
@@ -17,9 +19,9 @@ namespace {
 
 // Writes all of `contents` to `fd`, retrying short writes and interruptions; false with errno
 // set on failure (a full disk: ENOSPC).
-bool write_all(int fd, const std::string& contents) {
-  const char* p = contents.data();
-  size_t left = contents.size();
+bool write_all(int fd, const void* data, size_t bytes) {
+  const char* p = static_cast<const char*>(data);
+  size_t left = bytes;
   while (left > 0) {
     const ssize_t n = ::write(fd, p, left);
     if (n < 0) {
@@ -35,24 +37,56 @@ bool write_all(int fd, const std::string& contents) {
 }  // namespace
 
 void write_file_atomic(const std::string& path, const std::string& contents) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  // Every failure says what could not be written and the system's reason, removes the
-  // temporary file and leaves whatever `path` held before untouched.
-  auto fail = [&](const std::string& what, int error) {
-    ::unlink(tmp.c_str());
-    throw std::runtime_error(path + ": cannot " + what + ": " + std::strerror(error));
-  };
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) fail("write (creating " + tmp + ")", errno);
+  AtomicFileWriter file(path);
+  file.append(contents.data(), contents.size());
+  file.commit();
+}
+
+AtomicFileWriter::AtomicFileWriter(std::string path)
+    : path_(std::move(path)), tmp_(path_ + ".tmp." + std::to_string(::getpid())) {
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) fail("write (creating " + tmp_ + ")", errno);
+}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!tmp_.empty()) ::unlink(tmp_.c_str());
+}
+
+// Every failure says what could not be written and the system's reason, removes the temporary
+// file and leaves whatever the target held before untouched.
+void AtomicFileWriter::fail(const std::string& what, int error) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  ::unlink(tmp_.c_str());
+  tmp_.clear();
+  throw std::runtime_error(path_ + ": cannot " + what + ": " + std::strerror(error));
+}
+
+void AtomicFileWriter::append(const void* data, size_t bytes) {
+  if (!write_all(fd_, data, bytes)) fail("write", errno);
+  written_ += bytes;
+}
+
+void AtomicFileWriter::pad_to(size_t alignment) {
+  static const char zeros[4096] = {};
+  size_t left = (alignment - written_ % alignment) % alignment;
+  while (left > 0) {
+    const size_t n = std::min(left, sizeof(zeros));
+    append(zeros, n);
+    left -= n;
+  }
+}
+
+void AtomicFileWriter::commit() {
   // Flushed to disk before the rename, so that after a crash the name holds either the old
   // file or the whole new one.
-  if (!write_all(fd, contents) || ::fsync(fd) != 0) {
-    const int error = errno;
-    ::close(fd);
-    fail("write", error);
-  }
+  if (::fsync(fd_) != 0) fail("write", errno);
+  const int fd = fd_;
+  fd_ = -1;
   if (::close(fd) != 0) fail("write", errno);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("rename " + tmp + " into place", errno);
+  if (std::rename(tmp_.c_str(), path_.c_str()) != 0) fail("rename " + tmp_ + " into place", errno);
+  tmp_.clear();
 }
 
 std::string read_file(const std::string& path, const std::string& what) {

@@ -5,7 +5,9 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <initializer_list>
+#include <string>
 
 namespace mlrec {
 namespace {
@@ -29,6 +31,35 @@ HostAllocatorSetting keep_freed_memory_in_process() {
   // blocks are reused by the next step's allocations without faulting pages in again.
   const bool done = mallopt(M_MMAP_MAX, 0) == 1 && mallopt(M_TRIM_THRESHOLD, INT_MAX) == 1;
   return done ? HostAllocatorSetting::kKeepsFreedMemory : HostAllocatorSetting::kRefused;
+}
+
+}  // namespace mlrec
+
+namespace mlrec {
+
+void release_free_heap_memory() { malloc_trim(0); }
+
+namespace {
+
+// The value in kB of the line starting with `field` in a /proc file, in bytes; 0 when absent.
+int64_t proc_kilobytes(const char* path, const char* field) {
+  std::ifstream in(path);
+  std::string line;
+  const size_t length = std::strlen(field);
+  while (std::getline(in, line)) {
+    if (line.compare(0, length, field) == 0) return std::atoll(line.c_str() + length) * 1024;
+  }
+  return 0;
+}
+
+}  // namespace
+
+ResidentMemory resident_memory() {
+  ResidentMemory m;
+  m.rss_bytes = proc_kilobytes("/proc/self/status", "VmRSS:");
+  m.peak_rss_bytes = proc_kilobytes("/proc/self/status", "VmHWM:");
+  m.pss_bytes = proc_kilobytes("/proc/self/smaps_rollup", "Pss:");
+  return m;
 }
 
 }  // namespace mlrec

@@ -79,6 +79,21 @@ std::vector<ParamSpec> build_param_table() {
                           "Drop users with fewer ratings than this (0 = keep all).").ge(0));
   t.push_back(MLREC_PARAM(data, sequence_length,
                           "Movies per user sequence window (seq models).").ge(2));
+  t.push_back(MLREC_PARAM(data, windows,
+                          "How samples hold their history windows: materialized (one row per sample, "
+                          "~144 bytes at a window of 10; a batch is one gather, the fastest), gathered (8 "
+                          "bytes per sample; windows gathered from the ratings per batch, what fits tens of "
+                          "millions of ratings) or auto (materialized while the tables take at most "
+                          "data.materialize_limit_mb). Both give the same batches.")
+                  .one_of({"auto", "materialized", "gathered"}));
+  t.push_back(MLREC_PARAM(data, materialize_limit_mb,
+                          "data.windows=auto materializes the windows while the training, validation and "
+                          "test tables together take at most this many MB.").ge(0));
+  t.push_back(MLREC_PARAM(data, cache_dir,
+                          "Folder of the prepared-data cache: the first run writes the prepared ratings "
+                          "there (keyed by the data files' names, sizes and modification times and the "
+                          "preparation settings) and later runs, and every rank on the host, map that one "
+                          "file instead of parsing; \"\" = no cache.").may_be_empty());
   t.push_back(MLREC_PARAM(data, interactions.path,
                           "Interactions file read when data.format=interactions: CSV or TSV with a header "
                           "line naming its columns; extra columns are ignored.").may_be_empty());

@@ -365,8 +365,9 @@ RunResult run_training(const config::Config& config, dist::ProcessGroup& group,
   {
     std::vector<dist::AgreementItem> items{{"program version", identity.version}};
     for (const auto& [key, value] : identity.config) {
-      // Per-node settings: the threads, and where the data sits (its fingerprint is compared).
-      if (key != "train.threads" && key != "data.dir") items.push_back({key, value});
+      // Per-node settings: the threads, and where the data and its cache sit (the data's
+      // fingerprint is compared).
+      if (key != "train.threads" && key != "data.dir" && key != "data.cache_dir") items.push_back({key, value});
     }
     dist::check_ranks_agree(*group.comm, items);
   }
@@ -401,9 +402,7 @@ RunResult run_training(const config::Config& config, dist::ProcessGroup& group,
   run_dir.create(config::to_yaml(config), data::to_json(data.ids));
   const std::string checkpoint = config.output.save_checkpoint ? run_dir.best_weights_path() : "";
 
-  data.train = data.train.to(rank.device);
-  data.valid = data.valid.to(rank.device);
-  if (data.test.size() > 0) data.test = data.test.to(rank.device);
+  data.to(rank.device);
   Trainer trainer(model, config.train, comm, rank.device, int64_t(config.dist.bucket_mb) << 20);
   if (plan.kind == StartPlan::kResume) trainer.resume_from(state_of(plan));
   const RankingWhen ranking = ranking_when(config.train, *model);

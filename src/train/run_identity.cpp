@@ -37,8 +37,11 @@ bool may_change_on_resume(const std::string& key) {
   }
   // data.dir, data.interactions.path: the same data may sit at another path (a node's local
   // copy); the data's own fingerprint decides.
+  // data.cache_dir, data.windows, data.materialize_limit_mb: where and how the same samples are
+  // held, not which.
   return key == "train.threads" || key == "train.log_every_steps" || key == "train.device" || key == "data.dir" ||
-         key == "data.interactions.path";
+         key == "data.interactions.path" || key == "data.cache_dir" || key == "data.windows" ||
+         key == "data.materialize_limit_mb";
 }
 
 std::optional<std::string> first_config_difference(const RunIdentity& there, const RunIdentity& here) {

@@ -4,6 +4,11 @@
 #include <torch/torch.h>
 
 #include "dist_env.h"
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "mlrec/data/load.h"
 #include "mlrec/distributed/grad_sync.h"
 #include "mlrec/distributed/sampler.h"
 #include "mlrec/distributed/sparse_grad_exchange.h"
@@ -184,6 +189,48 @@ TEST(DataParallel, SparseEmbeddingUpdatesTrainLikeOneRank) {
     const auto reference = train(*local, options, 1 << 20);
     expect_same(train(world(), options, 1 << 20), reference);
   }
+}
+
+// One copy of the data per host: every rank loads through the same cache folder at once; exactly
+// one of them prepares the data and writes the cache (the others wait on its lock), and every
+// rank then maps that one file, with the same samples as the text gives.
+TEST(DataParallel, RanksOnAHostShareOnePreparedDataCache) {
+  // Rank 0's temporary folder for everyone: its path travels as bytes.
+  std::unique_ptr<test_support::TempDir> dir;
+  auto path = torch::zeros({4096}, torch::kUInt8);
+  if (world().is_root()) {
+    dir = std::make_unique<test_support::TempDir>();
+    data::SyntheticOptions synthetic;
+    synthetic.users = 90;
+    synthetic.movies = 50;
+    data::write_synthetic_movielens(dir->path() + "/ml", data::Release::kMovieLens1M, synthetic);
+    std::memcpy(path.data_ptr(), dir->path().c_str(), dir->path().size());
+  }
+  world().broadcast(path, 0, "test: folder");
+  const std::string root(reinterpret_cast<const char*>(path.data_ptr()));
+  config::Config::Data options;
+  options.dir = root + "/ml";
+  options.cache_dir = root + "/cache";
+  options.windows = "gathered";
+  const data::LoadedData loaded = data::load_data(options);
+
+  auto built = torch::full({1}, loaded.cache_built ? 1 : 0, torch::kInt64);
+  world().all_reduce_sum(built, "test: builders");
+  EXPECT_EQ(built.item<int64_t>(), 1);  // one rank prepared it; the others mapped its file
+  ASSERT_FALSE(loaded.cache_file.empty());
+  std::ifstream maps("/proc/self/maps");
+  std::stringstream text;
+  text << maps.rdbuf();
+  EXPECT_NE(text.str().find(loaded.cache_file), std::string::npos) << "rank " << world().rank() << " has not mapped it";
+  // The same file and the same samples on every rank, and as the text gives them.
+  auto crc = torch::full({1}, static_cast<int64_t>(loaded.train.checksum()), torch::kInt64);
+  auto sum = crc.clone();
+  world().all_reduce_sum(sum, "test: checksums");
+  EXPECT_EQ(sum.item<int64_t>(), crc.item<int64_t>() * world().world_size());
+  config::Config::Data from_text = options;
+  from_text.cache_dir.clear();
+  EXPECT_EQ(data::data_fingerprint(loaded), data::data_fingerprint(data::load_data(from_text)));
+  world().barrier("test: done with the folder");  // before rank 0 removes it
 }
 
 TEST(DataParallel, BucketsFollowReverseParameterOrderWithinTheSizeLimit) {

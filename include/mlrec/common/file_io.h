@@ -2,6 +2,7 @@
 // a reader (or a crash) never sees a half-written file.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 namespace mlrec {
@@ -11,6 +12,30 @@ namespace mlrec {
 /// temporary file is removed, `path` keeps what it held, and std::runtime_error reads
 /// "PATH: cannot write: REASON" with the system's reason.
 void write_file_atomic(const std::string& path, const std::string& contents);
+
+/// The same for a file written piece by piece (too large to hold twice in memory): append(),
+/// then commit() flushes and renames into place. Failures throw as write_file_atomic does; a
+/// writer destroyed before commit() removes its temporary file.
+class AtomicFileWriter {
+ public:
+  explicit AtomicFileWriter(std::string path);
+  ~AtomicFileWriter();
+  AtomicFileWriter(const AtomicFileWriter&) = delete;
+  AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
+
+  void append(const void* data, size_t bytes);
+  /// Zero bytes up to the next multiple of `alignment` of the file's size.
+  void pad_to(size_t alignment);
+  size_t size() const { return written_; }
+  void commit();
+
+ private:
+  [[noreturn]] void fail(const std::string& what, int error);
+
+  std::string path_, tmp_;
+  int fd_ = -1;
+  size_t written_ = 0;
+};
 
 /// The whole of a text file; InputError "PATH: cannot open WHAT" (or "cannot read WHAT").
 std::string read_file(const std::string& path, const std::string& what);

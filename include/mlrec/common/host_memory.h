@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+
 namespace mlrec {
 
 enum class HostAllocatorSetting {
@@ -22,5 +24,22 @@ enum class HostAllocatorSetting {
 /// A user who tunes glibc's malloc (any MALLOC_*_ variable or a glibc.malloc tunable in
 /// GLIBC_TUNABLES) keeps their settings: nothing is changed then. Call once, early in main.
 HostAllocatorSetting keep_freed_memory_in_process();
+
+}  // namespace mlrec
+
+namespace mlrec {
+
+/// Hands the heap's free pages back to the kernel (malloc_trim): after the data is prepared, the
+/// text and the intermediate arrays (hundreds of bytes per rating) are free but, with the setting
+/// above, would stay resident for the whole run.
+void release_free_heap_memory();
+
+/// This process's resident memory, from /proc/self: rss counts every page it maps (shared pages
+/// in full), pss shares each shared page among the processes mapping it (the cache file of
+/// data.cache_dir mapped by four ranks counts a quarter to each). 0 where /proc has no value.
+struct ResidentMemory {
+  int64_t rss_bytes = 0, pss_bytes = 0, peak_rss_bytes = 0;
+};
+ResidentMemory resident_memory();
 
 }  // namespace mlrec

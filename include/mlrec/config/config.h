@@ -37,6 +37,12 @@ struct Config {
     int test_per_user = 0;            // ratings per user held out for test (0 = the study's protocol)
     int min_ratings_per_user = 0;     // users with fewer ratings are dropped (0 = keep all)
     int sequence_length = 10;         // movies per user sequence window
+    // How samples hold their windows (data/dataset.h): auto = materialized while the tables take
+    // <= data.materialize_limit_mb, else gathered per batch.
+    std::string windows = "auto";
+    int materialize_limit_mb = 2048;
+    // Where prepared data is cached (data/prepared_cache.h); "" = no cache.
+    std::string cache_dir;
     // format=interactions: one CSV/TSV file with a header, its columns named here
     // (data/interactions.h reads it).
     struct Interactions {

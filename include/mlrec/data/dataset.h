@@ -6,6 +6,7 @@
 #include <c10/core/Device.h>
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "mlrec/data/prepare.h"
@@ -40,37 +41,79 @@ struct DatasetInfo {
   std::vector<int64_t> user_side_sizes, item_side_sizes;
 };
 
-/// The samples of one split, held in one int32 tensor with a row per sample: user, the movie
-/// window, its rating levels, its padding flags, the user's features and the target's float bits.
-/// Gathering a batch is then a single row gather (on the GPU one kernel, where six separate
-/// tensors took six kernels: a large share of the MF step, BENCHMARKS.md, "Why each kernel exists").
+/// Every prepared rating, column by column, in PreparedRatings' row order (grouped by user, each
+/// user's in time order): what datasets take their samples' windows from. ~16 bytes per rating.
+/// The tensors may view a cache file mapped into memory (data/prepared_cache.h), which every rank
+/// on the host then shares; nothing writes to them.
+struct RatingColumns {
+  at::Tensor user, movie, level;  // int32 [N]: dense user, dense movie, rating level (1..K)
+  at::Tensor rating;              // float [N]
+  at::Tensor user_start;          // int64 [num_users + 2], as PreparedRatings::user_start
+  at::Tensor user_features;       // int32 [num_users + 1, 3]: sex, age group, occupation (zeros if absent)
+
+  int64_t size() const { return rating.defined() ? rating.size(0) : 0; }
+  RatingColumns to(const c10::Device& device) const;
+};
+RatingColumns rating_columns(const PreparedRatings& prepared);
+
+/// How a dataset holds its samples' windows (data.windows).
+enum class WindowStorage {
+  kMaterialized,  // one int32 row per sample, built once: a batch is one row gather (fastest)
+  kGathered,      // only the sample's row index: windows are gathered from the columns per batch
+};
+
+/// The samples of one split: for each, its row among the columns. A batch is one int32 table with
+/// a row per sample (user, the movie window, its rating levels, its padding flags, the user's
+/// features and the target's float bits), built by tensor ops on the dataset's device, so that
+/// gathering is the same code on the CPU and the GPU. Materialized, that table is built once for
+/// the whole split and a batch is a single row gather (on the GPU one kernel, where six separate
+/// tensors took six kernels: BENCHMARKS.md, "Why each kernel exists"); it costs ~144 bytes per
+/// sample at the study's window of 10. Gathered, a dataset costs 8 bytes per sample besides the
+/// shared columns, and each batch does the table's work for its own rows (what lets 32M ratings
+/// fit: issue 19). Both give the same batches, bit for bit.
 class RatingDataset {
  public:
   RatingDataset() = default;
-  /// Builds the windows of `rows` (indices into `prepared`) with the given length.
+  /// The samples at `rows` (int32 or int64 indices into the columns), windows of length
+  /// sequence_length.
+  RatingDataset(std::shared_ptr<const RatingColumns> columns, at::Tensor rows, int sequence_length,
+                WindowStorage storage);
+  /// The same from prepared rows, materialized (for tests and small tools).
   RatingDataset(const PreparedRatings& prepared, const std::vector<int64_t>& rows, int sequence_length);
 
-  int64_t size() const { return samples_.defined() ? samples_.size(0) : 0; }
+  int64_t size() const { return rows_.defined() ? rows_.size(0) : 0; }
   /// The samples at `index` (int64, on this dataset's device), in that order.
   Batch gather(const at::Tensor& index) const;
-  /// Samples [begin, end) in dataset order: no copy.
+  /// Samples [begin, end) in dataset order (materialized: no copy).
   Batch slice(int64_t begin, int64_t end) const;
-  /// A copy of the dataset on `device`.
-  RatingDataset to(const c10::Device& device) const;
-  /// The targets, float [N], contiguous (a copy of the table's column, for closed-form fits).
+  /// A copy of the dataset on `device`. A gathered dataset needs the columns there too: pass
+  /// them when several datasets share one copy (LoadedData::to), else they are copied for it.
+  RatingDataset to(const c10::Device& device, std::shared_ptr<const RatingColumns> columns_there = nullptr) const;
+  /// The targets, float [N], contiguous (for closed-form fits).
   at::Tensor targets() const;
   c10::Device device() const;
-  /// CRC-32 of every sample (the whole table): two datasets with the same value hold the same
-  /// samples in the same order.
+  WindowStorage storage() const { return table_.defined() ? WindowStorage::kMaterialized : WindowStorage::kGathered; }
+  /// CRC-32 of every sample's row of the table (whether materialized or not): two datasets with
+  /// the same value hold the same samples in the same order.
   uint32_t checksum() const;
+  /// Bytes of the materialized table for `samples` samples of window length `length`.
+  static int64_t materialized_bytes(int64_t samples, int length);
 
  private:
-  /// The batch viewed from rows of samples_.
+  /// The table's rows for the samples at `rows` (row indices).
+  at::Tensor sample_table(const at::Tensor& rows) const;
+  /// The batch viewed from rows of a sample table.
   Batch unpack(const at::Tensor& rows) const;
 
-  int64_t length_ = 0;   // the window length L
-  at::Tensor samples_;   // int32 [N, width], columns as in dataset.cpp
+  int64_t length_ = 0;                           // the window length L
+  std::shared_ptr<const RatingColumns> columns_;  // gathered: where windows come from
+  at::Tensor rows_;                              // int32 or int64 [N]: each sample's row among the columns
+  at::Tensor table_;                             // materialized: int32 [N, width], columns as in dataset.cpp
 };
+
+/// The sample table of `rows` built by tensor ops, as a gathered dataset on the GPU builds it (on
+/// the CPU a loop does): for the tests that compare the two.
+at::Tensor sample_table_by_tensor_ops(const RatingColumns& columns, const at::Tensor& rows, int length);
 
 DatasetInfo make_dataset_info(const PreparedRatings& prepared, int sequence_length);
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "mlrec/common/checksum.h"
 #include "support/synthetic_fixture.h"
 
 namespace mlrec::data {
@@ -64,6 +65,62 @@ TEST(DatasetInfo, FollowsTheReleaseScale) {
   test_support::SyntheticData m1(30, 20);
   EXPECT_EQ(m1.info.num_rating_levels, 5);
   EXPECT_TRUE(m1.info.has_user_features);
+}
+
+// The same samples materialized and gathered per batch: every batch field equal, by gather and by
+// slice, and the same checksum (the data's fingerprint must not depend on data.windows).
+void expect_same_batches(const RatingDataset& a, const RatingDataset& b) {
+  ASSERT_EQ(a.size(), b.size());
+  const auto equal = [](const Batch& x, const Batch& y) {
+    EXPECT_TRUE(torch::equal(x.user, y.user));
+    EXPECT_TRUE(torch::equal(x.movies, y.movies));
+    EXPECT_TRUE(torch::equal(x.levels, y.levels));
+    EXPECT_TRUE(torch::equal(x.pad_mask, y.pad_mask));
+    EXPECT_TRUE(torch::equal(x.features, y.features));
+    EXPECT_TRUE(torch::equal(x.target, y.target));
+  };
+  equal(a.slice(0, a.size()), b.slice(0, b.size()));
+  equal(a.slice(3, 11), b.slice(3, 11));
+  const auto index = torch::randperm(a.size(), torch::kInt64);
+  equal(a.gather(index), b.gather(index));
+  EXPECT_EQ(a.checksum(), b.checksum());
+  EXPECT_TRUE(torch::equal(a.targets(), b.targets()));
+}
+
+TEST(RatingDataset, GatheredWindowsEqualMaterializedOnes) {
+  for (const int length : {2, 10, 25}) {  // 25: longer than many users' histories
+    test_support::SyntheticData d(40, 30, 11, length);
+    const auto columns = std::make_shared<const RatingColumns>(rating_columns(d.prepared));
+    for (const auto* rows : {&d.prepared.train_rows, &d.prepared.valid_rows}) {
+      const auto index = torch::tensor(*rows, torch::kInt64);
+      const RatingDataset materialized(columns, index, length, WindowStorage::kMaterialized);
+      const RatingDataset gathered(columns, index.to(torch::kInt32), length, WindowStorage::kGathered);
+      EXPECT_EQ(materialized.storage(), WindowStorage::kMaterialized);
+      EXPECT_EQ(gathered.storage(), WindowStorage::kGathered);
+      expect_same_batches(materialized, gathered);
+      // And both as the per-row loop of prepare.h fills them (the reference).
+      const RatingDataset reference(d.prepared, *rows, length);
+      expect_same_batches(reference, gathered);
+    }
+  }
+}
+
+TEST(RatingDataset, TensorOpsBuildTheSameTableAsTheCpuLoop) {
+  // What a gathered dataset runs on the GPU, compared here on the CPU with the loop it runs there.
+  test_support::SyntheticData d(30, 20, 5, 6);
+  const RatingColumns columns = rating_columns(d.prepared);
+  const auto rows = torch::tensor(d.prepared.train_rows, torch::kInt64);
+  const RatingDataset materialized(d.prepared, d.prepared.train_rows, 6);
+  const auto all = materialized.slice(0, materialized.size());
+  const auto table = sample_table_by_tensor_ops(columns, rows, 6);
+  EXPECT_TRUE(torch::equal(table.select(1, 0), all.user));
+  EXPECT_TRUE(torch::equal(table.narrow(1, 1, 6), all.movies));
+  EXPECT_TRUE(torch::equal(table.narrow(1, 7, 6), all.levels));
+  EXPECT_TRUE(torch::equal(table.narrow(1, 13, 6).ne(0), all.pad_mask));
+  const RatingDataset gathered(std::make_shared<const RatingColumns>(columns), rows, 6, WindowStorage::kGathered);
+  Crc32 crc;
+  crc.add(table.data_ptr(), table.numel() * table.element_size());
+  EXPECT_EQ(crc.value(), gathered.checksum());  // every column, padding included
 }
 
 }  // namespace

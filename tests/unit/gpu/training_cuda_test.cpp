@@ -64,6 +64,37 @@ TEST_F(Cuda, WholeTrainingLoopRunsOnTheDeviceWithNccl) {
   }
 }
 
+// Gathered windows on the device (tensor ops, data.windows=gathered) hold the same samples as
+// the CPU's, and a whole run with them (CUDA graphs on for MF) trains to the materialized run's
+// result: the gather is captured with the step.
+TEST_F(Cuda, GatheredWindowsOnTheDeviceMatchTheCpuAndTrainAlike) {
+  test_support::SyntheticData d(50, 40, 3, 10);
+  auto columns = std::make_shared<const data::RatingColumns>(data::rating_columns(d.prepared));
+  const auto rows = torch::tensor(d.prepared.train_rows, torch::kInt64).to(torch::kInt32);
+  const data::RatingDataset cpu(columns, rows, 10, data::WindowStorage::kGathered);
+  const auto device = cpu.to(torch::Device(torch::kCUDA, 0));
+  EXPECT_EQ(device.storage(), data::WindowStorage::kGathered);
+  const auto index = torch::randperm(cpu.size(), torch::kInt64);
+  const auto a = cpu.gather(index), b = device.gather(index.cuda());
+  EXPECT_TRUE(torch::equal(a.movies, b.movies.cpu()));
+  EXPECT_TRUE(torch::equal(a.levels, b.levels.cpu()));
+  EXPECT_TRUE(torch::equal(a.pad_mask, b.pad_mask.cpu()));
+  EXPECT_TRUE(torch::equal(a.target, b.target.cpu()));
+  EXPECT_EQ(cpu.checksum(), device.checksum());
+
+  test_support::TempDir dir;
+  write_small_dataset(dir);
+  std::vector<double> mae;
+  for (const std::string windows : {"materialized", "gathered"}) {
+    dist::ProcessGroup group;
+    group.comm = dist::make_local_communicator();
+    const std::vector<std::string> settings{"data.windows=" + windows, "train.epochs=2",
+                                            "output.dir=" + dir.file("run-" + windows)};  // two runs
+    mae.push_back(train_small_on_cuda(dir, "mf", settings, group).best.mae);
+  }
+  EXPECT_NEAR(mae[0], mae[1], 1e-4);
+}
+
 // The captured step is the eager step replayed: without dropout (MF) both train the same model
 // up to the order of atomic additions in the embeddings' backward.
 TEST_F(Cuda, ScatterAddEmbeddingGradientsMatchTorchsEmbedding) {
