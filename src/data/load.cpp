@@ -251,9 +251,12 @@ LoadedData load_data(const config::Config::Data& options, bool keep_prepared) {
   LoadedData loaded = !options.cache_dir.empty() && !keep_prepared
                           ? load_through_cache(options)
                           : loaded_from_tables(tables_from_text(options, keep_prepared), options);
-  release_free_heap_memory();  // the text and the intermediate arrays are gone
   const std::string where = options.format == "interactions" ? options.interactions.path : options.dir;
   if (options.format == "interactions") add_side_features(options.interactions, loaded);
+  // The samples' checksums (the data's fingerprint) are part of getting the data ready: at tens
+  // of millions of samples they take seconds, which the cache saves too.
+  if (!loaded.sample_checksums) loaded.sample_checksums = compute_sample_checksums(loaded);
+  release_free_heap_memory();  // the text, the intermediate arrays and the checksums' tables are gone
   loaded.seconds = watch.seconds();
 
   const ResidentMemory memory = resident_memory();

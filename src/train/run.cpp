@@ -17,6 +17,7 @@
 
 #include "mlrec/common/error.h"
 #include "mlrec/common/file_io.h"
+#include "mlrec/common/host_memory.h"
 #include "mlrec/common/logging.h"
 #include "mlrec/common/stop_signal.h"
 #include "mlrec/common/version.h"
@@ -181,6 +182,10 @@ RunSummary make_summary(const config::Config& config, const data::LoadedData& da
   s.train_count = data.train.size();
   s.test_count = data.test.size();
   s.data_seconds = data.seconds;
+  s.data_rss_bytes = result.data_rss_bytes;
+  s.data_pss_bytes_all_ranks = result.data_pss_bytes_all_ranks;
+  s.data_windows = data.train.storage() == data::WindowStorage::kMaterialized ? "materialized" : "gathered";
+  if (!data.cache_file.empty()) s.data_cache = (data.cache_built ? "built " : "mapped ") + data.cache_file;
   s.train_seconds = result.fit.train_seconds;
   s.train_samples = result.fit.train_samples;
   s.samples_per_second = result.fit.samples_per_second();
@@ -375,6 +380,10 @@ RunResult run_training(const config::Config& config, dist::ProcessGroup& group,
   dist::Communicator& comm = *group.comm;
 
   data::LoadedData data = data::load_data(config.data);
+  // The memory the data takes, before the model's: every rank's share, summed.
+  const ResidentMemory data_memory = resident_memory();
+  auto pss = torch::full({1}, data_memory.pss_bytes, torch::kInt64);
+  comm.host().all_reduce_sum(pss, "data memory");
   identity.data = data::data_fingerprint(data);
   dist::check_ranks_agree(comm, {{"data (" + config.data.dir + ")", identity.data}});
   // The checks that need the data, before anything is written.
@@ -416,6 +425,8 @@ RunResult run_training(const config::Config& config, dist::ProcessGroup& group,
   result.model = config.model.name;
   result.device = rank.where;
   result.data_seconds = data.seconds;
+  result.data_rss_bytes = data_memory.rss_bytes;
+  result.data_pss_bytes_all_ranks = pss.item<int64_t>();
   if (model->trainable()) {
     fit_model(config, trainer, data, run_dir, checkpoint, identity, extra, result);
   } else {

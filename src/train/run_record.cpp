@@ -113,6 +113,10 @@ std::string to_json(const RunSummary& s) {
   j["train_count"] = s.train_count;
   j["test_count"] = s.test_count;
   j["data_seconds"] = s.data_seconds;
+  j["data_rss_bytes"] = s.data_rss_bytes;
+  j["data_pss_bytes_all_ranks"] = s.data_pss_bytes_all_ranks;
+  j["data_windows"] = s.data_windows;
+  j["data_cache"] = s.data_cache;
   j["train_seconds"] = s.train_seconds;
   j["train_samples"] = s.train_samples;
   j["samples_per_second"] = s.samples_per_second;
@@ -158,6 +162,10 @@ RunSummary run_summary_from_json(const std::string& text, const std::string& sou
     s.train_count = optional_field<int64_t>(j, "train_count", 0);
     s.test_count = optional_field<int64_t>(j, "test_count", 0);
     s.data_seconds = optional_field(j, "data_seconds", 0.0);
+    s.data_rss_bytes = optional_field<int64_t>(j, "data_rss_bytes", 0);
+    s.data_pss_bytes_all_ranks = optional_field<int64_t>(j, "data_pss_bytes_all_ranks", 0);
+    s.data_windows = optional_field<std::string>(j, "data_windows", "");
+    s.data_cache = optional_field<std::string>(j, "data_cache", "");
     s.train_seconds = optional_field(j, "train_seconds", 0.0);
     s.train_samples = optional_field<int64_t>(j, "train_samples", 0);
     s.samples_per_second = optional_field(j, "samples_per_second", 0.0);

@@ -25,6 +25,7 @@ namespace mlrec::train {
 struct RunResult {
   std::string model, device;
   double data_seconds = 0;
+  int64_t data_rss_bytes = 0, data_pss_bytes_all_ranks = 0;  // right after the data was ready
   FitResult fit;                 // per-epoch results (empty for the baseline)
   Metrics best;                  // the best epoch's validation metrics (the baseline's)
   Metrics test;                  // the selected model on the test set (count 0 without one)

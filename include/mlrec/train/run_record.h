@@ -38,6 +38,12 @@ struct RunSummary {
   std::optional<Metrics> test;     // the selected model, scored once (protocol valid_test)
   int64_t train_count = 0, test_count = 0;
   double data_seconds = 0;         // opening the files to the tensors being ready
+  // Right after the data was ready: rank 0's resident memory, and the sum over all ranks of
+  // their proportional shares (PSS: a page that n processes map counts 1/n to each), which is
+  // what the ranks of one host take together. How samples were held, and the cache ("" = none;
+  // "built" or "mapped" and the file).
+  int64_t data_rss_bytes = 0, data_pss_bytes_all_ranks = 0;
+  std::string data_windows, data_cache;
   double train_seconds = 0;        // training time of all epochs, no evaluation
   int64_t train_samples = 0;
   double samples_per_second = 0;   // train_samples / train_seconds
