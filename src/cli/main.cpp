@@ -111,6 +111,8 @@ usage:
   mlrec_dist recommend --run DIR [--user ID ... | --users FILE] [--k 10] [--out FILE.csv|.jsonl]
                                                            the top-k unrated items of users (all by default)
   mlrec_dist export --run DIR --out DIR2                   weights (safetensors), id maps, model description
+  mlrec_dist blend RUN_DIR RUN_DIR ... [--out blend.json]  a linear blend of runs, fitted on validation,
+                                                           reported on test (data.test_per_user > 0)
   mlrec_dist synth --out DIR [--format F] [--users N] [--movies N] [--ratings N] [--seed S]
                                                            write a synthetic MovieLens-format release
   mlrec_dist --help | --help-config | --version
@@ -383,6 +385,23 @@ int run_export(const std::vector<std::string>& args) {
   return 0;
 }
 
+int run_blend(const std::vector<std::string>& args) {
+  po::options_description options("blend options");
+  mlrec::serve::BlendOptions blend;
+  options.add_options()
+      ("runs", po::value<std::vector<std::string>>(&blend.runs)->composing(), "finished run directories")
+      ("set,s", po::value<std::vector<std::string>>(&blend.overrides)->composing(),
+       "override a key of every run's configuration, e.g. --set data.dir=/data/ml-1m")
+      ("device", po::value<std::string>(&blend.device), "auto (default) | cpu | cuda")
+      ("threads", po::value<int>(&blend.threads), "torch threads on the CPU (default: all cores)")
+      ("out,o", po::value<std::string>(&blend.out), "write blend.json here");
+  po::positional_options_description positional;
+  positional.add("runs", -1);
+  parse(args, options, positional);
+  std::cout << mlrec::serve::blend_table(mlrec::serve::blend(blend));
+  return 0;
+}
+
 int dispatch(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
@@ -401,7 +420,7 @@ int dispatch(int argc, char** argv) {
     return 0;
   }
   std::string command = "train";
-  for (const char* name : {"train", "sweep", "bench", "stats", "compare", "plot", "synth", "predict", "recommend", "export"}) {
+  for (const char* name : {"train", "sweep", "bench", "stats", "compare", "plot", "synth", "predict", "recommend", "export", "blend"}) {
     if (args[0] == name) {
       command = args[0];
       args.erase(args.begin());
@@ -411,6 +430,7 @@ int dispatch(int argc, char** argv) {
   if (command == "predict") return run_predict(args);
   if (command == "recommend") return run_recommend(args);
   if (command == "export") return run_export(args);
+  if (command == "blend") return run_blend(args);
   if (command == "bench") return run_bench(args);
   if (command == "sweep") return run_sweep(args);
   if (command == "stats") return run_stats(args);

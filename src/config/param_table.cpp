@@ -136,8 +136,11 @@ std::vector<ParamSpec> build_param_table() {
                           "The item table's feature columns, comma-separated; \"\" = every column but the "
                           "id.").may_be_empty());
   // model
-  t.push_back(MLREC_PARAM(model, name, "Model to train.")
-                  .one_of({"baseline", "mf", "seq", "seq_ratings", "seq_features"}));
+  t.push_back(MLREC_PARAM(model, name,
+                          "Model to train: baseline (the training median), mf, mf_history (MF reading the "
+                          "user's ratings just before the target: models/mf_history.h), seq, seq_ratings, "
+                          "seq_features (the Behavior Sequence Transformer and its variants).")
+                  .one_of({"baseline", "mf", "mf_history", "seq", "seq_ratings", "seq_features"}));
   t.push_back(MLREC_PARAM(model, factors, "Matrix factorization latent factors (mf).").ge(1));
   t.push_back(MLREC_PARAM(model, embedding_init_std,
                           "Std of the N(0, std) init of every embedding (PyTorch's default: 1).")

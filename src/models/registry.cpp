@@ -6,6 +6,7 @@
 #include "mlrec/models/baseline.h"
 #include "mlrec/models/bst.h"
 #include "mlrec/models/mf.h"
+#include "mlrec/models/mf_history.h"
 
 namespace mlrec::models {
 
@@ -26,6 +27,7 @@ RatingModelPtr make_model(const config::Config::Model& m, const data::DatasetInf
   }
   if (m.name == "baseline") return std::make_shared<MedianBaseline>();
   if (m.name == "mf") return std::make_shared<MatrixFactorization>(m, info);
+  if (m.name == "mf_history") return std::make_shared<MatrixFactorizationWithHistory>(m, info);
   if (m.name == "seq" || m.name == "seq_ratings" || m.name == "seq_features") {
     return std::make_shared<BehaviorSequenceTransformer>(m, info);
   }

@@ -32,6 +32,12 @@ std::string prediction_formula(const std::string& model) {
     return "low + (high - low) * sigmoid(user.weight[u] . item.weight[i] + user_bias.weight[u, 0] + "
            "item_bias.weight[i, 0]), u and i the rows of the user and item in id_maps.json";
   }
+  if (model == "mf_history") {
+    return "MF plus the user's last sequence_length - 1 ratings (src/models/mf_history.h): low + (high - low) * "
+           "sigmoid(b_u + b_i + item.weight[i] . (user.weight[u] + h) + sum_k recency_weight[k] d_k), "
+           "h = sum_k (history_item.weight[m_k] + d_k history_rating.weight[m_k]) / sqrt(n), d_k = r_k - low - "
+           "(high - low) sigmoid(b_u + item_bias.weight[m_k, 0]) over the n rated history positions k";
+  }
   if (model == "baseline") return "prediction[0] for every pair";
   return "the Behavior Sequence Transformer of mlrec's src/models/bst.cpp over the user's last "
          "sequence_length - 1 ratings and the item; load it with mlrec (mlrec_dist predict)";

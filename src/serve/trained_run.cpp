@@ -110,6 +110,16 @@ torch::Tensor TrainedRun::predict(const data::Batch& batch) {
   return model_->forward(batch).to(torch::kFloat32).cpu();
 }
 
+torch::Tensor TrainedRun::predict_all(const data::RatingDataset& dataset) {
+  const data::RatingDataset there = dataset.to(device_);
+  std::vector<torch::Tensor> parts;
+  constexpr int64_t kBatch = 8192;
+  for (int64_t begin = 0; begin < there.size(); begin += kBatch) {
+    parts.push_back(predict(there.slice(begin, std::min(there.size(), begin + kBatch))));
+  }
+  return parts.empty() ? torch::zeros({0}) : torch::cat(parts);
+}
+
 torch::Tensor TrainedRun::score_all_items(const data::Batch& batch) {
   torch::NoGradGuard no_grad;
   train::AutocastGuard autocast(bf16_, device_.type());

@@ -37,6 +37,11 @@ class TrainedRun {
                     const std::vector<int64_t>& history_end) const;
   /// Predicted ratings of a batch, float [B] on the CPU.
   torch::Tensor predict(const data::Batch& batch);
+  /// Predicted ratings of every sample of a dataset (the run's validation or test set), float [N]
+  /// on the CPU, in the dataset's order.
+  torch::Tensor predict_all(const data::RatingDataset& dataset);
+  /// The run's data, as load_data prepared it for the run's configuration.
+  const data::LoadedData& data() const { return data_; }
   /// Predicted ratings of every item for each row of the batch, float [B, num_items + 1] on device().
   torch::Tensor score_all_items(const data::Batch& batch);
 

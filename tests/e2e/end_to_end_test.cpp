@@ -4,11 +4,16 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 
+#include <torch/torch.h>
+
 #include "mlrec/config/config.h"
+#include "mlrec/data/load.h"
 #include "mlrec/data/synthetic.h"
 #include "mlrec/distributed/process_group.h"
 #include "mlrec/train/run.h"
@@ -87,6 +92,54 @@ TEST_F(EndToEnd, LearnedModelsBeatTheMedianBaselineAndWriteTheRunDirectory) {
       }
     }
     EXPECT_EQ(epoch, s["epochs_run"].as<int>());
+  }
+}
+
+TEST_F(EndToEnd, MfWithHistoryLearns) {
+  const double baseline = run("baseline")["valid"]["mae"].as<double>();
+  const YAML::Node s = run("mf_history");
+  EXPECT_EQ(s["model"].as<std::string>(), "mf_history");
+  EXPECT_LT(s["valid"]["mae"].as<double>(), baseline - 0.02);
+}
+
+// The leakage guard (issue 20): ratings that are coin flips (1 or 5, independent of everything)
+// cannot be predicted, so no model may beat the best constant on the test set by more than
+// chance. A model that read the target's rating, or anything after it, would get close to 0.
+TEST(LeakageGuard, OnCoinFlipRatingsNoModelBeatsTheBestConstant) {
+  test_support::TempDir dir;
+  data::SyntheticOptions options;
+  options.users = 300;
+  options.movies = 100;
+  options.seed = 5;
+  data::write_synthetic_movielens(dir.file("data"), data::Release::kMovieLens1M, options);
+  {
+    std::ifstream in(dir.file("data/ratings.dat"));
+    std::stringstream flipped;
+    std::mt19937 coin(17);
+    std::string line;
+    while (std::getline(in, line)) {  // user::movie::RATING::timestamp
+      const size_t a = line.find("::", line.find("::") + 2) + 2, b = line.find("::", a);
+      flipped << line.substr(0, a) << (coin() % 2 ? 5 : 1) << line.substr(b) << "\n";
+    }
+    std::ofstream(dir.file("data/ratings.dat"), std::ios::trunc) << flipped.str();
+  }
+  config::Config::Data data_options;
+  data_options.dir = dir.file("data");
+  data_options.test_per_user = 1;
+  const auto targets = data::load_data(data_options).test.targets();
+  const double fives = targets.eq(5).to(torch::kFloat64).mean().item<double>();
+  const double best_constant = 4 * std::min(fives, 1 - fives);  // predicting the commoner value
+  for (const std::string model : {"mf", "mf_history", "seq_ratings"}) {
+    auto config = config::config_from_yaml_string(
+        "{}", {"model.name=" + model, "data.dir=" + dir.file("data"), "data.test_per_user=1",
+               "output.dir=" + dir.file("runs/" + model), "train.batch_size=256", "train.epochs=4",
+               "train.threads=2", "train.log_every_steps=0", "model.embedding_init_std=0.1", "model.factors=16",
+               "model.embedding_dim=32", "model.heads=4", "model.ff_dim=64", "model.mlp_dims=[64,32,16]",
+               "train.lr=0.005"});
+    dist::ProcessGroup group;
+    group.comm = dist::make_local_communicator();
+    const auto result = train::run_training(config, group);
+    EXPECT_GT(result.test.mae, best_constant - 0.1) << model << " predicts coin flips: it reads the future";
   }
 }
 

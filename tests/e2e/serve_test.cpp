@@ -3,11 +3,14 @@
 // exported MF model gives mlrec's prediction in plain Python with README's snippet.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "mlrec/common/file_io.h"
 #include "mlrec/data/movielens.h"
@@ -70,6 +73,49 @@ class Serve : public ::testing::Test {
   test_support::TempDir tmp_;
   std::string data_;
 };
+
+// The blend (issue 20): fitted on validation only, reported once on test. Least squares with an
+// intercept can always reproduce one member alone, so on validation it is never worse than the
+// best member; each member's figures are its run's own; runs on another split are refused.
+TEST_F(Serve, BlendFitsOnValidationAndReportsTest) {
+  const std::string protocol = "--set data.test_per_user=1 --set train.epochs=3";
+  const std::string mf = train("mf", protocol), history = train("mf_history", protocol);
+  const std::string json = tmp_.file("blend.json");
+  const auto r = run_cli("blend " + mf + " " + history + " --out " + json);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("**blend**"), std::string::npos) << r.output;
+  const auto blend = nlohmann::json::parse(read_file(json, "blend"));
+  ASSERT_EQ(blend["members"].size(), 2u);
+  double best_member_rmse = 1e9;
+  for (const auto& m : blend["members"]) {
+    const std::string run = m["run"];
+    const train::RunSummary summary = train::read_run_summary(run + "/summary.json");
+    ASSERT_TRUE(summary.test.has_value());
+    // What blend scored for the member is what the run scored for itself.
+    EXPECT_NEAR(m["valid"]["mae"].get<double>(), summary.valid.mae, 1e-5) << run;
+    EXPECT_NEAR(m["test"]["mae"].get<double>(), summary.test->mae, 1e-5) << run;
+    EXPECT_TRUE(std::isfinite(m["weight"].get<double>()));
+    best_member_rmse = std::min(best_member_rmse, m["valid"]["rmse"].get<double>());
+  }
+  EXPECT_LE(blend["valid"]["rmse"].get<double>(), best_member_rmse + 1e-9);
+  EXPECT_EQ(blend["valid"]["count"].get<int>(), 60);
+  EXPECT_EQ(blend["test"]["count"].get<int>(), 60);
+  EXPECT_GT(blend["test"]["mae"].get<double>(), 0);
+
+  // A member of the study's protocol has no test set; one of another split is other data.
+  const std::string study = train("baseline");
+  auto refused = run_cli("blend " + mf + " " + study);
+  EXPECT_EQ(refused.status, 2);
+  EXPECT_NE(refused.output.find("data.test_per_user=1"), std::string::npos) << refused.output;
+  const std::string two = tmp_.file("runs/two");
+  ASSERT_EQ(run_cli("--config " + std::string(MLREC_SOURCE_DIR) + "/configs/smoke.yaml --set data.dir=" + data_ +
+                    " --set output.dir=" + two + " --set data.test_per_user=2 --set train.threads=1")
+                .status,
+            0);
+  refused = run_cli("blend " + mf + " " + two);
+  EXPECT_EQ(refused.status, 2);
+  EXPECT_NE(refused.output.find("other data or another split"), std::string::npos) << refused.output;
+}
 
 TEST_F(Serve, PredictReproducesTheValidationMaeOfTheRun) {
   const std::string pairs = write_validation_pairs();

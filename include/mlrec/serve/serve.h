@@ -53,4 +53,43 @@ struct ExportOptions {
 /// (README, "Exported models"). Needs neither the data nor a GPU.
 void export_model(const ExportOptions& options);
 
+/// A linear blend of finished runs (issue 20): the weights (and an intercept) that minimise the
+/// squared error of the members' validation predictions, fitted on validation only and applied
+/// once to the test set. The members must share their data and its split (the same fingerprint)
+/// and hold a test set (data.test_per_user > 0): under the study's protocol there would be no
+/// rating left to report the blend on that the weights had not seen.
+struct BlendOptions {
+  std::vector<std::string> runs;       // finished run directories (for --seeds runs: DIR/seed-42, ...)
+  std::vector<std::string> overrides;  // key=value for every run's configuration (where the data is)
+  std::string device = "auto";
+  int threads = 0;
+  std::string out;                     // blend.json written here ("" = none)
+};
+
+struct BlendScores {
+  double mae = 0, rmse = 0;
+};
+
+struct BlendMember {
+  std::string run, model;
+  double weight = 0;
+  BlendScores valid, test;
+};
+
+struct BlendReport {
+  std::vector<BlendMember> members;
+  double intercept = 0;
+  int64_t valid_count = 0, test_count = 0;
+  BlendScores valid, test;            // the blend (predictions clamped to the rating scale)
+  BlendScores mean_valid, mean_test;  // the members' plain average, for comparison
+  std::string data;                   // the members' data fingerprint
+};
+
+/// Fits and scores the blend; InputError naming the run when one has no test set or other data.
+BlendReport blend(const BlendOptions& options);
+/// The report as a Markdown table: each member, their average and the blend.
+std::string blend_table(const BlendReport& report);
+/// blend.json's text.
+std::string blend_json(const BlendReport& report);
+
 }  // namespace mlrec::serve

@@ -510,6 +510,16 @@ TEST(ShippedConfigs, StudyConfigsLoad) {
   }
 }
 
+// configs/mf_history.yaml is the tuned MF's configuration with the model changed, nothing else:
+// the comparison in README's table is of the model alone.
+TEST(ShippedConfigs, MfHistoryIsTheTunedMfWithItsModel) {
+  Config history, tuned;
+  ASSERT_NO_THROW(history = load_config(shipped("mf_history"), {}));
+  ASSERT_NO_THROW(tuned = load_config(shipped("mf_tuned"), {"model.name=mf_history"}));
+  tuned.output.dir = history.output.dir;
+  EXPECT_EQ(to_yaml(history), to_yaml(tuned));
+}
+
 // The tuned configurations are their study configuration plus exactly what their sweep chose.
 TEST(ShippedConfigs, TunedConfigsDifferFromTheStudyOnlyInTheSweepsChoices) {
   struct Expect {

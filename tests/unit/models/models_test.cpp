@@ -53,8 +53,52 @@ TEST_P(ModelsTest, OptimizerStepsReduceTheLossOnAFixedBatch) {
   EXPECT_LT(eval_loss(), before * 0.9);
 }
 
+// The no-future-input rule, for every model: the target's own rating (the window's last level)
+// and the target value are not inputs. Trained a few steps first, so that no weight that would
+// read them is still zero.
+TEST_P(ModelsTest, NoModelReadsTheTargetsRating) {
+  test_support::SyntheticData d(40, 30);
+  auto model = make_model(small_model(GetParam()), d.info);
+  auto batch = d.train.slice(0, 64);
+  torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(1e-2));
+  for (int step = 0; step < 5; ++step) {
+    optimizer.zero_grad();
+    torch::mse_loss(model->forward(batch), batch.target).backward();
+    optimizer.step();
+  }
+  model->eval();
+  torch::NoGradGuard no_grad;
+  auto valid = d.valid.slice(0, 16);
+  const auto base = model->forward(valid);
+  data::Batch changed = valid;
+  changed.levels = valid.levels.clone();
+  const int64_t last = valid.levels.size(1) - 1;
+  changed.levels.select(1, last).copy_(6 - valid.levels.select(1, last));  // 1 <-> 5
+  changed.target = 6 - valid.target;
+  EXPECT_TRUE(torch::equal(model->forward(changed), base));
+}
+
 INSTANTIATE_TEST_SUITE_P(AllTrainable, ModelsTest,
-                         ::testing::Values("mf", "seq", "seq_ratings", "seq_features"));
+                         ::testing::Values("mf", "mf_history", "seq", "seq_ratings", "seq_features"));
+
+TEST(MfHistory, ReadsTheRatingsJustGivenButNotTheTarget) {
+  torch::manual_seed(0);
+  test_support::SyntheticData d(40, 30);
+  auto model = make_model(small_model("mf_history"), d.info);
+  model->eval();
+  torch::NoGradGuard no_grad;
+  auto batch = d.valid.slice(0, 8);
+  const auto base = model->forward(batch);
+  data::Batch changed = batch;
+  changed.levels = batch.levels.clone();
+  changed.levels.select(1, 5).fill_(1);  // history ratings
+  changed.levels.select(1, 6).fill_(5);
+  EXPECT_FALSE(torch::allclose(model->forward(changed), base));
+  // A padded position reads nothing: its movie and level are 0, and 0 rows stay 0.
+  for (const auto& name : {"history_item.weight", "history_rating.weight"}) {
+    EXPECT_EQ(model->named_parameters()[name][0].abs().sum().item<float>(), 0.0f) << name;
+  }
+}
 
 TEST(Registry, FeatureModelOnAReleaseWithoutFeaturesIsAConfigError) {
   test_support::SyntheticData csv(30, 20, 3, 10, data::Release::kMovieLensCsv);
@@ -146,7 +190,7 @@ TEST(ScoreAllItems, EachColumnIsTheForwardWithThatItemAsTarget) {
   // The factorised scorer (MF's one product) and the generic one (a forward per item, what the
   // sequence models use) against forward() itself, item by item.
   test_support::SyntheticData d(30, 12);
-  for (const std::string name : {"mf", "seq_features"}) {
+  for (const std::string name : {"mf", "mf_history", "seq_features"}) {
     torch::manual_seed(0);
     auto model = make_model(small_model(name), d.info);
     model->eval();
@@ -161,7 +205,7 @@ TEST(ScoreAllItems, EachColumnIsTheForwardWithThatItemAsTarget) {
       b.movies.select(1, last).fill_(static_cast<int32_t>(item));
       EXPECT_TRUE(torch::allclose(scores.select(1, item), model->forward(b), 1e-5, 1e-5)) << name << " item " << item;
     }
-    if (name == "mf") {
+    if (name != "seq_features") {
       EXPECT_TRUE(model->scores_all_items_cheaply());
       EXPECT_TRUE(torch::allclose(scores, model->RatingModel::score_all_items(batch, d.info.num_movies), 1e-5, 1e-5));
     } else {
