@@ -26,17 +26,8 @@ print(f"{name:34s} data {s['data_seconds']:6.2f} s  rank 0 RSS {s['data_rss_byte
       f"windows {s['data_windows']}  cache {s['data_cache'].split(' ')[0] or '-'}")
 PY
 }
-run() {  # run NAME RANKS ARGS...: a fresh run directory each time
-  local name="$1" ranks="$2"
-  shift 2
-  rm -rf "$work/runs/$name"
-  if [ "$ranks" -eq 1 ]; then
-    "$bin" "$@" --set "output.dir=$work/runs/$name" >"$work/$name.log" 2>&1
-  else
-    "$root/launch/mpirun_local.sh" "$ranks" "$bin" "$@" --set "output.dir=$work/runs/$name" >"$work/$name.log" 2>&1
-  fi
-  report "$name" "$work/runs/$name"
-}
+# run NAME RANKS ARGS...: a fresh run directory each time
+source "$root/bench/run_lib.sh"
 mf=(--config "$root/configs/mf.yaml" --set "data.dir=$synth" --set train.epochs=1 --set train.ranking=off
     --set train.log_every_steps=0 --set output.save_checkpoint=false --set checkpoint.every_steps=0
     --set train.embedding_optimizer=lazy_adam --set train.max_steps_per_epoch=1000)

@@ -29,17 +29,7 @@ else:
 PY
 }
 # run NAME RANKS ARGS...: a fresh run directory each time
-run() {
-  local name="$1" ranks="$2"
-  shift 2
-  rm -rf "$work/runs/$name"
-  if [ "$ranks" -eq 1 ]; then
-    "$bin" "$@" --set "output.dir=$work/runs/$name" >"$work/$name.log" 2>&1
-  else
-    "$root/launch/mpirun_local.sh" "$ranks" "$bin" "$@" --set "output.dir=$work/runs/$name" >"$work/$name.log" 2>&1
-  fi
-  report "$name" "$work/runs/$name"
-}
+source "$root/bench/run_lib.sh"
 scale=(--config "$root/configs/mf.yaml" --set "data.dir=$synth" --set train.epochs=1 --set train.ranking=off
        --set train.log_every_steps=0 --set output.save_checkpoint=false)
 echo "## MF, MovieLens-32M-shaped (32,000,000 ratings), global batch 1,024"

@@ -200,6 +200,10 @@ std::vector<ParamSpec> build_param_table() {
   t.push_back(MLREC_PARAM(train, seed, "Random seed (init, shuffling, dropout).").ge(0));
   t.push_back(MLREC_PARAM(train, lr, "Learning rate (the peak rate under onecycle).").gt(0));
   t.push_back(MLREC_PARAM(train, weight_decay, "Optimizer weight decay.").ge(0));
+  t.push_back(MLREC_PARAM(train, loss,
+                          "Training loss: mse (the study's; its minimiser is the conditional mean) or mae "
+                          "(L1; its minimiser is the conditional median, what MAE rewards). Metrics are "
+                          "the same either way.").one_of({"mse", "mae"}));
   t.push_back(MLREC_PARAM(train, embedding_optimizer,
                           "How embedding tables are updated: dense (AdamW over every row each step, the "
                           "study's), lazy_adam (Adam on the rows a step looked up) or rowwise_adagrad (one "

@@ -62,7 +62,11 @@ std::string prepared_cache_key(const config::Config::Data& options) {
   } else {
     std::error_code error;
     for (const auto& entry : fs::directory_iterator(options.dir, error)) {
-      if (entry.is_regular_file() && entry.path().filename().string().rfind('.', 0) != 0) files.push_back(entry.path());
+      const std::string name = entry.path().filename().string();
+      // Hidden files, and the cache's own files where the cache folder is the data folder (else
+      // every cache written would change the key of the next).
+      if (!entry.is_regular_file() || name.rfind('.', 0) == 0 || name.find(".mlrec-data") != std::string::npos) continue;
+      files.push_back(entry.path());
     }
     if (error) throw InputError::in(options.dir, "cannot list the data folder: " + error.message());
     std::sort(files.begin(), files.end());

@@ -9,16 +9,10 @@ namespace mlrec::models {
 
 MatrixFactorization::MatrixFactorization(const config::Config::Model& options, const data::DatasetInfo& data)
     : range_(RatingRange::from(data)) {
-  auto embedding = [&](const char* name, int64_t rows, int64_t dim, double std) {
-    auto e = register_module(name, torch::nn::Embedding(
-                                       torch::nn::EmbeddingOptions(rows, dim).padding_idx(0)));
-    init_embedding(e->weight, std, /*padding_idx=*/0);
-    return e;
-  };
-  user_ = embedding("user", data.num_users + 1, options.factors, options.embedding_init_std);
-  item_ = embedding("item", data.num_movies + 1, options.factors, options.embedding_init_std);
-  user_bias_ = embedding("user_bias", data.num_users + 1, 1, options.bias_init_std);
-  item_bias_ = embedding("item_bias", data.num_movies + 1, 1, options.bias_init_std);
+  user_ = register_padded_embedding(*this, "user", data.num_users + 1, options.factors, options.embedding_init_std);
+  item_ = register_padded_embedding(*this, "item", data.num_movies + 1, options.factors, options.embedding_init_std);
+  user_bias_ = register_padded_embedding(*this, "user_bias", data.num_users + 1, 1, options.bias_init_std);
+  item_bias_ = register_padded_embedding(*this, "item_bias", data.num_movies + 1, 1, options.bias_init_std);
 }
 
 torch::Tensor MatrixFactorization::forward(const data::Batch& batch) {

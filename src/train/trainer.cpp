@@ -413,7 +413,8 @@ torch::Tensor Trainer::forward_backward(const data::RatingDataset& train, const 
       prediction = model_->forward(batch);
     }
     // Each micro-batch carries 1/k of the step's mean loss, so k of them add up to it.
-    auto loss = torch::mse_loss(prediction.to(torch::kFloat32), batch.target);
+    auto loss = options_.loss == "mae" ? torch::l1_loss(prediction.to(torch::kFloat32), batch.target)
+                                       : torch::mse_loss(prediction.to(torch::kFloat32), batch.target);
     if (micro_batches > 1) loss = loss / micro_batches;
     loss.backward();
     step_loss = m == 0 ? loss.detach() : step_loss + loss.detach();

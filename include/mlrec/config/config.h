@@ -98,6 +98,7 @@ struct Config {
     double lr = 0.01;
     double weight_decay = 0.01;
     std::string embedding_optimizer = "dense";  // dense | lazy_adam | rowwise_adagrad
+    std::string loss = "mse";                   // mse (the study's) | mae
     double beta1 = 0.9;
     double beta2 = 0.999;
     double eps = 1e-8;

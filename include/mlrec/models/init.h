@@ -15,4 +15,13 @@ inline void init_embedding(torch::Tensor& weight, double std, int64_t padding_id
   if (padding_idx >= 0) weight[padding_idx].zero_();
 }
 
+/// A table registered on `module` as `name`: rows x dim, N(0, std), row 0 the padding row (zero,
+/// and left without gradient), as MF's tables are.
+inline torch::nn::Embedding register_padded_embedding(torch::nn::Module& module, const char* name, int64_t rows,
+                                                      int64_t dim, double std) {
+  auto e = module.register_module(name, torch::nn::Embedding(torch::nn::EmbeddingOptions(rows, dim).padding_idx(0)));
+  init_embedding(e->weight, std, /*padding_idx=*/0);
+  return e;
+}
+
 }  // namespace mlrec::models

@@ -33,7 +33,7 @@ class Trainer;
 /// What one epoch produced (identical on every rank: its numbers are all-reduced).
 struct EpochResult {
   int epoch = 0;                 // 1-based
-  double train_loss = 0;         // mean MSE over the epoch's steps and ranks
+  double train_loss = 0;         // mean training loss (train.loss) over the epoch's steps and ranks
   Metrics valid;                 // on the whole validation set
   double lr = 0;                 // the learning rate of the epoch's last optimizer step
   double train_seconds = 0;      // wall time of the training steps alone

@@ -124,7 +124,7 @@ TEST(ParamSpecs, KeysAreUniqueAndCoverScriptKeys) {
     EXPECT_NE(find_param(k), nullptr) << k;
   }
   EXPECT_EQ(find_param("train.nope"), nullptr);
-  EXPECT_EQ(keys.size(), 83u);  // update when adding a parameter (and its test)
+  EXPECT_EQ(keys.size(), 84u);  // update when adding a parameter (and its test)
 }
 
 TEST(ParamSpecs, EveryKeyIsBoundToItsOwnField) {
@@ -421,13 +421,15 @@ TEST(ConfigErrors, OutOfRange) {
 
 TEST(ConfigErrors, EnumValues) {
   expect_config_error("", {"model.name=transformer"},
-                      {"'model.name'", "one of baseline, mf, seq, seq_ratings, seq_features",
+                      {"'model.name'", "one of baseline, mf, mf_history, seq, seq_ratings, seq_features",
                        "'transformer'"});
   expect_config_error("train: {device: gpu}\n", {}, {"'train.device'", "gpu"});
   expect_config_error("", {"train.precision=fp16"}, {"'train.precision'"});
   expect_config_error("", {"train.embedding_optimizer=sgd"},
                       {"'train.embedding_optimizer'", "one of dense, lazy_adam, rowwise_adagrad"});
   expect_config_error("", {"train.schedule=cosine"}, {"'train.schedule'"});
+  expect_config_error("", {"train.loss=huber"}, {"'train.loss'", "one of mse, mae"});
+  expect_config_error("", {"data.windows=lazy"}, {"'data.windows'", "one of auto, materialized, gathered"});
   expect_config_error("", {"dist.backend=gloo"}, {"'dist.backend'"});
   expect_config_error("", {"model.attention=flash"}, {"'model.attention'", "one of auto, torch, short"});
   expect_config_error("", {"model.feed_forward=triton"}, {"'model.feed_forward'", "one of auto, torch, fused"});

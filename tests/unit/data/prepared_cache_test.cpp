@@ -153,6 +153,16 @@ TEST(PreparedCache, AFileHoldingAnotherKeyOrDamagedIsRefusedAndRebuilt) {
   EXPECT_TRUE(load_data(f.options(true)).cache_built);
 }
 
+TEST(PreparedCache, ACacheInTheDataFolderDoesNotChangeItsOwnKey) {
+  CacheFixture f;
+  auto options = f.options(true);
+  options.cache_dir = f.data_dir;  // the cache beside the data
+  EXPECT_TRUE(load_data(options).cache_built);
+  const LoadedData again = load_data(options);
+  EXPECT_FALSE(again.cache_built);
+  EXPECT_EQ(std::distance(fs::directory_iterator(f.data_dir), fs::directory_iterator()), 3 + 2);  // + file, lock
+}
+
 TEST(PreparedCache, AFolderThatCannotBeWrittenLoadsFromTheText) {
   CacheFixture f;
   std::ofstream(f.dir.path() + "/a-file") << "x";

@@ -93,6 +93,29 @@ TEST(Trainer, SameSeedSameMetricsOnCpu) {
   EXPECT_NE(a.fit.epochs[0].train_loss, c.fit.epochs[0].train_loss);
 }
 
+// train.loss=mae trains on the absolute error: on the same first step (the same model, the
+// same batch) its loss is the mean absolute error, whose square is below the mean squared error
+// (Jensen), and the two runs then go apart; metrics are MAE and RMSE either way.
+TEST(Trainer, MaeLossTrainsOnTheAbsoluteError) {
+  test_support::SyntheticData d(150, 60);
+  auto options = quick_training(1);
+  options.max_steps_per_epoch = 1;
+  options.patience = 0;
+  const TrainedRun mse = train_mf(d, options);
+  options.loss = "mae";
+  const TrainedRun mae = train_mf(d, options);
+  const double l1 = mae.fit.epochs[0].train_loss, l2 = mse.fit.epochs[0].train_loss;
+  EXPECT_LT(l1 * l1, l2);
+  EXPECT_GT(l1, 0);
+  options.max_steps_per_epoch = 0;
+  options.epochs = 3;
+  EXPECT_NE(train_mf(d, options).after.mae, [&] {
+    auto o = options;
+    o.loss = "mse";
+    return train_mf(d, o).after.mae;
+  }());
+}
+
 TEST(Trainer, StepCapShortensEpochsAndSchedule) {
   test_support::SyntheticData d(150, 60);
   auto options = quick_training(2);
