@@ -498,6 +498,11 @@ std::string param_text(const Config& config, const std::string& key) {
   return format_value(spec->get(config));
 }
 
+bool is_data_location_or_storage_key(const std::string& key) {
+  return key == "data.dir" || key == "data.interactions.path" || key == "data.cache_dir" || key == "data.windows" ||
+         key == "data.materialize_limit_mb";
+}
+
 void validate(const Config& config) {
   for (const auto& spec : param_specs()) check_value(spec, spec.get(config), "");
   validate_cross_keys(config);

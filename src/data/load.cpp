@@ -76,7 +76,8 @@ at::Tensor rows_tensor(const std::vector<int64_t>& rows, int64_t total, const st
   if (total > std::numeric_limits<int32_t>::max()) {
     throw InputError::in(where, "holds " + with_commas(total) + " ratings; mlrec takes at most 2^31 - 1");
   }
-  return torch::tensor(rows, torch::kInt64).to(torch::kInt32);
+  return torch::from_blob(const_cast<int64_t*>(rows.data()), {static_cast<int64_t>(rows.size())}, torch::kInt64)
+      .to(torch::kInt32);
 }
 
 PreparedTables tables_from_text(const config::Config::Data& options, bool keep_prepared) {
@@ -192,6 +193,16 @@ std::array<uint32_t, 3> compute_sample_checksums(const LoadedData& data) {
   return {data.train.checksum(), data.valid.checksum(), data.test.checksum()};
 }
 
+// The same checksums straight from the tables: gathered datasets over the columns, so that no
+// sample table is materialized only to be checksummed.
+std::array<uint32_t, 3> compute_sample_checksums(const PreparedTables& t, int length) {
+  const auto columns = std::make_shared<const RatingColumns>(t.columns);
+  const auto crc = [&](const at::Tensor& rows) {
+    return rows.defined() ? RatingDataset(columns, rows, length, WindowStorage::kGathered).checksum() : Crc32().value();
+  };
+  return {crc(t.train_rows), crc(t.valid_rows), crc(t.test_rows)};
+}
+
 // The prepared data through the cache in options.cache_dir: mapped when there, else prepared
 // from the text and written there first. Only this process's own trouble with the cache (a
 // read-only or full disk) makes it prepare from the text without one, with a warning.
@@ -213,14 +224,12 @@ LoadedData load_through_cache(const config::Config::Data& options) {
   if (!file) {
     if (!why.empty()) log_warning("prepared-data cache refused: " + why + "; preparing it again");
     PreparedTables tables = tables_from_text(options, false);
-    LoadedData in_memory = loaded_from_tables(tables, options);
-    tables.facts["sample_crc32"] = compute_sample_checksums(in_memory);
+    tables.facts["sample_crc32"] = compute_sample_checksums(tables, options.sequence_length);
     try {
       write_prepared_cache(path, key, tables.facts, cache_arrays(tables));
     } catch (const std::runtime_error& e) {
       log_warning(std::string("prepared data not cached: ") + e.what());
-      in_memory.sample_checksums = tables.facts["sample_crc32"].get<std::array<uint32_t, 3>>();
-      return in_memory;
+      return loaded_from_tables(std::move(tables), options);
     }
     built = true;
     file = PreparedCacheFile::open(path, key, why);
@@ -282,7 +291,8 @@ LoadedData load_data(const config::Config::Data& options, bool keep_prepared) {
 }
 
 std::string data_fingerprint(const LoadedData& data) {
-  const auto crc = data.sample_checksums ? *data.sample_checksums : compute_sample_checksums(data);
+  MLREC_CHECK(data.sample_checksums.has_value(), "data not loaded by load_data");
+  const auto& crc = *data.sample_checksums;
   std::string fingerprint = fmt::format("crc32 {:08x} {:08x} {:08x}, {} + {} + {} samples", crc[0], crc[1], crc[2],
                                         data.train.size(), data.valid.size(), data.test.size());
   // The side tables, where there are any (the fingerprints of data without them are unchanged).

@@ -73,15 +73,12 @@ std::string prepared_cache_key(const config::Config::Data& options) {
   }
   for (const auto& file : files) key += "file " + file_identity(file) + "\n";
   // Every data.* setting that changes the samples (not where they sit or how they are held).
+  config::Config settings;
+  settings.data = options;
   for (const auto& spec : config::param_specs()) {
     const std::string& k = spec.key;
-    if (k.rfind("data.", 0) != 0 || k == "data.dir" || k == "data.cache_dir" || k == "data.windows" ||
-        k == "data.materialize_limit_mb" || k == "data.interactions.path") {
-      continue;
-    }
-    config::Config c;
-    c.data = options;
-    key += k + "=" + config::param_text(c, k) + "\n";
+    if (k.rfind("data.", 0) != 0 || config::is_data_location_or_storage_key(k)) continue;
+    key += k + "=" + config::param_text(settings, k) + "\n";
   }
   return key;
 }

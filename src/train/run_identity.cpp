@@ -35,13 +35,10 @@ bool may_change_on_resume(const std::string& key) {
   for (const char* prefix : {"output.", "checkpoint.", "dist."}) {
     if (key.rfind(prefix, 0) == 0) return true;
   }
-  // data.dir, data.interactions.path: the same data may sit at another path (a node's local
-  // copy); the data's own fingerprint decides.
-  // data.cache_dir, data.windows, data.materialize_limit_mb: where and how the same samples are
-  // held, not which.
-  return key == "train.threads" || key == "train.log_every_steps" || key == "train.device" || key == "data.dir" ||
-         key == "data.interactions.path" || key == "data.cache_dir" || key == "data.windows" ||
-         key == "data.materialize_limit_mb";
+  // Where the data sits (a node's local copy) and how its samples are held: the data's own
+  // fingerprint decides.
+  return key == "train.threads" || key == "train.log_every_steps" || key == "train.device" ||
+         config::is_data_location_or_storage_key(key);
 }
 
 std::optional<std::string> first_config_difference(const RunIdentity& there, const RunIdentity& here) {

@@ -201,6 +201,12 @@ void apply_overrides(Config& config, const std::vector<std::string>& overrides);
 /// Parses `text` as the value of `key` and stores it (type- and bounds-checked).
 void set_param(Config& config, const std::string& key, const std::string& text);
 
+/// Whether `key` is a data.* setting that says where the data sits or how its samples are held
+/// (data.dir, data.interactions.path, data.cache_dir, data.windows, data.materialize_limit_mb),
+/// not which samples they are: the prepared-data cache's key leaves these out, and a run may
+/// resume with them changed (the data's fingerprint decides).
+bool is_data_location_or_storage_key(const std::string& key);
+
 /// The value of `key`, formatted as in to_yaml ("0.01", "true", "[1024, 512, 256]").
 std::string param_text(const Config& config, const std::string& key);
 

@@ -31,7 +31,7 @@ struct LoadedData {
   double seconds = 0;                // from opening the files to the tensors being ready
   std::string cache_file;            // the prepared-data cache mapped ("" = none)
   bool cache_built = false;          // this process wrote cache_file (no cache was there)
-  // The samples' CRCs (train, valid, test) where the cache recorded them, else computed.
+  // The samples' CRCs (train, valid, test): recorded in the cache, or computed by load_data.
   std::optional<std::array<uint32_t, 3>> sample_checksums;
 
   /// Moves the datasets (and the columns they gather from, once) to `device`.
