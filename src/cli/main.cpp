@@ -37,6 +37,7 @@
 #include "mlrec/serve/serve.h"
 #include "mlrec/train/run.h"
 #include "mlrec/train/seeds.h"
+#include "train_blend.h"
 #include "mlrec/train/sweep.h"
 
 namespace po = boost::program_options;
@@ -156,7 +157,13 @@ int run_train(const std::vector<std::string>& args) {
       }
     }
     if (seeds.empty()) throw mlrec::ConfigError("--seeds: no seed given");
+    if (!config.blend.members.empty()) {
+      return run_stoppable(group, [&] { mlrec::cli::train_blend(config, overrides, group, seeds); });
+    }
     return run_stoppable(group, [&] { mlrec::train::run_seeds(config, group, seeds); });
+  }
+  if (!config.blend.members.empty()) {
+    return run_stoppable(group, [&] { mlrec::cli::train_blend(config, overrides, group, {}); });
   }
   return run_stoppable(group, [&] { mlrec::train::run_training(config, group); });
 }

@@ -367,6 +367,11 @@ void validate_interactions(const Config::Data& d) {
 
 void validate_cross_keys(const Config& c) {
   validate_interactions(c.data);
+  if (!c.blend.members.empty() && c.data.test_per_user == 0) {
+    throw ConfigError::for_key("data.test_per_user",
+                               "must be > 0 in a blend (blend.members): a blend is fitted on validation and "
+                               "reported on test");
+  }
   if (c.model.embedding_dim % c.model.heads != 0) {
     throw ConfigError::for_key(
         "model.embedding_dim",

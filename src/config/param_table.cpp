@@ -138,15 +138,26 @@ std::vector<ParamSpec> build_param_table() {
   // model
   t.push_back(MLREC_PARAM(model, name,
                           "Model to train: baseline (the training median), mf, mf_history (MF reading the "
-                          "user's ratings just before the target: models/mf_history.h), seq, seq_ratings, "
-                          "seq_features (the Behavior Sequence Transformer and its variants).")
-                  .one_of({"baseline", "mf", "mf_history", "seq", "seq_ratings", "seq_features"}));
+                          "user's ratings just before the target: models/mf_history.h), item_knn (item "
+                          "neighbourhood on baseline residuals, fitted in closed form: models/item_knn.h), seq, "
+                          "seq_ratings, seq_features (the Behavior Sequence Transformer and its variants).")
+                  .one_of({"baseline", "mf", "mf_history", "item_knn", "seq", "seq_ratings", "seq_features"}));
   t.push_back(MLREC_PARAM(model, factors, "Matrix factorization latent factors (mf).").ge(1));
   t.push_back(MLREC_PARAM(model, embedding_init_std,
                           "Std of the N(0, std) init of every embedding (PyTorch's default: 1).")
                   .gt(0));
   t.push_back(MLREC_PARAM(model, bias_init_std,
                           "Std of the N(0, std) init of MF's user and item biases (0 = zeros).").ge(0));
+  t.push_back(MLREC_PARAM(model, neighbours,
+                          "item_knn: how many of the user's rated items, the most similar to the target, "
+                          "predict its rating.").ge(1));
+  t.push_back(MLREC_PARAM(model, shrinkage,
+                          "item_knn: a similarity from n common raters is shrunk by n / (n + shrinkage), "
+                          "so that items with few raters in common count less.").ge(0));
+  t.push_back(MLREC_PARAM(model, recent_weight,
+                          "item_knn: the votes of the window's ratings (the data.sequence_length - 1 "
+                          "ratings just before the target, mostly its session on MovieLens) weigh this "
+                          "many times more than the user's other ratings.").gt(0));
   t.push_back(MLREC_PARAM(model, linear_init,
                           "Init of the sequence models' Linear layers: default (PyTorch's "
                           "kaiming-uniform) or xavier_uniform.").one_of({"default", "xavier_uniform"}));
@@ -262,6 +273,19 @@ std::vector<ParamSpec> build_param_table() {
                           "Replace the files of another run found in output.dir (config.yaml, metrics.jsonl, "
                           "summary.json, best.pt, checkpoints/). Without it such a directory is refused, "
                           "unless it holds this same run, which checkpoint.resume continues."));
+  // blend
+  t.push_back(MLREC_PARAM(blend, members,
+                          "Makes this configuration a blend: its members' configuration files, "
+                          "comma-separated (paths as data.dir's: from the working directory). The command "
+                          "trains each member on this file's data section (the same split for all) into "
+                          "output.dir/<member file's name>, then fits their linear blend on validation "
+                          "and scores it once on test (output.dir/blend.json; with --seeds, per seed and "
+                          "mean +- std). Needs data.test_per_user > 0; \"\" = not a blend.").may_be_empty());
+  t.push_back(MLREC_PARAM(blend, member_seeds,
+                          "Each member trained by gradient is trained this many times, copy k with seed "
+                          "train.seed + k * 1000000 (into output.dir/<name>-<k> for k >= 1), and every "
+                          "copy joins the blend: seeds' errors partly cancel. Closed-form members "
+                          "(baseline, item_knn) are the same for every seed and join once.").ge(1).le(100));
   // checkpoint
   t.push_back(MLREC_PARAM(checkpoint, resume,
                           "auto: continue from the newest valid checkpoint in output.dir/checkpoints (a "

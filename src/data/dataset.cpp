@@ -213,6 +213,7 @@ DatasetInfo make_dataset_info(const PreparedRatings& prepared, int sequence_leng
   info.rating_max = prepared.scale.max_rating;
   info.rating_step = prepared.scale.step;
   info.sequence_length = sequence_length;
+  info.train_samples = static_cast<int64_t>(prepared.train_rows.size());
   return info;
 }
 

@@ -181,6 +181,7 @@ LoadedData loaded_from_tables(PreparedTables t, const config::Config::Data& opti
   info.rating_max = scale.max_rating;
   info.rating_step = scale.step;
   info.sequence_length = length;
+  info.train_samples = t.train_rows.numel();
   loaded.release = f.at("release").get<std::string>();
   loaded.statistics = f.at("stats").get<std::string>();
   loaded.ids = id_maps_from_json(f.at("ids").get<std::string>(), "the prepared data");

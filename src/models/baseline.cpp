@@ -8,7 +8,7 @@ MedianBaseline::MedianBaseline() {
   prediction_ = register_buffer("prediction", torch::zeros({1}));
 }
 
-void MedianBaseline::fit(const torch::Tensor& train_targets) {
+void MedianBaseline::fit_targets(const torch::Tensor& train_targets) {
   // torch's median of an even count is the lower middle value, as numpy's is not; for ratings
   // on a grid the two agree except when the middle straddles two levels, where we follow
   // numpy (the study's reference) and average them.

@@ -128,16 +128,19 @@ RankingWhen ranking_when(const config::Config::Train& options, const models::Rat
   return model.scores_all_items_cheaply() ? RankingWhen::kEpoch : RankingWhen::kOff;
 }
 
-// The median baseline trains nothing: fitted once, scored once.
-void fit_baseline(models::RatingModel& model, Trainer& trainer, const data::LoadedData& data,
+// The closed-form models (the median baseline, item_knn) train nothing: fitted once, scored once.
+void fit_closed_form(models::RatingModel& model, Trainer& trainer, const data::LoadedData& data,
                   const RunDirectory& run_dir, const std::string& checkpoint, const RankingInput* ranking,
                   RunResult& result) {
-  model.fit(data.train.targets());
+  model.fit(data.train);
   result.best = trainer.evaluate(data.valid, ranking);
   run_dir.write_empty_metrics();
   if (run_dir.writer() && !checkpoint.empty()) save_checkpoint(model, checkpoint);
-  log_rank0(fmt::format("baseline predicts {:.4f}: valid {}", static_cast<models::MedianBaseline&>(model).prediction(),
-                        metrics_text(result.best)));
+  if (const auto* baseline = dynamic_cast<const models::MedianBaseline*>(&model)) {
+    log_rank0(fmt::format("baseline predicts {:.4f}: valid {}", baseline->prediction(), metrics_text(result.best)));
+  } else {
+    log_rank0("fitted in closed form: valid " + metrics_text(result.best));
+  }
 }
 
 // The trained models: the trainer with the run's callbacks (metrics.jsonl, best weights, early
@@ -363,6 +366,11 @@ RunResult finished_result(const StartPlan& plan, const RunDirectory& run_dir) {
 
 RunResult run_training(const config::Config& config, dist::ProcessGroup& group,
                        const std::vector<std::shared_ptr<Callback>>& extra) {
+  if (!config.blend.members.empty()) {
+    throw ConfigError::for_key("blend.members", "this configuration is a blend, which `mlrec_dist --config FILE "
+                                                "[--seeds ...]` trains (its members, then the blend), not a sweep or "
+                                                "a single run");
+  }
   // Before anything that depends on the configuration: every rank runs the same program on the
   // same configuration (ranks of an MPMD launch may not).
   RunIdentity identity = identity_of(config);
@@ -430,7 +438,7 @@ RunResult run_training(const config::Config& config, dist::ProcessGroup& group,
   if (model->trainable()) {
     fit_model(config, trainer, data, run_dir, checkpoint, identity, extra, result);
   } else {
-    fit_baseline(*model, trainer, data, run_dir, checkpoint, ranking == RankingWhen::kOff ? nullptr : &valid_ranking,
+    fit_closed_form(*model, trainer, data, run_dir, checkpoint, ranking == RankingWhen::kOff ? nullptr : &valid_ranking,
                  result);
   }
   result.steps_per_epoch = trainer.steps_per_epoch();

@@ -78,37 +78,47 @@ std::string describe(const char* what, const std::vector<Metrics>& runs) {
 }  // namespace
 
 void run_seeds(const config::Config& config, dist::ProcessGroup& group, const std::vector<int64_t>& seeds) {
-  std::vector<Metrics> valid, test;
-  Json per_seed = Json::object();
+  std::vector<SeedResult> results;
   for (int64_t seed : seeds) {
     config::Config run = config;
     run.train.seed = seed;
     run.output.dir = (fs::path(config.output.dir) / ("seed-" + std::to_string(seed))).string();
     log_rank0("seed " + std::to_string(seed) + ": " + run.output.dir);
     const RunResult result = run_training(run, group);
-    valid.push_back(result.best);
-    Json entry{{"valid_mae", result.best.mae}, {"valid_rmse", result.best.rmse}, {"best_epoch", result.best_epoch}};
-    if (result.best.has_ranking()) {
-      entry["valid_hr"] = result.best.hr;
-      entry["valid_ndcg"] = result.best.ndcg;
+    results.push_back({seed, result.best, result.test, result.best_epoch});
+  }
+  summarize_seeds(config.output.dir, config.model.name, results, group.rank == 0);
+}
+
+void summarize_seeds(const std::string& dir, const std::string& model, const std::vector<SeedResult>& results,
+                     bool write) {
+  std::vector<Metrics> valid, test;
+  Json per_seed = Json::object();
+  for (const SeedResult& r : results) {
+    valid.push_back(r.valid);
+    Json entry{{"valid_mae", r.valid.mae}, {"valid_rmse", r.valid.rmse}};
+    if (r.best_epoch > 0) entry["best_epoch"] = r.best_epoch;
+    if (r.valid.has_ranking()) {
+      entry["valid_hr"] = r.valid.hr;
+      entry["valid_ndcg"] = r.valid.ndcg;
     }
-    if (result.test.count > 0) {
-      test.push_back(result.test);
-      entry["test_mae"] = result.test.mae;
-      entry["test_rmse"] = result.test.rmse;
-      if (result.test.has_ranking()) {
-        entry["test_hr"] = result.test.hr;
-        entry["test_ndcg"] = result.test.ndcg;
+    if (r.test.count > 0) {
+      test.push_back(r.test);
+      entry["test_mae"] = r.test.mae;
+      entry["test_rmse"] = r.test.rmse;
+      if (r.test.has_ranking()) {
+        entry["test_hr"] = r.test.hr;
+        entry["test_ndcg"] = r.test.ndcg;
       }
     }
-    per_seed[std::to_string(seed)] = entry;
+    per_seed[std::to_string(r.seed)] = entry;
   }
   log_rank0(describe("validation", valid));
   if (!test.empty()) log_rank0(describe("test", test));
-  if (group.rank != 0) return;
-  Json summary{{"model", config.model.name}, {"seeds", seeds.size()}, {"runs", per_seed}, {"valid", stats_json(valid)}};
+  if (!write) return;
+  Json summary{{"model", model}, {"seeds", results.size()}, {"runs", per_seed}, {"valid", stats_json(valid)}};
   if (!test.empty()) summary["test"] = stats_json(test);
-  write_file_atomic((fs::path(config.output.dir) / "seeds.json").string(), summary.dump() + "\n");
+  write_file_atomic((fs::path(dir) / "seeds.json").string(), summary.dump() + "\n");
 }
 
 }  // namespace mlrec::train

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -117,9 +118,52 @@ TEST_F(Serve, BlendFitsOnValidationAndReportsTest) {
   EXPECT_NE(refused.output.find("other data or another split"), std::string::npos) << refused.output;
 }
 
+// A blend as one configuration (blend.members; configs/best.yaml): one command trains the members
+// on the blend's data, per seed, and blends them; the seeds' mean and spread go to seeds.json.
+TEST_F(Serve, ABlendConfigurationTrainsItsMembersAndBlendsThemPerSeed) {
+  const std::string smoke = std::string(MLREC_SOURCE_DIR) + "/configs/smoke.yaml";
+  const std::string knn = tmp_.file("knn.yaml"), blend = tmp_.file("blend.yaml");
+  write_file_atomic(knn, "model: {name: item_knn, neighbours: 10}\n");
+  // The members' own data sections (smoke.yaml's) are replaced by the blend's.
+  write_file_atomic(blend, "blend: {members: '" + smoke + ", " + knn + "', member_seeds: 2}\ndata: {dir: " + data_ +
+                               ", test_per_user: 1}\noutput: {dir: " + tmp_.file("runs/blend") + "}\n");
+  const auto r = run_cli("--config " + blend + " --seeds 1,2 --set train.threads=1 --set train.epochs=2");
+  ASSERT_EQ(r.status, 0) << r.output;
+  std::vector<double> knn_test;
+  for (const std::string seed : {"1", "2"}) {
+    const std::string dir = tmp_.file("runs/blend/seed-" + seed);
+    const auto report = nlohmann::json::parse(read_file(dir + "/blend.json", "blend"));
+    // member_seeds: 2 trains the MF twice, with two seeds; item_knn, fitted in closed form, once.
+    ASSERT_EQ(report["members"].size(), 3u);
+    EXPECT_EQ(report["members"][0]["run"], dir + "/smoke");
+    EXPECT_EQ(report["members"][1]["run"], dir + "/smoke-1");
+    EXPECT_EQ(report["members"][2]["model"], "item_knn");
+    EXPECT_EQ(train::read_run_summary(dir + "/smoke/summary.json").seed, std::stoll(seed));
+    EXPECT_EQ(train::read_run_summary(dir + "/smoke-1/summary.json").seed, std::stoll(seed) + 1000000);
+    EXPECT_EQ(report["test"]["count"].get<int>(), 60);
+    double best_member_rmse = 1e9;
+    for (const auto& m : report["members"]) best_member_rmse = std::min(best_member_rmse, m["valid"]["rmse"].get<double>());
+    EXPECT_LE(report["valid"]["rmse"].get<double>(), best_member_rmse + 1e-9);
+    knn_test.push_back(report["members"][2]["test"]["mae"].get<double>());
+  }
+  EXPECT_EQ(knn_test[0], knn_test[1]);  // a closed-form fit: the seed changes nothing
+  const auto seeds = nlohmann::json::parse(read_file(tmp_.file("runs/blend/seeds.json"), "seeds"));
+  EXPECT_EQ(seeds["model"], "blend");
+  EXPECT_EQ(seeds["seeds"].get<int>(), 2);
+  EXPECT_GT(seeds["test"]["mae"]["mean"].get<double>(), 0);
+
+  // A member that is not there is refused before anything trains.
+  write_file_atomic(blend, "blend: {members: '" + smoke + ", " + tmp_.file("nope.yaml") + "'}\ndata: {dir: " +
+                               data_ + ", test_per_user: 1}\noutput: {dir: " + tmp_.file("runs/bad") + "}\n");
+  const auto refused = run_cli("--config " + blend);
+  EXPECT_EQ(refused.status, 2);
+  EXPECT_NE(refused.output.find("blend.members"), std::string::npos) << refused.output;
+  EXPECT_FALSE(std::filesystem::exists(tmp_.file("runs/bad")));
+}
+
 TEST_F(Serve, PredictReproducesTheValidationMaeOfTheRun) {
   const std::string pairs = write_validation_pairs();
-  for (const std::string model : {"mf", "seq_ratings"}) {
+  for (const std::string model : {"mf", "item_knn", "seq_ratings"}) {
     const std::string run = train(model);
     const std::string out = tmp_.file("predictions-" + model + ".csv");
     const auto r = run_cli("predict --run " + run + " --input " + pairs + " --out " + out + " --threads 1");

@@ -71,6 +71,9 @@ struct Config {
     int factors = 120;                  // MF factors
     double embedding_init_std = 1.0;    // N(0, std) for all embeddings (PyTorch's default is 1.0)
     double bias_init_std = 1.0;         // N(0, std) for MF's bias embeddings; 0 = zeros
+    int neighbours = 20;                // item_knn: rated items that vote on the target
+    double shrinkage = 100;             // item_knn: similarity * n / (n + shrinkage), n common raters
+    double recent_weight = 1;           // item_knn: weight of the window's votes against the others
     std::string linear_init = "default";
     // mlrec's kernels or torch's ops, per part of the sequence models (models/bst.h)
     std::string attention = "auto";
@@ -128,6 +131,13 @@ struct Config {
     bool save_checkpoint = true;
     bool overwrite = false;  // replace another run's files in output.dir
   } output;
+
+  // A blend (serve/serve.h, train_blend): models trained on the same data and combined linearly,
+  // fitted on validation.
+  struct Blend {
+    std::string members;  // comma-separated configuration files of the members; "" = not a blend
+    int member_seeds = 1;  // copies of each member trained by gradient, each with its own seed
+  } blend;
 
   // Training-state checkpoints under output.dir/checkpoints (train/checkpointing.h).
   struct Checkpoint {

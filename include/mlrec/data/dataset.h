@@ -34,6 +34,7 @@ struct DatasetInfo {
   bool has_user_features = false;
   float rating_min = 1, rating_max = 5, rating_step = 1;
   int sequence_length = 10;
+  int64_t train_samples = 0;      // training samples (what closed-form models keep per rating)
   // Side features of your own data (data/side_features.h), for seq_features: per dense user
   // (item), int32 [num_users + 1, F] codes (0 = unknown), undefined when there is no table, and
   // each feature's number of codes.

@@ -13,7 +13,8 @@ class MedianBaseline : public RatingModel {
   torch::Tensor score_all_items(const data::Batch& batch, int64_t num_items) override;
   bool scores_all_items_cheaply() const override { return true; }
   bool trainable() const override { return false; }
-  void fit(const torch::Tensor& train_targets) override;
+  void fit(const data::RatingDataset& train) override { fit_targets(train.targets()); }
+  void fit_targets(const torch::Tensor& train_targets);
   double prediction() const;
 
  private:

@@ -15,11 +15,11 @@ class RatingModel : public torch::nn::Module {
  public:
   /// Predicted ratings, float [B].
   virtual torch::Tensor forward(const data::Batch& batch) = 0;
-  /// False for models fitted in closed form (the median baseline): the trainer then calls
+  /// False for models fitted in closed form (the median baseline, item_knn): the run then calls
   /// fit() instead of running gradient steps.
   virtual bool trainable() const { return true; }
-  /// Closed-form fit on the training targets; only for models that are not trainable().
-  virtual void fit(const torch::Tensor& /*train_targets*/) {}
+  /// Closed-form fit on the training samples; only for models that are not trainable().
+  virtual void fit(const data::RatingDataset& /*train*/) {}
   /// The predicted rating of every item for each row of `batch`: float [B, num_items + 1], column
   /// m the rating the row's user would give item m after the row's history (the window's last
   /// position, the target, replaced by m; column 0, padding, is scored too and ignored by

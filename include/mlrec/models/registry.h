@@ -1,5 +1,4 @@
-// Model construction by name from the configuration: the one place that knows the five models
-// of the study.
+// Model construction by name from the configuration: the one place that knows the models.
 #pragma once
 
 #include <string>
@@ -14,6 +13,9 @@ namespace mlrec::models {
 const std::vector<std::string>& model_names();
 /// Whether the model needs user features (sex, age, occupation) in the data.
 bool needs_user_features(const std::string& model_name);
+/// Whether the model is fitted in closed form (the median baseline, item_knn): the same model
+/// for every seed.
+bool fitted_in_closed_form(const std::string& model_name);
 
 /// Builds the named model sized for the data. A model that needs user features on a release
 /// without them is a ConfigError naming model.name.

@@ -124,7 +124,7 @@ TEST(ParamSpecs, KeysAreUniqueAndCoverScriptKeys) {
     EXPECT_NE(find_param(k), nullptr) << k;
   }
   EXPECT_EQ(find_param("train.nope"), nullptr);
-  EXPECT_EQ(keys.size(), 84u);  // update when adding a parameter (and its test)
+  EXPECT_EQ(keys.size(), 89u);  // update when adding a parameter (and its test)
 }
 
 TEST(ParamSpecs, EveryKeyIsBoundToItsOwnField) {
@@ -394,6 +394,10 @@ TEST(ConfigErrors, OutOfRange) {
       {"train.pct_start", "0"},
       {"train.pct_start", "1"},
       {"model.heads", "0"},
+      {"model.neighbours", "0"},
+      {"model.shrinkage", "-1"},
+      {"model.recent_weight", "0"},
+      {"blend.member_seeds", "0"},
       {"dist.timeout_seconds", "0"},
       {"data.valid_per_user", "0"},
       {"data.sequence_length", "1"},
@@ -421,7 +425,7 @@ TEST(ConfigErrors, OutOfRange) {
 
 TEST(ConfigErrors, EnumValues) {
   expect_config_error("", {"model.name=transformer"},
-                      {"'model.name'", "one of baseline, mf, mf_history, seq, seq_ratings, seq_features",
+                      {"'model.name'", "one of baseline, mf, mf_history, item_knn, seq, seq_ratings, seq_features",
                        "'transformer'"});
   expect_config_error("train: {device: gpu}\n", {}, {"'train.device'", "gpu"});
   expect_config_error("", {"train.precision=fp16"}, {"'train.precision'"});
@@ -439,6 +443,8 @@ TEST(ConfigErrors, EnumValues) {
 }
 
 TEST(ConfigErrors, CrossKeyChecks) {
+  expect_config_error("", {"blend.members=configs/mf_tuned.yaml,configs/item_knn.yaml"},
+                      {"'data.test_per_user'", "blend"});
   expect_config_error("model: {embedding_dim: 100}\n", {},
                       {"'model.embedding_dim'", "divisible by model.heads"});
   expect_config_error("", {"model.heads=7"}, {"'model.embedding_dim'", "model.heads"});

@@ -166,10 +166,10 @@ TEST(Bst, EveryAttentionChoiceComputesTheSameModelOnTheCpu) {
 
 TEST(MedianBaseline, FitsTheMedianAsNumpyDoes) {
   MedianBaseline odd;
-  odd.fit(torch::tensor({5.f, 1.f, 4.f}));
+  odd.fit_targets(torch::tensor({5.f, 1.f, 4.f}));
   EXPECT_DOUBLE_EQ(odd.prediction(), 4.0);
   MedianBaseline even;
-  even.fit(torch::tensor({1.f, 4.f, 3.f, 5.f}));
+  even.fit_targets(torch::tensor({1.f, 4.f, 3.f, 5.f}));
   EXPECT_DOUBLE_EQ(even.prediction(), 3.5);
   data::Batch batch;
   batch.target = torch::zeros({3});
