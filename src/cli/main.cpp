@@ -93,7 +93,9 @@ constexpr const char* kUsage = R"(mlrec_dist: rating-prediction training on Movi
 usage:
   mlrec_dist [train] --config FILE [--set key=value ...] [--seeds 42,1,2]
                                                            train one model (see --help-config); with
-                                                           --seeds, once per seed, with mean and std
+                                                           --seeds, once per seed, with mean and std;
+                                                           a blend's file (blend.members: configs/
+                                                           best.yaml) trains its members, then blends
   mlrec_dist sweep --sweep FILE [--set key=value ...] [--retry-failed] [--trial N ...] [--report] [--count]
                                                            a grid or random search; under mpirun the
                                                            trials are spread over the ranks; run again,

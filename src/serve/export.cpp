@@ -38,6 +38,12 @@ std::string prediction_formula(const std::string& model) {
            "h = sum_k (history_item.weight[m_k] + d_k history_rating.weight[m_k]) / sqrt(n), d_k = r_k - low - "
            "(high - low) sigmoid(b_u + item_bias.weight[m_k, 0]) over the n rated history positions k";
   }
+  if (model == "item_knn") {
+    return "item neighbourhood (src/models/item_knn.h): clamp(mean + user_bias[u] + item_bias[i] + sum_j w_j e_j / "
+           "sum_j |w_j|, low, high) over the model.neighbours items j with the largest |w_j|, w_j = "
+           "similarity[i, j] (times model.recent_weight for the ratings of the pair's history window), e_j the "
+           "user's residuals: residual[k] for rated_item[k], k in [user_start[u], user_start[u + 1])";
+  }
   if (model == "baseline") return "prediction[0] for every pair";
   return "the Behavior Sequence Transformer of mlrec's src/models/bst.cpp over the user's last "
          "sequence_length - 1 ratings and the item; load it with mlrec (mlrec_dist predict)";

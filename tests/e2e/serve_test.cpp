@@ -161,6 +161,18 @@ TEST_F(Serve, ABlendConfigurationTrainsItsMembersAndBlendsThemPerSeed) {
   EXPECT_FALSE(std::filesystem::exists(tmp_.file("runs/bad")));
 }
 
+// An exported item_knn says how its tensors make a rating (not the BST's text, its fallback).
+TEST_F(Serve, ExportedItemKnnDescribesItsOwnPrediction) {
+  const std::string run = train("item_knn");
+  const std::string exported = tmp_.file("exported-knn");
+  const auto r = run_cli("export --run " + run + " --out " + exported);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto model = nlohmann::json::parse(read_file(exported + "/model.json", "model.json"));
+  const std::string prediction = model["prediction"];
+  EXPECT_NE(prediction.find("item neighbourhood"), std::string::npos) << prediction;
+  EXPECT_NE(read_file(exported + "/model.safetensors", "weights").find("\"similarity\""), std::string::npos);
+}
+
 TEST_F(Serve, PredictReproducesTheValidationMaeOfTheRun) {
   const std::string pairs = write_validation_pairs();
   for (const std::string model : {"mf", "item_knn", "seq_ratings"}) {
