@@ -105,7 +105,8 @@ void ItemNeighbourhood::fit(const data::RatingDataset& train) {
     common.addmm_(rated.t(), rated);
   }
   const auto norm = dot.diagonal().clamp_min(0).sqrt().clamp_min(1e-12);
-  similarity_.copy_(dot / norm.unsqueeze(1) / norm.unsqueeze(0) * common / (common + shrinkage_));
+  // (clamped: with shrinkage 0, two items no one rated both of would be 0 / 0)
+  similarity_.copy_(dot / norm.unsqueeze(1) / norm.unsqueeze(0) * common / (common + shrinkage_).clamp_min(1e-12));
   similarity_.fill_diagonal_(0);
 }
 

@@ -26,15 +26,20 @@ config::Config::Model knn(int neighbours = 5, double shrinkage = 10) {
 torch::Tensor buffer(const RatingModel& model, const std::string& name) { return model.named_buffers()[name]; }
 
 TEST(ItemKnn, PredictsInsideTheRatingScaleAfterFitting) {
-  test_support::SyntheticData d(40, 30);
-  auto model = make_model(knn(), d.info);
-  EXPECT_FALSE(model->trainable());
-  model->fit(d.train);
-  const auto prediction = model->forward(d.valid.slice(0, 17));
-  EXPECT_EQ(prediction.sizes(), torch::IntArrayRef({17}));
-  EXPECT_EQ(prediction.scalar_type(), torch::kFloat32);
-  EXPECT_GE(prediction.min().item<float>(), 1.0f);
-  EXPECT_LE(prediction.max().item<float>(), 5.0f);
+  // 120 movies, users rating 20 to 60: many pairs of movies have no rater in common, which with
+  // shrinkage 0 must not turn into 0 / 0.
+  test_support::SyntheticData d(40, 120);
+  for (const double shrinkage : {10.0, 0.0}) {
+    auto model = make_model(knn(5, shrinkage), d.info);
+    EXPECT_FALSE(model->trainable());
+    model->fit(d.train);
+    EXPECT_TRUE(torch::isfinite(buffer(*model, "similarity")).all().item<bool>()) << shrinkage;
+    const auto prediction = model->forward(d.valid.slice(0, 17));
+    EXPECT_EQ(prediction.sizes(), torch::IntArrayRef({17}));
+    EXPECT_EQ(prediction.scalar_type(), torch::kFloat32);
+    EXPECT_GE(prediction.min().item<float>(), 1.0f) << shrinkage;
+    EXPECT_LE(prediction.max().item<float>(), 5.0f) << shrinkage;
+  }
 }
 
 // The similarity is the cosine of two items' residual columns, over the users who rated both,
