@@ -79,8 +79,8 @@ void ItemNeighbourhood::fit(const data::RatingDataset& train) {
 
   // Each user's ratings together (the order within a user does not matter to the model).
   const auto order = std::get<1>(user.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false));
-  const auto sorted_user = user.index_select(0, order);
-  rated_item_.copy_(item.index_select(0, order));
+  const auto sorted_user = user.index_select(0, order), sorted_item = item.index_select(0, order);
+  rated_item_.copy_(sorted_item);
   residual_.copy_(residual.index_select(0, order));
   user_start_.zero_();
   user_start_.narrow(0, 1, num_users).copy_(per_user.to(torch::kInt64).cumsum(0));
@@ -89,7 +89,7 @@ void ItemNeighbourhood::fit(const data::RatingDataset& train) {
   // [block, items] matrices (one matrix product each), then cosine and shrinkage.
   auto dot = torch::zeros({num_items, num_items});
   auto common = torch::zeros({num_items, num_items});
-  const auto sorted_residual = residual_, sorted_item = item.index_select(0, order);
+  const auto& sorted_residual = residual_;
   const auto* start = user_start_.data_ptr<int64_t>();
   for (int64_t first = 0; first < num_users; first += kUserBlock) {
     const int64_t last = std::min(num_users, first + kUserBlock);
