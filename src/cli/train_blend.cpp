@@ -43,7 +43,7 @@ std::vector<config::Config> blend_members(const config::Config& blend, const std
       throw ConfigError::for_key("blend.members", "'" + file + "' is itself a blend");
     }
     member.data = blend.data;
-    const int copies = models::fitted_in_closed_form(member.model.name) ? 1 : blend.blend.member_seeds;
+    const int copies = models::fitted_without_gradients(member.model.name) ? 1 : blend.blend.member_seeds;
     for (int k = 0; k < copies; ++k) {
       const std::string copy_name = k == 0 ? name : name + "-" + std::to_string(k);
       if (!names.insert(copy_name).second) {

@@ -139,9 +139,9 @@ std::vector<ParamSpec> build_param_table() {
   t.push_back(MLREC_PARAM(model, name,
                           "Model to train: baseline (the training median), mf, mf_history (MF reading the "
                           "user's ratings just before the target: models/mf_history.h), item_knn (item "
-                          "neighbourhood on baseline residuals, fitted in closed form: models/item_knn.h), seq, "
-                          "seq_ratings, seq_features (the Behavior Sequence Transformer and its variants).")
-                  .one_of({"baseline", "mf", "mf_history", "item_knn", "seq", "seq_ratings", "seq_features"}));
+                          "neighbourhood on baseline residuals, fitted in closed form: models/item_knn.h), "
+                          "bayes_svdpp (SVD++ by Gibbs sampling: models/bayes_svdpp.h), seq, seq_ratings, seq_features (the Behavior Sequence Transformer and its variants).")
+                  .one_of({"baseline", "mf", "mf_history", "item_knn", "bayes_svdpp", "seq", "seq_ratings", "seq_features"}));
   t.push_back(MLREC_PARAM(model, factors, "Matrix factorization latent factors (mf).").ge(1));
   t.push_back(MLREC_PARAM(model, embedding_init_std,
                           "Std of the N(0, std) init of every embedding (PyTorch's default: 1).")
@@ -158,6 +158,15 @@ std::vector<ParamSpec> build_param_table() {
                           "item_knn: the votes of the window's ratings (the data.sequence_length - 1 "
                           "ratings just before the target, mostly its session on MovieLens) weigh this "
                           "many times more than the user's other ratings.").gt(0));
+  t.push_back(MLREC_PARAM(model, sweeps,
+                          "bayes_svdpp: Gibbs sampling sweeps, each drawing every parameter once.").ge(1));
+  t.push_back(MLREC_PARAM(model, burn_in,
+                          "bayes_svdpp: the first sweeps, whose samples are discarded (the chain has not "
+                          "settled); must be fewer than model.sweeps.").ge(0));
+  t.push_back(MLREC_PARAM(model, keep_every,
+                          "bayes_svdpp: after the burn-in, every this-many-th sweep's sample is kept; the "
+                          "prediction is the kept samples' mean, and the run keeps each (model.factors + 1 "
+                          "floats per user and item, four tables).").ge(1));
   t.push_back(MLREC_PARAM(model, linear_init,
                           "Init of the sequence models' Linear layers: default (PyTorch's "
                           "kaiming-uniform) or xavier_uniform.").one_of({"default", "xavier_uniform"}));

@@ -50,17 +50,8 @@ void ItemNeighbourhood::fit(const data::RatingDataset& train) {
   torch::NoGradGuard no_grad;
   TORCH_CHECK(train.size() == rated_item_.size(0), "item_knn was sized for ", rated_item_.size(0),
               " training samples, not ", train.size());
-  // The training ratings as (user, item, rating) columns, a chunk of samples at a time (a gathered
-  // dataset builds each chunk's windows only).
-  std::vector<torch::Tensor> users, items, ratings;
-  constexpr int64_t kChunk = int64_t{1} << 20;
-  for (int64_t begin = 0; begin < train.size(); begin += kChunk) {
-    const data::Batch b = train.slice(begin, std::min(train.size(), begin + kChunk));
-    users.push_back(b.user.to(torch::kCPU, torch::kInt64));
-    items.push_back(b.movies.select(1, b.movies.size(1) - 1).to(torch::kCPU, torch::kInt64));
-    ratings.push_back(b.target.to(torch::kCPU, torch::kFloat64));
-  }
-  const auto user = torch::cat(users), item = torch::cat(items), rating = torch::cat(ratings);
+  const TrainingRatings columns = training_ratings(train);
+  const auto &user = columns.user, &item = columns.item, &rating = columns.rating;
   const int64_t num_users = user_bias_.size(0), num_items = item_bias_.size(0);
 
   // Biases: alternating ridge least squares on r - mu.

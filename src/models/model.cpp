@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <vector>
 
 namespace mlrec::models {
 
@@ -34,6 +35,22 @@ torch::Tensor RatingModel::score_all_items(const data::Batch& batch, int64_t num
     scores.narrow(0, begin, n).copy_(forward(expanded).view({n, columns}));
   }
   return scores;
+}
+
+TrainingRatings training_ratings(const data::RatingDataset& train) {
+  // A chunk of samples at a time: a gathered dataset builds each chunk's windows only.
+  std::vector<torch::Tensor> users, items, ratings;
+  constexpr int64_t kChunk = int64_t{1} << 20;
+  for (int64_t begin = 0; begin < train.size(); begin += kChunk) {
+    const data::Batch b = train.slice(begin, std::min(train.size(), begin + kChunk));
+    users.push_back(b.user.to(torch::kCPU, torch::kInt64));
+    items.push_back(b.movies.select(1, b.movies.size(1) - 1).to(torch::kCPU, torch::kInt64));
+    ratings.push_back(b.target.to(torch::kCPU, torch::kFloat64));
+  }
+  if (users.empty()) {
+    return {torch::zeros({0}, torch::kInt64), torch::zeros({0}, torch::kInt64), torch::zeros({0}, torch::kFloat64)};
+  }
+  return {torch::cat(users), torch::cat(items), torch::cat(ratings)};
 }
 
 }  // namespace mlrec::models

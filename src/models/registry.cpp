@@ -4,6 +4,7 @@
 
 #include "mlrec/common/error.h"
 #include "mlrec/models/baseline.h"
+#include "mlrec/models/bayes_svdpp.h"
 #include "mlrec/models/bst.h"
 #include "mlrec/models/item_knn.h"
 #include "mlrec/models/mf.h"
@@ -18,8 +19,8 @@ const std::vector<std::string>& model_names() {
 
 bool needs_user_features(const std::string& model_name) { return model_name == "seq_features"; }
 
-bool fitted_in_closed_form(const std::string& model_name) {
-  return model_name == "baseline" || model_name == "item_knn";
+bool fitted_without_gradients(const std::string& model_name) {
+  return model_name == "baseline" || model_name == "item_knn" || model_name == "bayes_svdpp";
 }
 
 RatingModelPtr make_model(const config::Config::Model& m, const data::DatasetInfo& info) {
@@ -33,6 +34,7 @@ RatingModelPtr make_model(const config::Config::Model& m, const data::DatasetInf
   if (m.name == "baseline") return std::make_shared<MedianBaseline>();
   if (m.name == "mf") return std::make_shared<MatrixFactorization>(m, info);
   if (m.name == "item_knn") return std::make_shared<ItemNeighbourhood>(m, info);
+  if (m.name == "bayes_svdpp") return std::make_shared<BayesianSvdpp>(m, info);
   if (m.name == "mf_history") return std::make_shared<MatrixFactorizationWithHistory>(m, info);
   if (m.name == "seq" || m.name == "seq_ratings" || m.name == "seq_features") {
     return std::make_shared<BehaviorSequenceTransformer>(m, info);

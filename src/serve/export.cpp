@@ -44,6 +44,13 @@ std::string prediction_formula(const std::string& model) {
            "similarity[i, j] (times model.recent_weight for the ratings of the pair's history window), e_j the "
            "user's residuals: residual[k] for rated_item[k], k in [user_start[u], user_start[u + 1])";
   }
+  if (model == "bayes_svdpp") {
+    return "Bayesian SVD++, the mean over the kept Gibbs samples (src/models/bayes_svdpp.h): clamp(offset[i] + x . "
+           "item_vector[i], low, high), x = user_vector[u] for a history of the user's training items "
+           "(rated_item[k], k in [user_start[u], user_start[u + 1])); with n of them and the history's e other "
+           "items j, x = user_vector[u] + (1/sqrt(n + e) - 1/sqrt(n)) user_implicit[u] + sum_j item_implicit[j] / "
+           "sqrt(n + e)";
+  }
   if (model == "baseline") return "prediction[0] for every pair";
   return "the Behavior Sequence Transformer of mlrec's src/models/bst.cpp over the user's last "
          "sequence_length - 1 ratings and the item; load it with mlrec (mlrec_dist predict)";

@@ -128,8 +128,9 @@ RankingWhen ranking_when(const config::Config::Train& options, const models::Rat
   return model.scores_all_items_cheaply() ? RankingWhen::kEpoch : RankingWhen::kOff;
 }
 
-// The closed-form models (the median baseline, item_knn) train nothing: fitted once, scored once.
-void fit_closed_form(models::RatingModel& model, Trainer& trainer, const data::LoadedData& data,
+// The models fitted without gradients (the median baseline, item_knn, bayes_svdpp) train nothing:
+// fitted once, scored once.
+void fit_without_gradients(models::RatingModel& model, Trainer& trainer, const data::LoadedData& data,
                   const RunDirectory& run_dir, const std::string& checkpoint, const RankingInput* ranking,
                   RunResult& result) {
   model.fit(data.train);
@@ -139,7 +140,7 @@ void fit_closed_form(models::RatingModel& model, Trainer& trainer, const data::L
   if (const auto* baseline = dynamic_cast<const models::MedianBaseline*>(&model)) {
     log_rank0(fmt::format("baseline predicts {:.4f}: valid {}", baseline->prediction(), metrics_text(result.best)));
   } else {
-    log_rank0("fitted in closed form: valid " + metrics_text(result.best));
+    log_rank0("fitted: valid " + metrics_text(result.best));
   }
 }
 
@@ -438,7 +439,7 @@ RunResult run_training(const config::Config& config, dist::ProcessGroup& group,
   if (model->trainable()) {
     fit_model(config, trainer, data, run_dir, checkpoint, identity, extra, result);
   } else {
-    fit_closed_form(*model, trainer, data, run_dir, checkpoint, ranking == RankingWhen::kOff ? nullptr : &valid_ranking,
+    fit_without_gradients(*model, trainer, data, run_dir, checkpoint, ranking == RankingWhen::kOff ? nullptr : &valid_ranking,
                  result);
   }
   result.steps_per_epoch = trainer.steps_per_epoch();

@@ -110,6 +110,14 @@ TEST_F(EndToEnd, ItemKnnFitsInClosedFormAndBeatsTheBaseline) {
   EXPECT_TRUE(fs::exists(dir_->file("runs/item_knn/best.pt")));  // the fitted tables, for predict and blend
 }
 
+TEST_F(EndToEnd, BayesSvdppFitsBySamplingAndBeatsTheBaseline) {
+  const double baseline = run("baseline")["valid"]["mae"].as<double>();
+  const YAML::Node s = run("bayes_svdpp", {"model.sweeps=40", "model.burn_in=10"});
+  EXPECT_EQ(s["model"].as<std::string>(), "bayes_svdpp");
+  EXPECT_LT(s["valid"]["mae"].as<double>(), baseline - 0.02);
+  EXPECT_TRUE(fs::exists(dir_->file("runs/bayes_svdpp/best.pt")));  // the kept samples, for predict and blend
+}
+
 // The leakage guard (issue 20): ratings that are coin flips (1 or 5, independent of everything)
 // cannot be predicted, so no model may beat the best constant on the test set by more than
 // chance. A model that read the target's rating, or anything after it, would get close to 0.
@@ -137,7 +145,7 @@ TEST(LeakageGuard, OnCoinFlipRatingsNoModelBeatsTheBestConstant) {
   const auto targets = data::load_data(data_options).test.targets();
   const double fives = targets.eq(5).to(torch::kFloat64).mean().item<double>();
   const double best_constant = 4 * std::min(fives, 1 - fives);  // predicting the commoner value
-  for (const std::string model : {"mf", "mf_history", "item_knn", "seq_ratings"}) {
+  for (const std::string model : {"mf", "mf_history", "item_knn", "bayes_svdpp", "seq_ratings"}) {
     auto config = config::config_from_yaml_string(
         "{}", {"model.name=" + model, "data.dir=" + dir.file("data"), "data.test_per_user=1",
                "output.dir=" + dir.file("runs/" + model), "train.batch_size=256", "train.epochs=4",

@@ -173,10 +173,21 @@ TEST_F(Serve, ExportedItemKnnDescribesItsOwnPrediction) {
   EXPECT_NE(read_file(exported + "/model.safetensors", "weights").find("\"similarity\""), std::string::npos);
 }
 
+TEST_F(Serve, ExportedBayesSvdppDescribesItsOwnPrediction) {
+  const std::string run = train("bayes_svdpp", "--set model.sweeps=12 --set model.burn_in=4");
+  const std::string exported = tmp_.file("exported-bayes");
+  const auto r = run_cli("export --run " + run + " --out " + exported);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto model = nlohmann::json::parse(read_file(exported + "/model.json", "model.json"));
+  const std::string prediction = model["prediction"];
+  EXPECT_NE(prediction.find("Gibbs samples"), std::string::npos) << prediction;
+  EXPECT_NE(read_file(exported + "/model.safetensors", "weights").find("\"user_implicit\""), std::string::npos);
+}
+
 TEST_F(Serve, PredictReproducesTheValidationMaeOfTheRun) {
   const std::string pairs = write_validation_pairs();
-  for (const std::string model : {"mf", "item_knn", "seq_ratings"}) {
-    const std::string run = train(model);
+  for (const std::string model : {"mf", "item_knn", "bayes_svdpp", "seq_ratings"}) {
+    const std::string run = train(model, model == "bayes_svdpp" ? "--set model.sweeps=30 --set model.burn_in=10" : "");
     const std::string out = tmp_.file("predictions-" + model + ".csv");
     const auto r = run_cli("predict --run " + run + " --input " + pairs + " --out " + out + " --threads 1");
     ASSERT_EQ(r.status, 0) << r.output;

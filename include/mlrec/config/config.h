@@ -74,6 +74,9 @@ struct Config {
     int neighbours = 20;                // item_knn: rated items that vote on the target
     double shrinkage = 100;             // item_knn: similarity * n / (n + shrinkage), n common raters
     double recent_weight = 1;           // item_knn: weight of the window's votes against the others
+    int sweeps = 200;                   // bayes_svdpp: Gibbs sweeps over every parameter
+    int burn_in = 50;                   // bayes_svdpp: sweeps whose samples are discarded
+    int keep_every = 5;                 // bayes_svdpp: of the later sweeps, every this-many-th is kept
     std::string linear_init = "default";
     // mlrec's kernels or torch's ops, per part of the sequence models (models/bst.h)
     std::string attention = "auto";

@@ -30,19 +30,14 @@ namespace mlrec::models {
 ///
 /// It keeps the dense item-item similarity (num_movies^2 floats: 55 MB on ML-1M) and every
 /// training rating (8 bytes each), in buffers, so that best.pt holds the fitted model. It computes
-/// on the CPU (a loop per sample), whatever the run's device: to() leaves it there.
-class ItemNeighbourhood : public RatingModel {
+/// on the CPU (a loop per sample), whatever the run's device (a CpuFittedModel).
+class ItemNeighbourhood : public CpuFittedModel {
  public:
   /// ConfigError (model.name) when the similarity would not fit: catalogs of more than
   /// kMaxMovies movies.
   ItemNeighbourhood(const config::Config::Model& options, const data::DatasetInfo& data);
   torch::Tensor forward(const data::Batch& batch) override;
-  bool trainable() const override { return false; }
   void fit(const data::RatingDataset& train) override;
-
-  void to(torch::Device, torch::Dtype, bool) override {}
-  void to(torch::Dtype, bool) override {}
-  void to(torch::Device, bool) override {}
 
   static constexpr int32_t kMaxMovies = 20000;  // a 1.6 GB similarity
 

@@ -15,10 +15,10 @@ class RatingModel : public torch::nn::Module {
  public:
   /// Predicted ratings, float [B].
   virtual torch::Tensor forward(const data::Batch& batch) = 0;
-  /// False for models fitted in closed form (the median baseline, item_knn): the run then calls
+  /// False for models fitted without gradients (the median baseline, item_knn, bayes_svdpp): the run calls
   /// fit() instead of running gradient steps.
   virtual bool trainable() const { return true; }
-  /// Closed-form fit on the training samples; only for models that are not trainable().
+  /// The fit on the training samples; only for models that are not trainable().
   virtual void fit(const data::RatingDataset& /*train*/) {}
   /// The predicted rating of every item for each row of `batch`: float [B, num_items + 1], column
   /// m the rating the row's user would give item m after the row's history (the window's last
@@ -33,6 +33,24 @@ class RatingModel : public torch::nn::Module {
 };
 
 using RatingModelPtr = std::shared_ptr<RatingModel>;
+
+/// A model fitted without gradients whose tables live on the CPU (item_knn, bayes_svdpp): its
+/// forward computes there, whatever the run's device, so to() leaves it in place (the batch's
+/// device gets the predictions back).
+class CpuFittedModel : public RatingModel {
+ public:
+  bool trainable() const override { return false; }
+  void to(torch::Device, torch::Dtype, bool) override {}
+  void to(torch::Dtype, bool) override {}
+  void to(torch::Device, bool) override {}
+};
+
+/// The training ratings as columns, on the CPU: int64 user and item, float64 rating [N], in the
+/// dataset's order. What the closed-form models fit on.
+struct TrainingRatings {
+  torch::Tensor user, item, rating;
+};
+TrainingRatings training_ratings(const data::RatingDataset& train);
 
 /// Maps raw scores in (0, 1) to the rating range widened by half a step on each side, as the
 /// study's sigmoid * 5 + 0.5 does for whole stars 1..5.

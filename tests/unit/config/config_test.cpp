@@ -124,7 +124,7 @@ TEST(ParamSpecs, KeysAreUniqueAndCoverScriptKeys) {
     EXPECT_NE(find_param(k), nullptr) << k;
   }
   EXPECT_EQ(find_param("train.nope"), nullptr);
-  EXPECT_EQ(keys.size(), 89u);  // update when adding a parameter (and its test)
+  EXPECT_EQ(keys.size(), 92u);  // update when adding a parameter (and its test)
 }
 
 TEST(ParamSpecs, EveryKeyIsBoundToItsOwnField) {
@@ -397,6 +397,9 @@ TEST(ConfigErrors, OutOfRange) {
       {"model.neighbours", "0"},
       {"model.shrinkage", "-1"},
       {"model.recent_weight", "0"},
+      {"model.sweeps", "0"},
+      {"model.burn_in", "-1"},
+      {"model.keep_every", "0"},
       {"blend.member_seeds", "0"},
       {"dist.timeout_seconds", "0"},
       {"data.valid_per_user", "0"},
@@ -425,7 +428,7 @@ TEST(ConfigErrors, OutOfRange) {
 
 TEST(ConfigErrors, EnumValues) {
   expect_config_error("", {"model.name=transformer"},
-                      {"'model.name'", "one of baseline, mf, mf_history, item_knn, seq, seq_ratings, seq_features",
+                      {"'model.name'", "one of baseline, mf, mf_history, item_knn, bayes_svdpp, seq, seq_ratings, seq_features",
                        "'transformer'"});
   expect_config_error("train: {device: gpu}\n", {}, {"'train.device'", "gpu"});
   expect_config_error("", {"train.precision=fp16"}, {"'train.precision'"});

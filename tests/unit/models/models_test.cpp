@@ -102,10 +102,10 @@ TEST(MfHistory, ReadsTheRatingsJustGivenButNotTheTarget) {
 
 // blend.member_seeds decides by name which members to train once: the name list must say what
 // each model itself says.
-TEST(Registry, FittedInClosedFormIsWhatEachModelSays) {
+TEST(Registry, FittedWithoutGradientsIsWhatEachModelSays) {
   test_support::SyntheticData d(40, 30);
   for (const std::string& name : model_names()) {
-    EXPECT_EQ(fitted_in_closed_form(name), !make_model(small_model(name), d.info)->trainable()) << name;
+    EXPECT_EQ(fitted_without_gradients(name), !make_model(small_model(name), d.info)->trainable()) << name;
   }
 }
 
