@@ -392,19 +392,16 @@ void BayesianSvdpp::fit(const data::RatingDataset& train) {
   }
   for (int64_t i = 0; i < num_items; ++i) offset_[i] = offset_sum[i] / static_cast<double>(std::max<int64_t>(1, kept));
 
-  // Each user's training items, ascending, to tell the window's items that are new.
-  user_start_.zero_();
-  auto start = user_start_.accessor<int64_t, 1>();
-  auto rated = rated_item_.accessor<int32_t, 1>();
+  // Each user's training items, ascending, to tell the window's items that are new. (Copied in
+  // as whole tensors, whose sizes copy_ checks.)
   const Grouping& by_user = users.ratings;
+  std::vector<int32_t> rated_items(static_cast<size_t>(count));
   for (int64_t u = 0; u < num_users; ++u) {
-    start[u + 1] = by_user.start[u + 1];
-    std::vector<int32_t> rated_items;
-    for (int64_t p = by_user.start[u]; p < by_user.start[u + 1]; ++p) rated_items.push_back(item_of[by_user.index[p]]);
-    std::sort(rated_items.begin(), rated_items.end());
-    std::copy(rated_items.begin(), rated_items.end(), &rated[by_user.start[u]]);
+    for (int64_t p = by_user.start[u]; p < by_user.start[u + 1]; ++p) rated_items[p] = item_of[by_user.index[p]];
+    std::sort(rated_items.begin() + by_user.start[u], rated_items.begin() + by_user.start[u + 1]);
   }
-  start[num_users + 1] = by_user.start[num_users];
+  user_start_.copy_(torch::tensor(by_user.start, torch::kInt64));
+  rated_item_.copy_(torch::tensor(rated_items, torch::kInt32));
 }
 
 torch::Tensor BayesianSvdpp::forward(const data::Batch& batch) {
