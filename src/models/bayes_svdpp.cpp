@@ -30,7 +30,7 @@ constexpr int kLogEvery = 10;     // sweeps between progress lines
 // torch call per row would cost more than the arithmetic.
 class SmallGaussian {
  public:
-  explicit SmallGaussian(int k) : k_(k), l_(static_cast<size_t>(k) * k), y_(static_cast<size_t>(k)) {}
+  explicit SmallGaussian(int k) : k_(k), y_(static_cast<size_t>(k)) {}
 
   /// Draws x ~ N(P^-1 b, P^-1) for the precision P (row-major K x K, overwritten by its Cholesky
   /// factor) and the standard normal draws z.
@@ -63,7 +63,7 @@ class SmallGaussian {
 
  private:
   int k_;
-  std::vector<double> l_, y_;
+  std::vector<double> y_;
 };
 
 // A Gaussian prior per dimension, shared by a group of rows (the users' vectors, the implicit
@@ -124,7 +124,6 @@ void gram(const Grouping& g, int64_t row, int k, const std::vector<double>& resi
   }
 }
 
-
 // One side of the model, the users' or the items': each row's own vector [factors, bias]; the
 // implicit vectors, one per row of the other side (for the users: theta_j per item; for the
 // items: one per user); and what the prediction reads,
@@ -181,6 +180,16 @@ void conditional(const double* outer, const double* weighted, const double* curr
   }
 }
 
+// A vector moved by `change` (entering its rows' predictions times `scale`): each rating's
+// residual loses scale * a . change, so the row's sum of a * residual loses scale * outer . change.
+void subtract_moved(const double* outer, const double* change, double scale, int k, double* weighted) {
+  for (int i = 0; i < k; ++i) {
+    double moved = 0;
+    for (int j = 0; j < k; ++j) moved += outer[i * k + j] * change[j];
+    weighted[i] -= scale * moved;
+  }
+}
+
 // One side's Gibbs step given the other's vectors: every row's own vector (independent given the
 // other side: in parallel), then the implicit vectors one at a time (implicit[o] moves vec of
 // every row in N(o), so each draw updates those rows' residual sums before the next).
@@ -199,7 +208,8 @@ void sample_side(Side& side, const Side& other, const std::vector<double>& resid
 
   at::parallel_for(0, side.rows, 16, [&](int64_t first, int64_t last) {
     SmallGaussian gaussian(k);
-    std::vector<double> precision(static_cast<size_t>(k * k)), b(static_cast<size_t>(k)), drawn(static_cast<size_t>(k));
+    std::vector<double> precision(static_cast<size_t>(k * k)), b(static_cast<size_t>(k));
+    std::vector<double> drawn(static_cast<size_t>(k)), change(static_cast<size_t>(k));
     for (int64_t r = first; r < last; ++r) {
       double* outer = &side.outer[r * k * k];
       double* weighted = &side.weighted[r * k];
@@ -208,13 +218,11 @@ void sample_side(Side& side, const Side& other, const std::vector<double>& resid
       double* own = &side.own[r * k];
       conditional(outer, weighted, own, side.own_prior, noise_precision, k, precision, b);
       gaussian.sample(precision, b.data(), &z_own[r * k], drawn.data());
-      // Keep the residual sums current: each rating's residual loses a . (drawn - own).
-      for (int i = 0; i < k; ++i) {
-        double change = 0;
-        for (int j = 0; j < k; ++j) change += outer[i * k + j] * (drawn[j] - own[j]);
-        weighted[i] -= change;
+      for (int f = 0; f < k; ++f) {
+        change[f] = drawn[f] - own[f];
+        own[f] = drawn[f];
       }
-      std::copy_n(drawn.begin(), k, own);
+      subtract_moved(outer, change.data(), 1.0, k, weighted);  // keep the residual sums current
     }
   });
 
@@ -248,14 +256,7 @@ void sample_side(Side& side, const Side& other, const std::vector<double>& resid
     }
     for (int64_t p = other.ratings.start[o]; p < other.ratings.start[o + 1]; ++p) {
       const int64_t r = side.key[other.ratings.index[p]];
-      const double w = side.weight[r];
-      const double* outer = &side.outer[r * k * k];
-      double* weighted = &side.weighted[r * k];
-      for (int i = 0; i < k; ++i) {
-        double moved = 0;
-        for (int j = 0; j < k; ++j) moved += outer[i * k + j] * change[j];
-        weighted[i] -= w * moved;
-      }
+      subtract_moved(&side.outer[r * k * k], change.data(), side.weight[r], k, &side.weighted[r * k]);
     }
   }
 }
@@ -298,16 +299,18 @@ void BayesianSvdpp::fit(const data::RatingDataset& train) {
   const int k = factors_ + 1, d = factors_;
   const int64_t samples = user_vector_.size(1) / k;
 
-  std::vector<int32_t> user_of(static_cast<size_t>(count)), item_of(static_cast<size_t>(count));
+  std::vector<int32_t> user_column(static_cast<size_t>(count)), item_column(static_cast<size_t>(count));
   std::vector<double> rating(static_cast<size_t>(count));
   {
     const auto u = ratings.user.to(torch::kInt32).contiguous(), i = ratings.item.to(torch::kInt32).contiguous();
     const auto r = ratings.rating.contiguous();
-    std::copy_n(u.data_ptr<int32_t>(), count, user_of.begin());
-    std::copy_n(i.data_ptr<int32_t>(), count, item_of.begin());
+    std::copy_n(u.data_ptr<int32_t>(), count, user_column.begin());
+    std::copy_n(i.data_ptr<int32_t>(), count, item_column.begin());
     std::copy_n(r.data_ptr<double>(), count, rating.begin());
   }
-  Side users(user_of, num_users, num_items, k), items(item_of, num_items, num_users, k);
+  Side users(std::move(user_column), num_users, num_items, k), items(std::move(item_column), num_items, num_users, k);
+  const std::vector<int32_t>& user_of = users.key;  // rating n's user and item, held by the sides
+  const std::vector<int32_t>& item_of = items.key;
 
   std::mt19937_64 rng(static_cast<uint64_t>(torch::randint(int64_t{1} << 62, {1}, torch::kInt64).item<int64_t>()));
   std::normal_distribution<double> normal;
