@@ -8,6 +8,7 @@
 #   kernels, the earlier commit, torch's ops -> the five study models in one process, TF32 and
 #   fp32 -> kernel profile (ncu) -> compute-sanitizer on the changed kernels' tests -> the other
 #   CUDA tests (crashes rerun under cuda-gdb) -> the sequence models over 3 seeds x 2 protocols
+#   -> ranks sharing the GPU over MPI (tests, then BST runs of 1 and 2 ranks, graphs on and off)
 #   -> the BST sweep -> the tuned BST over 3 seeds -> sparse embedding updates: MF at
 #   MovieLens-32M's shape, the BST over 3 seeds (stages sparse_32m, sparse_bst_seeds) -> the
 #   Python reference (speed ratios)
@@ -70,7 +71,7 @@ info="nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; npro
   cmake --version | head -1; mpirun --version | head -1; command -v ncu || true"
 tests=OFF
 if [ -n "${MLREC_GTEST_SOURCE_DIR:-}" ] || [ -f /usr/lib/x86_64-linux-gnu/cmake/GTest/GTestConfig.cmake ]; then tests=ON; fi
-targets="mlrec_dist"; [ "$tests" = ON ] && targets="mlrec_dist mlrec_torch_tests"
+targets="mlrec_dist"; [ "$tests" = ON ] && targets="mlrec_dist mlrec_torch_tests mlrec_dist_tests"
 build="cmake --build '$build_dir' -j $(nproc) --target $targets"
 if [ "$dry" != 1 ]; then
   build="cmake -S . -B '$build_dir' -G Ninja -DCMAKE_BUILD_TYPE=Release -DMLREC_PYTHON='$python' -DMLREC_CUDA=ON \
@@ -191,6 +192,23 @@ if [ -x "$tests_bin" ] && command -v compute-sanitizer >/dev/null && want saniti
 fi
 # The other GPU tests: NCCL on the device, the training loop, graphs against eager steps.
 [ -x "$tests_bin" ] && want cuda_tests && run_tests cuda_tests 'Cuda.*'
+# Issue 21, the multi-rank GPU path on the one GPU: NCCL refuses two ranks on a GPU, the MPI
+# communicator (dist.backend=mpi) serves them. The test: 2 ranks sharing the GPU train as 1 rank
+# with the same global batch, eagerly and with graphs (the all-reduces after each replay), and the
+# synchroniser's two paths agree (NCCL inside a captured graph is in cuda_tests). Then the whole
+# BST + user features run, global batch 1,024: 1 rank and 2 ranks sharing the GPU, graphs on and
+# off (MAE and speed).
+dist_tests_bin="$build_dir/tests/mlrec_dist_tests"
+[ -x "$dist_tests_bin" ] && run_stage shared_gpu_tests 30 launch/mpirun_local.sh 2 "$dist_tests_bin" \
+  --gtest_filter='DataParallel.RanksSharingOneGpu*:DataParallel.GradientsAveraged*'
+shared_epochs=3; [ "$dry" = 1 ] && shared_epochs=1
+for ranks in 1 2; do
+  for graphs in true false; do
+    run_stage "shared_gpu_${ranks}_ranks_graphs_$graphs" 30 launch/mpirun_local.sh "$ranks" "$bin" "${bst[@]}" \
+      --set dist.backend=mpi --set "train.cuda_graphs=$graphs" "${kernels[@]}" "${common[@]}" \
+      --set "train.epochs=$shared_epochs" $(to "shared-$ranks-ranks-graphs-$graphs")
+  done
+done
 # Issue 5: the study's sequence models over 3 seeds on both protocols, the sweep, the tuned model.
 for model in seq seq_ratings seq_features; do
   run_stage "seeds_${model#seq_}_study" 60 "$bin" --config "configs/$model.yaml" "${common[@]}" \

@@ -310,7 +310,9 @@ std::vector<ParamSpec> build_param_table() {
                           "Newest checkpoints kept; older ones are removed. 0 = write no checkpoints "
                           "(the run cannot be resumed).").ge(0));
   // dist
-  t.push_back(MLREC_PARAM(dist, backend, "Communicator: auto (MPI for CPU ranks, NCCL for GPU ranks), mpi, or nccl (GPU only; also for one rank).")
+  t.push_back(MLREC_PARAM(dist, backend, "Communicator: auto (MPI for CPU ranks, NCCL for GPU ranks), mpi (also for GPU ranks, staging their "
+                          "tensors through host memory: ranks may share a GPU), or nccl (GPU only, a GPU per rank; "
+                          "also for one rank).")
                   .one_of({"auto", "mpi", "nccl"}));
   t.push_back(MLREC_PARAM(dist, timeout_seconds, "Seconds a collective may wait for the other ranks before the job is ended, naming the ranks that did not arrive.").gt(0));
   t.push_back(MLREC_PARAM(dist, bucket_mb, "Gradient all-reduce bucket size in MiB: each bucket's all-reduce starts as soon as its gradients are ready.").ge(1));

@@ -5,8 +5,8 @@
 namespace mlrec::dist {
 
 GradientSynchronizer::GradientSynchronizer(const std::vector<torch::Tensor>& parameters,
-                                           Communicator& comm, int64_t bucket_bytes)
-    : comm_(comm) {
+                                           Communicator& comm, int64_t bucket_bytes, SyncPoint sync_point)
+    : comm_(comm), sync_point_(sync_point) {
   for (const auto& p : parameters) {
     if (p.requires_grad()) parameters_.push_back(p);
   }
@@ -42,6 +42,7 @@ GradientSynchronizer::GradientSynchronizer(const std::vector<torch::Tensor>& par
     bucket.buffer = torch::zeros({numel}, first.options());
     bucket.label = "grad bucket " + std::to_string(b + 1) + "/" + std::to_string(buckets_.size());
   }
+  if (sync_point_ == SyncPoint::kAfterBackward) return;
   for (size_t k = 0; k < parameters_.size(); ++k) {
     hooks_.push_back(parameters_[k].register_hook([this, k](const torch::Tensor& grad) { on_gradient(k, grad); }));
   }
@@ -64,6 +65,7 @@ std::vector<std::vector<size_t>> GradientSynchronizer::bucket_layout() const {
 }
 
 void GradientSynchronizer::begin_micro_batch(bool first, bool last) {
+  if (sync_point_ == SyncPoint::kAfterBackward) return;
   std::lock_guard<std::mutex> lock(mutex_);
   accumulate_ = !first;
   sync_now_ = last;
@@ -112,9 +114,27 @@ void GradientSynchronizer::launch(size_t b) {
   bucket.work = comm_.all_reduce_sum_async(bucket.buffer, bucket.label.c_str());
 }
 
+void GradientSynchronizer::pack_gradients() {
+  torch::NoGradGuard no_grad;
+  for (size_t q = 0; q < parameters_.size(); ++q) {
+    const auto& grad = parameters_[q].grad();
+    auto view = buckets_[slots_[q].bucket].buffer.narrow(0, slots_[q].offset, slots_[q].numel);
+    if (grad.defined()) {
+      view.copy_(grad.reshape({-1}));
+    } else {
+      view.zero_();  // unused by this step's forward: counts as zero, as with the hooks
+    }
+  }
+}
+
 double GradientSynchronizer::finish() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (sync_point_ == SyncPoint::kAfterBackward) {
+      pack_gradients();
+      for (auto& slot : slots_) slot.received = true;
+      next_to_launch_ = 0;
+    }
     while (next_to_launch_ < buckets_.size()) launch(next_to_launch_++);
   }
   Stopwatch wait_watch;

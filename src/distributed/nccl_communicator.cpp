@@ -3,10 +3,17 @@
 // stream after it. A watchdog thread watches every collective in flight and, past
 // dist.timeout_seconds, reports over MPI which ranks did not arrive and ends the job.
 //
+// Collectives may be captured into a CUDA graph (a training step replayed with its gradient
+// all-reduces): the events that fork the comm stream from the caller's and join it back are
+// captured with them, so replays keep the overlap. The watchdog cannot watch a captured
+// collective (its event exists only in the graph), and its event queries use the thread-local
+// capture mode, so that they never invalidate a capture running on the training thread.
+//
 // This file compiles and links in every build (CI has no GPU); it runs only on GPU machines.
 #include <ATen/ATen.h>
 #include <ATen/cuda/CUDAEvent.h>
 #include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAGraphsC10Utils.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #include <cuda_runtime.h>
@@ -126,6 +133,13 @@ class NcclCommunicator final : public Communicator {
     check_cuda(cudaStreamSynchronize(c10::cuda::getCurrentCUDAStream(device_).stream()), "barrier sync");
   }
 
+  void watch_current_stream(const char* label) override {
+    c10::cuda::CUDAGuard guard(static_cast<c10::DeviceIndex>(device_));
+    auto done = std::make_shared<at::cuda::CUDAEvent>();
+    done->record(c10::cuda::getCurrentCUDAStream(device_));
+    add_to_watch(std::move(done), label);
+  }
+
  private:
   struct InFlight {
     std::shared_ptr<at::cuda::CUDAEvent> done;
@@ -150,20 +164,27 @@ class NcclCommunicator final : public Communicator {
     c10::cuda::CUDACachingAllocator::recordStream(tensor.storage().data_ptr(), stream_);
     auto done = std::make_shared<at::cuda::CUDAEvent>();
     done->record(stream_);
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      ++sequence_;
-      std::ostringstream os;
-      os << label << "' (collective #" << sequence_ << ", epoch " << epoch_ << ", step " << step_ << ")";
-      in_flight_.push_back({done, std::chrono::steady_clock::now(), "'" + os.str()});
-    }
+    cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+    check_cuda(cudaStreamIsCapturing(current.stream(), &capture), "cudaStreamIsCapturing");
+    if (capture == cudaStreamCaptureStatusNone) add_to_watch(done, label);
     return std::make_shared<StreamWork>(done, device_);
   }
 
-  // Watches the collectives in flight; past the timeout, finds the missing ranks over MPI and
-  // ends the job (MPI_Abort tears NCCL down with the processes).
+  void add_to_watch(std::shared_ptr<at::cuda::CUDAEvent> done, const char* label) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++sequence_;
+    std::ostringstream os;
+    os << label << "' (collective #" << sequence_ << ", epoch " << epoch_ << ", step " << step_ << ")";
+    in_flight_.push_back({std::move(done), std::chrono::steady_clock::now(), "'" + os.str()});
+  }
+
+
+  // Watches the collectives in flight (and replayed graphs holding some); past the timeout,
+  // finds the missing ranks over MPI and ends the job (MPI_Abort tears NCCL down with the
+  // processes).
   void watch() {
     c10::cuda::CUDAGuard guard(static_cast<c10::DeviceIndex>(device_));
+    c10::cuda::CUDAStreamCaptureModeGuard relaxed(cudaStreamCaptureModeThreadLocal);
     while (!stopping_) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       InFlight oldest;

@@ -22,6 +22,7 @@
 #include "mlrec/common/stop_signal.h"
 #include "mlrec/common/version.h"
 #include "mlrec/distributed/agreement.h"
+#include "mlrec/distributed/placement.h"
 #include "mlrec/data/load.h"
 #include "mlrec/models/baseline.h"
 #include "mlrec/models/registry.h"
@@ -55,18 +56,54 @@ torch::Device choose_device(const std::string& requested, int local_rank) {
 
 namespace {
 
-// Rank 0 logs where every rank runs: each rank writes its line into its row of a byte matrix,
-// and a sum over ranks assembles the table.
-void log_placement(dist::ProcessGroup& group, const std::string& where) {
+// Every rank's `line` (up to 159 bytes), on every rank: each rank writes its line into its row of
+// a byte matrix, and a sum over ranks assembles the table.
+std::vector<std::string> gather_lines(dist::ProcessGroup& group, const std::string& line, const char* label) {
   constexpr int64_t kWidth = 160;
   auto table = torch::zeros({group.world_size, kWidth}, torch::kUInt8);
-  const std::string line = "rank " + std::to_string(group.rank) + ": host " + group.host + ", local rank " +
-                           std::to_string(group.local_rank) + ", " + where;
   std::memcpy(table[group.rank].data_ptr(), line.data(), std::min<size_t>(line.size(), kWidth - 1));
-  group.comm->all_reduce_sum(table, "placement");
-  if (group.rank != 0) return;
+  group.comm->all_reduce_sum(table, label);
+  std::vector<std::string> lines;
   for (int r = 0; r < group.world_size; ++r) {
-    log_info(std::string(static_cast<const char*>(table[r].data_ptr()), strnlen(static_cast<const char*>(table[r].data_ptr()), kWidth)));
+    const auto* row = static_cast<const char*>(table[r].data_ptr());
+    lines.emplace_back(row, strnlen(row, kWidth));
+  }
+  return lines;
+}
+
+// Rank 0 logs where every rank runs.
+void log_placement(dist::ProcessGroup& group, const std::string& where) {
+  const auto lines = gather_lines(group, "rank " + std::to_string(group.rank) + ": host " + group.host +
+                                             ", local rank " + std::to_string(group.local_rank) + ", " + where,
+                                  "placement");
+  if (group.rank != 0) return;
+  for (const auto& line : lines) log_info(line);
+}
+
+// The GPU's identity across the job: its host and its UUID (the index alone repeats across
+// hosts, and a rank that sees only its own GPU calls it cuda:0 whichever it is).
+std::string device_identity(const torch::Device& device, const std::string& host) {
+  std::string id = host + "/cuda:" + std::to_string(device.index());
+#if MLREC_WITH_CUDA
+  cudaDeviceProp properties;
+  if (cudaGetDeviceProperties(&properties, device.index()) == cudaSuccess) {
+    id = host + "/";
+    for (unsigned char byte : properties.uuid.bytes) id += fmt::format("{:02x}", byte);
+  }
+#endif
+  return id;
+}
+
+// NCCL refuses two ranks on one GPU (and says so only deep inside its initialisation): the job
+// is refused here, by every rank alike, naming the ranks and the setting that serves them.
+void check_one_gpu_per_rank(dist::ProcessGroup& group, const torch::Device& device) {
+  const auto devices = gather_lines(group, device_identity(device, group.host), "device identities");
+  if (const auto shared = dist::first_ranks_sharing_a_device(devices)) {
+    throw ConfigError::for_key(
+        "dist.backend", fmt::format("ranks {} and {} share one GPU ({}), and NCCL needs a GPU of its own per rank: "
+                                    "set dist.backend=mpi to let ranks share GPUs (collectives staged through "
+                                    "host memory), or start at most one rank per GPU",
+                                    shared->first, shared->second, devices[shared->first]));
   }
 }
 
@@ -104,6 +141,7 @@ RankSetup set_up_rank(const config::Config& config, dist::ProcessGroup& group) {
   if (group.world_size > 1) log_placement(group, setup.where);
   const bool wants_nccl = config.dist.backend == "nccl" || (config.dist.backend == "auto" && group.world_size > 1);
   if (setup.device.is_cuda() && wants_nccl && group.comm->backend() != "nccl") {
+    if (group.world_size > 1) check_one_gpu_per_rank(group, setup.device);
     dist::use_nccl(group, setup.device.index(), config.dist.timeout_seconds);
   }
   return setup;

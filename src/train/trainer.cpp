@@ -40,8 +40,11 @@ Trainer::Trainer(models::RatingModelPtr model, const config::Config::Train& opti
       device_(device),
       bucket_bytes_(bucket_bytes) {
   model_->to(device_);
-  sync_buffers_ = comm_.world_size() > 1 && !model_->buffers().empty();
-  if (comm_.world_size() > 1) broadcast_and_verify_model();
+  // NCCL at one rank (dist.backend=nccl) runs the data-parallel step all the same: the one-GPU
+  // run of the path that N GPUs take (and of its CUDA graph), at the cost of no-op collectives.
+  data_parallel_ = comm_.world_size() > 1 || comm_.backend() == "nccl";
+  sync_buffers_ = data_parallel_ && !model_->buffers().empty();
+  if (data_parallel_) broadcast_and_verify_model();
 }
 
 namespace {
@@ -112,13 +115,17 @@ FitResult Trainer::fit(const data::RatingDataset& train, const data::RatingDatas
   // have changed them.
   at::globalContext().setAllowTF32CuBLAS(precision_ == config::Precision::kTf32);
   at::globalContext().setAllowTF32CuDNN(precision_ == config::Precision::kTf32);
-  // Graphs only for one rank: with several, the gradient hooks talk to the communicator
-  // between kernels, which a graph cannot replay. Nor for sparse table updates: the number of
-  // rows a step touches changes from step to step.
-  if (device_.is_cuda() && options_.cuda_graphs && comm_.world_size() == 1 && !table_optimizer_) {
+  const StepGraphChoice graph = choose_step_graph({device_.is_cuda(), options_.cuda_graphs, comm_.world_size(),
+                                                   comm_.backend(), table_optimizer_ != nullptr, sync_buffers_,
+                                                   options_.accumulation_steps});
+  step_graph_ = graph.graph;
+  make_gradient_exchange();
+  if (step_graph_ != StepGraph::kOff) {
     graph_step_ = std::make_unique<CudaGraphStep>(
-        [this, &train](const torch::Tensor& index) { return forward_backward(train, index); }, device_,
+        [this, &train](const torch::Tensor& index) { return graph_step_body(train, index); }, device_,
         sampler.local_batch());
+  } else if (device_.is_cuda() && options_.cuda_graphs) {
+    log_rank0("training with eager kernel launches: " + graph.why_off);
   }
 
   history_ = FitResult{};
@@ -187,9 +194,21 @@ void Trainer::make_optimizers() {
         options_.weight_decay);
   }
   optimizer_ = std::make_unique<FusedAdamW>(dense, options_.beta2, options_.eps, options_.weight_decay);
-  if (comm_.world_size() > 1) {
-    if (!dense.empty()) grad_sync_ = std::make_unique<dist::GradientSynchronizer>(dense, comm_, bucket_bytes_);
-    if (!tables.empty()) sparse_exchange_ = std::make_unique<dist::SparseGradientExchange>(tables, comm_);
+  dense_parameters_ = dense;
+  table_parameters_ = tables;
+}
+
+void Trainer::make_gradient_exchange() {
+  if (!data_parallel_) return;
+  // A graph that cannot hold the collectives computes the gradients, and they are averaged after
+  // its replay; otherwise the hooks start each bucket's all-reduce during backward.
+  const auto sync_point = step_graph_ == StepGraph::kStepThenCollectives ? dist::SyncPoint::kAfterBackward
+                                                                         : dist::SyncPoint::kDuringBackward;
+  if (!dense_parameters_.empty()) {
+    grad_sync_ = std::make_unique<dist::GradientSynchronizer>(dense_parameters_, comm_, bucket_bytes_, sync_point);
+  }
+  if (!table_parameters_.empty()) {
+    sparse_exchange_ = std::make_unique<dist::SparseGradientExchange>(table_parameters_, comm_);
   }
 }
 
@@ -220,6 +239,7 @@ void Trainer::train_epoch(const data::RatingDataset& train, dist::DistributedSam
     const StepSettings settings = schedule_->at(global_step_);
     const auto step_index = indices.narrow(0, step * local_batch, local_batch);
     torch::Tensor step_loss;
+    if (buffers_before_step()) broadcast_buffers();
     if (graph_step_) {
       step_loss = graphed_forward_backward(train, step_index);
     } else {
@@ -227,7 +247,8 @@ void Trainer::train_epoch(const data::RatingDataset& train, dist::DistributedSam
       step_loss = forward_backward(train, step_index);
     }
     if (grad_sync_) {
-      result.comm_wait_seconds += grad_sync_->finish();
+      // (a graph with collectives averaged the gradients itself, in graph_step_body)
+      if (!collectives_in_graph()) result.comm_wait_seconds += grad_sync_->finish();
       history_.grad_bytes += grad_sync_->bytes_per_step();
     }
     if (sparse_exchange_) {
@@ -405,7 +426,7 @@ torch::Tensor Trainer::forward_backward(const data::RatingDataset& train, const 
   torch::Tensor step_loss;
   for (int m = 0; m < micro_batches; ++m) {
     auto batch = train.gather(step_index.narrow(0, m * micro_batch, micro_batch));
-    if (sync_buffers_) broadcast_buffers();
+    if (sync_buffers_ && !buffers_before_step()) broadcast_buffers();
     if (grad_sync_) grad_sync_->begin_micro_batch(m == 0, m == micro_batches - 1);
     torch::Tensor prediction;
     {
@@ -422,8 +443,24 @@ torch::Tensor Trainer::forward_backward(const data::RatingDataset& train, const 
   return step_loss;
 }
 
+torch::Tensor Trainer::graph_step_body(const data::RatingDataset& train, const torch::Tensor& step_index) {
+  auto loss = forward_backward(train, step_index);
+  // The buckets' all-reduces were launched by the hooks during backward (captured on the NCCL
+  // stream); waiting for them here joins that stream back into the capture.
+  if (collectives_in_graph()) grad_sync_->finish();
+  return loss;
+}
+
+torch::Tensor Trainer::replay_step(const torch::Tensor& step_index) {
+  auto loss = graph_step_->replay(step_index);
+  // The replayed collectives were captured, not launched one by one: the whole replay goes
+  // under the collectives' timeout instead.
+  if (collectives_in_graph()) comm_.watch_current_stream("graphed training step");
+  return loss;
+}
+
 torch::Tensor Trainer::graphed_forward_backward(const data::RatingDataset& train, const torch::Tensor& step_index) {
-  if (graph_step_->captured()) return graph_step_->replay(step_index);
+  if (graph_step_->captured()) return replay_step(step_index);
   // Before the capture the gradients are dropped, so that the captured backward writes fresh
   // ones into the graph's pool (instead of adding to tensors from outside it); afterwards
   // every replay overwrites those, and they are never dropped again.
@@ -431,8 +468,8 @@ torch::Tensor Trainer::graphed_forward_backward(const data::RatingDataset& train
   if (!graph_step_->warmed_up()) return graph_step_->warm_up(step_index);
   std::string why;
   if (graph_step_->capture(&why)) {
-    log_rank0("training step captured as a CUDA graph");
-    return graph_step_->replay(step_index);
+    log_rank0(std::string("training step captured as a CUDA graph (") + step_graph_name(step_graph_) + ")");
+    return replay_step(step_index);
   }
   log_warning("the training step could not be captured as a CUDA graph (" + why +
               "); training with eager kernel launches");

@@ -1,11 +1,13 @@
 // Data parallelism across real ranks: sharding, evaluation counts, and gradient averaging that
 // makes N ranks train exactly as one rank with the same global batch.
 #include <gtest/gtest.h>
+#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include "dist_env.h"
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "mlrec/data/load.h"
@@ -47,16 +49,23 @@ config::Config::Train training(int64_t batch) {
   return t;
 }
 
-// Trains a fresh model (init seed 0) on `comm` and returns its parameters.
-std::vector<torch::Tensor> train(Communicator& comm, const config::Config::Train& options, int64_t bucket_bytes,
-                                 const std::string& name = "mf") {
+// Trains a fresh model (init seed 0) on `comm` and `device` and returns its parameters (on the
+// CPU), and whether the steps were replayed from a CUDA graph.
+std::pair<std::vector<torch::Tensor>, bool> train_on(Communicator& comm, const config::Config::Train& options,
+                                                     int64_t bucket_bytes, const std::string& name,
+                                                     torch::Device device) {
   torch::manual_seed(0);
   auto model = models::make_model(model_options(name), data().info);
-  train::Trainer trainer(model, options, comm, torch::Device(torch::kCPU), bucket_bytes);
-  trainer.fit(data().train, data().valid);
+  train::Trainer trainer(model, options, comm, device, bucket_bytes);
+  const auto fit = trainer.fit(data().train.to(device), data().valid.to(device));
   std::vector<torch::Tensor> out;
-  for (const auto& p : model->parameters()) out.push_back(p.detach().clone());
-  return out;
+  for (const auto& p : model->parameters()) out.push_back(p.detach().cpu().clone());
+  return {out, fit.cuda_graph};
+}
+
+std::vector<torch::Tensor> train(Communicator& comm, const config::Config::Train& options, int64_t bucket_bytes,
+                                 const std::string& name = "mf") {
+  return train_on(comm, options, bucket_bytes, name, torch::Device(torch::kCPU)).first;
 }
 
 void expect_same(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
@@ -129,6 +138,74 @@ TEST(DataParallel, AccumulatedMicroBatchesSynchroniseOnceAndMatch) {
   auto options = training(global);
   options.accumulation_steps = 2;
   expect_same(train(world(), options, 8192), reference);
+}
+
+// This rank's gradients of the sequence model for its own micro-batches: as they are, or averaged
+// across ranks by the synchroniser at `sync_point`.
+std::vector<torch::Tensor> gradients(int accumulation, std::optional<SyncPoint> sync_point) {
+  torch::manual_seed(0);
+  auto model = models::make_model(model_options("seq_features"), data().info);
+  auto params = model->parameters();
+  std::unique_ptr<GradientSynchronizer> sync;
+  if (sync_point) sync = std::make_unique<GradientSynchronizer>(params, world(), 4096, *sync_point);
+  const int64_t micro_batch = 20;
+  for (int m = 0; m < accumulation; ++m) {
+    if (sync) sync->begin_micro_batch(m == 0, m == accumulation - 1);
+    const int64_t first = (int64_t(world().rank()) * accumulation + m) * micro_batch;
+    auto batch = data().train.gather(torch::arange(first, first + micro_batch));
+    torch::mse_loss(model->forward(batch), batch.target).backward();
+  }
+  if (sync) sync->finish();
+  std::vector<torch::Tensor> grads;
+  for (const auto& p : params) grads.push_back(p.grad().defined() ? p.grad().detach().clone() : torch::zeros_like(p));
+  return grads;
+}
+
+// The synchroniser's two paths, its hooks during backward and its packing of .grad after it (a
+// CUDA graph whose collectives cannot be captured), must both give the plain average.
+TEST(DataParallel, GradientsAveragedAfterBackwardEqualThoseAveragedDuringIt) {
+  for (int accumulation : {1, 3}) {
+    SCOPED_TRACE("micro-batches " + std::to_string(accumulation));
+    const auto own = gradients(accumulation, std::nullopt);
+    std::vector<torch::Tensor> plain;
+    double own_minus_average = 0;
+    for (const auto& g : own) {
+      auto sum = g.clone();
+      world().all_reduce_sum(sum, "test: plain average");
+      plain.push_back(sum / world().world_size());
+      own_minus_average += (plain.back() - g).abs().sum().item<double>();
+    }
+    auto differs = torch::full({1}, own_minus_average, torch::kFloat64);
+    world().all_reduce_sum(differs, "test: ranks differ");
+    EXPECT_GT(differs.item<double>(), 0);  // the ranks' gradients differ: the average is a test
+    expect_same(gradients(accumulation, SyncPoint::kDuringBackward), plain);
+    expect_same(gradients(accumulation, SyncPoint::kAfterBackward), plain);
+  }
+}
+
+// Two (or three) ranks on one GPU: NCCL refuses that, and the MPI communicator serves it, staging
+// the device tensors through host memory. Device placement, the gradient hooks on device tensors,
+// the buffers' broadcasts and the evaluation shards on the device all run, eagerly and with the
+// step replayed as a CUDA graph (the all-reduces after each replay); each must train as one rank
+// with the same global batch. Skipped where no GPU is visible (as in CI): scripts/gpu_check.sh
+// runs it on the GPU machine.
+TEST(DataParallel, RanksSharingOneGpuOverMpiTrainLikeOneRank) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no GPU visible";
+  const auto device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(
+                                                      test_support::g_group->local_rank % torch::cuda::device_count()));
+  auto local = make_local_communicator();
+  for (const std::string model : {"mf", "seq_features"}) {
+    for (bool graphs : {false, true}) {
+      SCOPED_TRACE(model + (graphs ? ", CUDA graphs" : ", eager"));
+      auto options = training(60);
+      options.cuda_graphs = graphs;
+      const auto [reference, reference_graphed] = train_on(*local, options, 1 << 20, model, device);
+      const auto [shared, shared_graphed] = train_on(world(), options, 4096, model, device);
+      EXPECT_EQ(reference_graphed, graphs);
+      EXPECT_EQ(shared_graphed, graphs);
+      expect_same(shared, reference);
+    }
+  }
 }
 
 // Each rank's sparse gradient of a table: rows drawn per rank (overlapping across ranks, some

@@ -47,6 +47,10 @@ class Communicator {
   virtual void broadcast(at::Tensor& tensor, int root, const char* label = "broadcast") = 0;
   /// Returns when every rank has called it.
   virtual void barrier(const char* label = "barrier") = 0;
+  /// Puts the work queued so far on the caller's current GPU stream under the collectives'
+  /// timeout, as one collective named `label`: a replayed CUDA graph whose collectives were
+  /// captured (and so are not watched one by one). A no-op for backends without GPU streams.
+  virtual void watch_current_stream(const char* /*label*/) {}
   /// The communicator for CPU tensors: this one, or (NCCL) the MPI one it was built on. Small
   /// control messages (stop signals, agreement checks, checkpoint bytes) go there, so that they
   /// never synchronise a GPU stream.

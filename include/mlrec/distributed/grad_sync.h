@@ -25,20 +25,30 @@ namespace mlrec::dist {
 /// all-reduces (begin_micro_batch(last=true)): one synchronisation per optimizer step.
 ///
 /// Works for any module: it sees only its parameters and their gradients.
+///
+/// SyncPoint::kAfterBackward registers no hooks: finish() packs the parameters' .grad into the
+/// buckets and reduces them all then. That is for a training step replayed as a CUDA graph with
+/// a communicator whose collectives cannot be captured (MPI staging GPU tensors through host
+/// memory): the graph computes the gradients, the all-reduces follow its replay. It gives the
+/// same averages, without the overlap.
+enum class SyncPoint { kDuringBackward, kAfterBackward };
+
 class GradientSynchronizer {
  public:
-  GradientSynchronizer(const std::vector<torch::Tensor>& parameters, Communicator& comm, int64_t bucket_bytes);
+  GradientSynchronizer(const std::vector<torch::Tensor>& parameters, Communicator& comm, int64_t bucket_bytes,
+                       SyncPoint sync_point = SyncPoint::kDuringBackward);
   ~GradientSynchronizer();
   GradientSynchronizer(const GradientSynchronizer&) = delete;
   GradientSynchronizer& operator=(const GradientSynchronizer&) = delete;
 
   /// Call before each micro-batch's backward; `first` resets the buckets, `last` lets the
-  /// hooks start the all-reduces.
+  /// hooks start the all-reduces. (kAfterBackward: nothing to do; .grad sums the micro-batches.)
   void begin_micro_batch(bool first, bool last);
   /// After the last micro-batch's backward: starts any bucket not yet started (parameters
   /// without a gradient this step count as zero), waits for all, and sets every .grad to the
   /// average across ranks. Returns the seconds spent waiting for communication.
   double finish();
+  SyncPoint sync_point() const { return sync_point_; }
 
   size_t bucket_count() const { return buckets_.size(); }
   /// Bytes this rank puts into all-reduces per step: every bucket, each step.
@@ -62,12 +72,14 @@ class GradientSynchronizer {
   void on_gradient(size_t index, const torch::Tensor& grad);
   void launch_ready_buckets();        // in index order, as far as they are ready
   void launch(size_t bucket);
+  void pack_gradients();             // kAfterBackward: every .grad into its bucket
 
   std::vector<torch::Tensor> parameters_;
   std::vector<Slot> slots_;
   std::vector<Bucket> buckets_;
   std::vector<unsigned> hooks_;
   Communicator& comm_;
+  SyncPoint sync_point_;
   std::mutex mutex_;
   size_t next_to_launch_ = 0;
   bool accumulate_ = false, sync_now_ = false;

@@ -25,6 +25,7 @@
 #include "mlrec/train/metrics.h"
 #include "mlrec/train/schedule.h"
 #include "mlrec/train/sparse_embedding_optimizer.h"
+#include "mlrec/train/step_graph.h"
 
 namespace mlrec::train {
 
@@ -87,8 +88,8 @@ void check_batching(const config::Config::Train& options, int64_t train_size, in
 
 class Trainer {
  public:
-  /// With several ranks, the constructor broadcasts rank 0's parameters and buffers and
-  /// verifies (by hash) that every rank holds the same model.
+  /// With several ranks (or NCCL at one), the constructor broadcasts rank 0's parameters and
+  /// buffers and verifies (by hash) that every rank holds the same model.
   Trainer(models::RatingModelPtr model, const config::Config::Train& options,
           dist::Communicator& comm, torch::Device device, int64_t bucket_bytes = int64_t(1) << 20);
 
@@ -144,11 +145,23 @@ class Trainer {
   torch::Tensor forward_backward(const data::RatingDataset& train, const torch::Tensor& step_index);
   /// The same through graph_step_: eager warm-up steps, then the capture, then replays.
   torch::Tensor graphed_forward_backward(const data::RatingDataset& train, const torch::Tensor& step_index);
+  /// What the graph captures: forward_backward, and with kStepWithCollectives the gradients'
+  /// averaging too.
+  torch::Tensor graph_step_body(const data::RatingDataset& train, const torch::Tensor& step_index);
+  torch::Tensor replay_step(const torch::Tensor& step_index);
+  /// Whether the gradient all-reduces run inside the graph (false once it fell back to eager).
+  bool collectives_in_graph() const { return graph_step_ && step_graph_ == StepGraph::kStepWithCollectives; }
+  /// Whether rank 0's buffers are broadcast once before each step rather than before each
+  /// micro-batch's forward: host-staged collectives stay out of a graph (the policy allows one
+  /// micro-batch then).
+  bool buffers_before_step() const { return sync_buffers_ && step_graph_ == StepGraph::kStepThenCollectives; }
   void synchronize_device();
   void broadcast_buffers();
   void broadcast_and_verify_model();
-  /// Makes the optimizers (and gradient exchange across ranks) for fit().
+  /// Makes the optimizers for fit().
   void make_optimizers();
+  /// Across ranks: the gradient exchange of the optimizers' parameters, for step_graph_.
+  void make_gradient_exchange();
   void zero_grad();
 
   models::RatingModelPtr model_;
@@ -164,7 +177,10 @@ class Trainer {
   std::unique_ptr<Schedule> schedule_;
   std::unique_ptr<dist::GradientSynchronizer> grad_sync_;
   std::unique_ptr<CudaGraphStep> graph_step_;  // set while fit() runs with CUDA graphs
-  bool sync_buffers_ = false;  // several ranks and a model with buffers (BatchNorm statistics)
+  StepGraph step_graph_ = StepGraph::kOff;      // what fit() chose (graph_step_ may fall back)
+  std::vector<torch::Tensor> dense_parameters_, table_parameters_;  // FusedAdamW's, the tables'
+  bool data_parallel_ = false;  // gradients averaged across ranks: several ranks, or NCCL at one
+  bool sync_buffers_ = false;   // data parallel, and a model with buffers (BatchNorm statistics)
   int64_t bucket_bytes_;
   std::vector<std::shared_ptr<Callback>> callbacks_;
   int64_t steps_per_epoch_ = 0;

@@ -1,8 +1,12 @@
 // CUDA and NCCL on one GPU: the whole training loop on the device, the captured step against
 // eager steps, the embeddings' scatter-add backward, the padded MLP input against the CPU model,
-// and a size-1 NCCL communicator (NCCL refuses two ranks on one GPU, so that is all one GPU can
-// test). Every test skips where no GPU is visible, as in CI.
+// and a size-1 NCCL communicator, also inside a captured graph (NCCL refuses two ranks on one
+// GPU, so that is all one GPU can test of NCCL; tests/distributed runs ranks sharing the GPU over
+// MPI). Every test skips where no GPU is visible, as in CI.
 #include <ATen/autocast_mode.h>
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
 #include <gtest/gtest.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
@@ -10,6 +14,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "mlrec/config/config.h"
+#include "mlrec/distributed/grad_sync.h"
 #include "mlrec/distributed/process_group.h"
 #include "mlrec/models/registry.h"
 #include "mlrec/ops/embedding.h"
@@ -44,6 +49,60 @@ TEST_F(Cuda, SizeOneNcclCommunicatorReducesAndBroadcastsOnTheDevice) {
   group.comm->barrier("test");
 }
 
+// NCCL inside a captured graph, at size 1 (all one GPU allows): the synchroniser's hooks launch
+// the buckets' all-reduces on the NCCL stream during the captured backward and finish() joins
+// them back, as a multi-rank graphed step does; every replay must then give the gradients an
+// eager step gives for its input, and the communicator must stay usable.
+TEST_F(Cuda, NcclAllReducesCapturedWithTheBackwardReplayAsEagerSteps) {
+  dist::ProcessGroup group;
+  group.comm = dist::make_local_communicator();
+  dist::use_nccl(group, 0, 60);
+  const auto options = torch::TensorOptions().device(torch::kCUDA, 0);
+  auto make_net = [] {
+    torch::manual_seed(0);
+    torch::nn::Sequential net(torch::nn::Linear(16, 32), torch::nn::ReLU(), torch::nn::Linear(32, 1));
+    net->to(torch::kCUDA);
+    return net;
+  };
+  auto graphed_net = make_net(), eager_net = make_net();
+  auto params = graphed_net->parameters();
+  dist::GradientSynchronizer sync(params, *group.comm, /*bucket_bytes=*/512);
+  ASSERT_GT(sync.bucket_count(), 1u);  // several all-reduces in flight during backward
+  auto input = torch::randn({64, 16}, options);  // the graph's static input
+  auto step = [&] {
+    for (auto& p : params) p.mutable_grad() = torch::Tensor();
+    sync.begin_micro_batch(true, true);
+    graphed_net->forward(input).square().mean().backward();
+    sync.finish();
+  };
+  at::cuda::CUDAGraph graph;
+  torch::cuda::synchronize();
+  {
+    c10::cuda::CUDAStreamGuard side(c10::cuda::getStreamFromPool(false, 0));
+    for (int warm_up = 0; warm_up < 3; ++warm_up) step();
+    graph.capture_begin();
+    step();
+    graph.capture_end();
+  }
+  torch::cuda::synchronize();
+  for (int replay = 0; replay < 3; ++replay) {
+    input.copy_(torch::randn({64, 16}, options));
+    graph.replay();
+    group.comm->watch_current_stream("test: replay");
+    eager_net->zero_grad();
+    eager_net->forward(input).square().mean().backward();
+    const auto eager_params = eager_net->parameters();
+    for (size_t i = 0; i < params.size(); ++i) {
+      EXPECT_TRUE(torch::allclose(params[i].grad(), eager_params[i].grad(), 1e-5, 1e-6))
+          << "replay " << replay << ", parameter " << i;
+    }
+  }
+  auto after = torch::ones({3}, options);
+  group.comm->all_reduce_sum(after, "test: after the graph");
+  group.comm->barrier("test");
+  EXPECT_EQ(after.sum().item<float>(), 3.f);
+}
+
 TEST_F(Cuda, WholeTrainingLoopRunsOnTheDeviceWithNccl) {
   test_support::TempDir dir;
   write_small_dataset(dir);
@@ -55,11 +114,40 @@ TEST_F(Cuda, WholeTrainingLoopRunsOnTheDeviceWithNccl) {
           dir, model, {"dist.backend=nccl", "train.precision=" + precision, "train.epochs=2", "train.batch_size=256"},
           group);
       EXPECT_EQ(group.comm->backend(), "nccl");
+      // The data-parallel step, its all-reduces captured with it (as at N ranks).
+      EXPECT_TRUE(result.fit.cuda_graph) << model << " " << precision;
       EXPECT_EQ(result.best.count, 300) << model << " " << precision;
       EXPECT_TRUE(std::isfinite(result.best.mae)) << model << " " << precision;
       EXPECT_NE(result.device.find("cuda"), std::string::npos);
       const YAML::Node summary = YAML::LoadFile(dir.file("run/summary.json"));
       EXPECT_EQ(summary["backend"].as<std::string>(), "nccl");
+    }
+  }
+}
+
+// dist.backend=nccl at one rank runs the data-parallel step: gradient hooks, buckets, their
+// all-reduces captured into the step's graph on NCCL's stream. It must train as the plain
+// one-rank step does (MF: no dropout, so to float tolerance), graphed or eager.
+TEST_F(Cuda, DataParallelStepWithCapturedCollectivesTrainsAsThePlainStep) {
+  test_support::TempDir dir;
+  write_small_dataset(dir);
+  auto train = [&](bool nccl, bool graphs) {
+    dist::ProcessGroup group;
+    group.comm = dist::make_local_communicator();
+    return train_small_on_cuda(dir, "mf",
+                               {"train.patience=0", std::string("dist.backend=") + (nccl ? "nccl" : "auto"),
+                                std::string("train.cuda_graphs=") + (graphs ? "true" : "false")},
+                               group);
+  };
+  const auto plain = train(false, false);
+  for (bool graphs : {false, true}) {
+    const auto parallel = train(true, graphs);
+    EXPECT_EQ(parallel.fit.cuda_graph, graphs);
+    EXPECT_GT(parallel.fit.grad_bytes, 0);  // the all-reduces ran
+    ASSERT_EQ(parallel.fit.epochs.size(), plain.fit.epochs.size());
+    for (size_t e = 0; e < plain.fit.epochs.size(); ++e) {
+      EXPECT_NEAR(parallel.fit.epochs[e].train_loss, plain.fit.epochs[e].train_loss, 1e-4) << "epoch " << e + 1;
+      EXPECT_NEAR(parallel.fit.epochs[e].valid.mae, plain.fit.epochs[e].valid.mae, 1e-4) << "epoch " << e + 1;
     }
   }
 }
