@@ -9,6 +9,7 @@
 #   fp32 -> kernel profile (ncu) -> compute-sanitizer on the changed kernels' tests -> the other
 #   CUDA tests (crashes rerun under cuda-gdb) -> the sequence models over 3 seeds x 2 protocols
 #   -> ranks sharing the GPU over MPI (tests, then BST runs of 1 and 2 ranks, graphs on and off)
+#   -> mlrec against the reference under torch.compile (stage compile_reference)
 #   -> the BST sweep -> the tuned BST over 3 seeds -> sparse embedding updates: MF at
 #   MovieLens-32M's shape, the BST over 3 seeds (stages sparse_32m, sparse_bst_seeds) -> the
 #   Python reference (speed ratios)
@@ -209,6 +210,16 @@ for ranks in 1 2; do
       --set "train.epochs=$shared_epochs" $(to "shared-$ranks-ranks-graphs-$graphs")
   done
 done
+# Issue 21, the strongest Python peer: the reference eager and under each torch.compile mode with
+# fused AdamW, in bf16, TF32 and fp32, beside mlrec in the same precision (last of 2 whole epochs
+# timed, the first epoch's extra time reported as compile time), within what is left of the budget.
+if [ -f "$reference" ] && want compile_reference; then
+  compile_args=(--epochs 2); [ "$dry" = 1 ] && compile_args=(--epochs 2 --max-steps 3 --modes default,eager --precisions fp32)
+  left=$(( budget - ($(date +%s) - start) - 20 ))
+  stage compile_reference 120 "$python" bench/compile_reference.py --data "$data" --binary "$bin" \
+    --reference "$reference" --python "$python" --set "train.device=$device" "${kernels[@]}" "${compile_args[@]}" \
+    --budget "$left" --runs-dir "$work/compile-runs" --out "$work/compile.json"
+fi
 # Issue 5: the study's sequence models over 3 seeds on both protocols, the sweep, the tuned model.
 for model in seq seq_ratings seq_features; do
   run_stage "seeds_${model#seq_}_study" 60 "$bin" --config "configs/$model.yaml" "${common[@]}" \
