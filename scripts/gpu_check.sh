@@ -26,6 +26,14 @@
 #                           in .gpu/baseline): built too, its BST runs are the "before" of a change
 #                           measured in the same call (stages *_baseline)
 #   MLREC_GPU_NCU_PRECISION the precision the ncu stage profiles (tf32 by default)
+#   MLREC_GPU_COMPILE_ARGS  bench/compile_reference.py's choice of runs for the compile_reference
+#                           stage (e.g. "--precisions bf16 --modes reduce-overhead,eager"); all by default
+#
+# Issue 21 in one call (~9 minutes on an H200 by the stage times of earlier leases; the compile
+# stage gets what is left, the most important configurations first):
+#   MLREC_GPU_STAGES="kernel_tests cuda_tests shared_gpu_tests bf16_kernels tf32_kernels fp32_kernels
+#     five_tf32 five_fp32 ncu shared_gpu_1_ranks_graphs_true shared_gpu_2_ranks_graphs_true
+#     shared_gpu_2_ranks_graphs_false compile_reference" MLREC_GPU_NCU_PRECISION=bf16 scripts/gpu_check.sh ...
 # OUT_DIR receives log.txt (the summary lines) and results.tar.gz (every log, JSON and run
 # directory), refreshed after each stage.
 set -uo pipefail
@@ -214,7 +222,8 @@ done
 # fused AdamW, in bf16, TF32 and fp32, beside mlrec in the same precision (last of 2 whole epochs
 # timed, the first epoch's extra time reported as compile time), within what is left of the budget.
 if [ -f "$reference" ] && want compile_reference; then
-  compile_args=(--epochs 2); [ "$dry" = 1 ] && compile_args=(--epochs 2 --max-steps 3 --modes default,eager --precisions fp32)
+  read -r -a compile_args <<< "--epochs 2 ${MLREC_GPU_COMPILE_ARGS:-}"
+  [ "$dry" = 1 ] && compile_args+=(--max-steps 3 --modes default,eager --precisions fp32)
   left=$(( budget - ($(date +%s) - start) - 20 ))
   stage compile_reference 120 "$python" bench/compile_reference.py --data "$data" --binary "$bin" \
     --reference "$reference" --python "$python" --set "train.device=$device" "${kernels[@]}" "${compile_args[@]}" \
