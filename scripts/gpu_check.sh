@@ -77,7 +77,8 @@ stage() {
 
 info="nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; nproc;
   '$python' -c 'import torch; print(\"torch\", torch.__version__, torch.cuda.is_available() and torch.cuda.get_device_name(0))';
-  cmake --version | head -1; mpirun --version | head -1; command -v ncu || true"
+  cmake --version | head -1; mpirun --version | head -1; command -v ncu || true;
+  ompi_info --parsable --all 2>/dev/null | grep -m1 'built_with_cuda_support:value' || true"
 tests=OFF
 if [ -n "${MLREC_GTEST_SOURCE_DIR:-}" ] || [ -f /usr/lib/x86_64-linux-gnu/cmake/GTest/GTestConfig.cmake ]; then tests=ON; fi
 targets="mlrec_dist"; [ "$tests" = ON ] && targets="mlrec_dist mlrec_torch_tests mlrec_dist_tests"
