@@ -34,26 +34,43 @@ CheckpointCallback::~CheckpointCallback() {
 
 void CheckpointCallback::on_train_begin(Trainer&) { since_last_.restart(); }
 
+bool CheckpointCallback::time_due(const dist::Communicator& comm) const {
+  return options_.every_minutes > 0 && comm.is_root() && since_last_.seconds() >= options_.every_minutes * 60;
+}
+
 std::pair<int, bool> CheckpointCallback::agree(Trainer& trainer, bool time_matters) {
   dist::Communicator& comm = trainer.comm().host();
-  const bool time_due = time_matters && options_.every_minutes > 0 && comm.is_root() &&
-                        since_last_.seconds() >= options_.every_minutes * 60;
-  if (comm.world_size() == 1) return {stop_signal_received(), time_due};
-  // One slot per rank for its signal, and rank 0's timer in the last.
+  if (comm.world_size() == 1) return {stop_signal_received(), time_matters && time_due(comm)};
+  start_agreement(trainer, time_matters);
+  return finish_agreement();
+}
+
+void CheckpointCallback::start_agreement(Trainer& trainer, bool time_matters) {
+  dist::Communicator& comm = trainer.comm().host();
   auto flags = torch::zeros({comm.world_size() + 1}, torch::kInt64);
   flags[comm.rank()] = stop_signal_received();
-  flags[comm.world_size()] = time_due ? 1 : 0;
-  comm.all_reduce_sum(flags, "stop signal and checkpoint agreement");
+  flags[comm.world_size()] = time_matters && time_due(comm) ? 1 : 0;
+  auto sum = comm.all_reduce_sum_async(flags, "stop signal and checkpoint agreement");
+  agreement_ = Agreement{flags, std::move(sum)};
+}
+
+std::pair<int, bool> CheckpointCallback::finish_agreement() {
+  if (!agreement_) return {0, false};
+  agreement_->sum->wait();
+  const torch::Tensor flags = agreement_->flags;
+  agreement_.reset();
+  const int64_t ranks = flags.numel() - 1;
   int signal = 0;
-  for (int r = 0; r < comm.world_size() && signal == 0; ++r) signal = static_cast<int>(flags[r].item<int64_t>());
-  return {signal, flags[comm.world_size()].item<int64_t>() != 0};
+  for (int64_t r = 0; r < ranks && signal == 0; ++r) signal = static_cast<int>(flags[r].item<int64_t>());
+  return {signal, flags[ranks].item<int64_t>() != 0};
 }
 
 void CheckpointCallback::on_step_end(Trainer& trainer, int64_t step, const torch::Tensor&) {
   // The epoch's last step is followed by evaluation and the epoch-end checkpoint: signals
   // arriving now are handled there.
   if (step + 1 == trainer.steps_per_epoch()) return;
-  const auto [signal, time_due] = agree(trainer, true);
+  const bool one_rank = trainer.comm().host().world_size() == 1;
+  const auto [signal, checkpoint_due] = one_rank ? agree(trainer, true) : finish_agreement();
   if (signal != 0) {
     log_rank0(fmt::format("{} received: stopping at epoch {} step {}/{}", signal_name(signal), trainer.epoch(),
                           step + 1, trainer.steps_per_epoch()));
@@ -63,11 +80,15 @@ void CheckpointCallback::on_step_end(Trainer& trainer, int64_t step, const torch
     return;
   }
   const bool steps_due = options_.every_steps > 0 && trainer.global_step() % options_.every_steps == 0;
-  if (steps_due || time_due) save(trainer, steps_due ? kSteps : kTime);
+  if (steps_due || checkpoint_due) save(trainer, steps_due ? kSteps : kTime);
+  if (!one_rank) start_agreement(trainer, true);  // read after the next step
 }
 
 void CheckpointCallback::on_epoch_end(Trainer& trainer, const EpochResult&) {
-  const int signal = agree(trainer, false).first;
+  // (a signal of the epoch's last steps is in the agreement still in flight)
+  const int late_signal = finish_agreement().first;
+  const int agreed_signal = agree(trainer, false).first;
+  const int signal = late_signal != 0 ? late_signal : agreed_signal;
   save(trainer, signal != 0 ? kSignal : kEpochEnd);
   if (signal != 0) {
     log_rank0(fmt::format("{} received: stopping after epoch {}", signal_name(signal), trainer.epoch()));
@@ -76,7 +97,10 @@ void CheckpointCallback::on_epoch_end(Trainer& trainer, const EpochResult&) {
   }
 }
 
-void CheckpointCallback::on_train_end(Trainer&) { finish_write(); }
+void CheckpointCallback::on_train_end(Trainer&) {
+  finish_agreement();  // every rank has one in flight, or none, alike
+  finish_write();
+}
 
 void CheckpointCallback::save(Trainer& trainer, Reason reason) {
   if (options_.keep == 0) return;

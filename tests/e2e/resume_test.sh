@@ -85,6 +85,13 @@ exact)
   stop_and_resume ref_mf2 mf2_mid 2 "TERM@train:2:3:1" "${mf[@]}"
   run ref_seq2 2 "${seq[@]}"; expect_status 0 "ref_seq2"
   stop_and_resume ref_seq2 seq2_mid 2 "TERM@train:1:4:1" "${seq[@]}"
+  # Several ranks read a step's agreement after the next step (so that no step waits for it):
+  # rank 1's signal of step 4 stops every rank after step 5.
+  grep -q "stopping at epoch 1 step 5/12" "$work/seq2_mid.log" || fail "seq2_mid did not stop at epoch 1 step 5"
+  # A signal of the epoch's second-last step is in the agreement still in flight at its end:
+  # every rank stops after the epoch's evaluation.
+  stop_and_resume ref_seq2 seq2_late 2 "TERM@train:1:11:1" "${seq[@]}"
+  grep -q "stopping after epoch 1" "$work/seq2_late.log" || fail "seq2_late did not stop after epoch 1"
   stop_and_resume ref_seq2 seq2_eval 2 "TERM@eval:1:0" "${seq[@]}"
   # Sparse table updates: the tables' optimizer state (moments, row sums, step counts) resumes
   # too, on 1 and 2 ranks.
