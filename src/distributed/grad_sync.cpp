@@ -118,11 +118,10 @@ void GradientSynchronizer::pack_gradients() {
   torch::NoGradGuard no_grad;
   for (size_t q = 0; q < parameters_.size(); ++q) {
     const auto& grad = parameters_[q].grad();
-    auto view = buckets_[slots_[q].bucket].buffer.narrow(0, slots_[q].offset, slots_[q].numel);
+    // (one without a gradient is zeroed by launch(), as with the hooks)
+    slots_[q].received = grad.defined();
     if (grad.defined()) {
-      view.copy_(grad.reshape({-1}));
-    } else {
-      view.zero_();  // unused by this step's forward: counts as zero, as with the hooks
+      buckets_[slots_[q].bucket].buffer.narrow(0, slots_[q].offset, slots_[q].numel).copy_(grad.reshape({-1}));
     }
   }
 }
@@ -132,7 +131,6 @@ double GradientSynchronizer::finish() {
     std::lock_guard<std::mutex> lock(mutex_);
     if (sync_point_ == SyncPoint::kAfterBackward) {
       pack_gradients();
-      for (auto& slot : slots_) slot.received = true;
       next_to_launch_ = 0;
     }
     while (next_to_launch_ < buckets_.size()) launch(next_to_launch_++);

@@ -178,7 +178,6 @@ class NcclCommunicator final : public Communicator {
     in_flight_.push_back({std::move(done), std::chrono::steady_clock::now(), "'" + os.str()});
   }
 
-
   // Watches the collectives in flight (and replayed graphs holding some); past the timeout,
   // finds the missing ranks over MPI and ends the job (MPI_Abort tears NCCL down with the
   // processes).

@@ -106,6 +106,11 @@ FitResult Trainer::fit(const data::RatingDataset& train, const data::RatingDatas
   check_batching(options_, train.size(), comm_.world_size());
   dist::DistributedSampler sampler(train.size(), options_.batch_size, comm_.rank(), comm_.world_size(),
                                    static_cast<uint64_t>(options_.seed), options_.max_steps_per_epoch);
+  // (sparse table updates: train.embedding_optimizer other than dense, see make_optimizers)
+  const StepGraphChoice graph = choose_step_graph({device_.is_cuda(), options_.cuda_graphs, comm_.world_size(),
+                                                   comm_.backend(), options_.embedding_optimizer != "dense",
+                                                   sync_buffers_, options_.accumulation_steps});
+  step_graph_ = graph.graph;
   make_optimizers();
   steps_per_epoch_ = sampler.steps_per_epoch();
   // As in the study, the schedule spans the maximum number of epochs: early stopping ends
@@ -115,11 +120,6 @@ FitResult Trainer::fit(const data::RatingDataset& train, const data::RatingDatas
   // have changed them.
   at::globalContext().setAllowTF32CuBLAS(precision_ == config::Precision::kTf32);
   at::globalContext().setAllowTF32CuDNN(precision_ == config::Precision::kTf32);
-  const StepGraphChoice graph = choose_step_graph({device_.is_cuda(), options_.cuda_graphs, comm_.world_size(),
-                                                   comm_.backend(), table_optimizer_ != nullptr, sync_buffers_,
-                                                   options_.accumulation_steps});
-  step_graph_ = graph.graph;
-  make_gradient_exchange();
   if (step_graph_ != StepGraph::kOff) {
     graph_step_ = std::make_unique<CudaGraphStep>(
         [this, &train](const torch::Tensor& index) { return graph_step_body(train, index); }, device_,
@@ -194,21 +194,13 @@ void Trainer::make_optimizers() {
         options_.weight_decay);
   }
   optimizer_ = std::make_unique<FusedAdamW>(dense, options_.beta2, options_.eps, options_.weight_decay);
-  dense_parameters_ = dense;
-  table_parameters_ = tables;
-}
-
-void Trainer::make_gradient_exchange() {
-  if (!data_parallel_) return;
-  // A graph that cannot hold the collectives computes the gradients, and they are averaged after
-  // its replay; otherwise the hooks start each bucket's all-reduce during backward.
-  const auto sync_point = step_graph_ == StepGraph::kStepThenCollectives ? dist::SyncPoint::kAfterBackward
-                                                                         : dist::SyncPoint::kDuringBackward;
-  if (!dense_parameters_.empty()) {
-    grad_sync_ = std::make_unique<dist::GradientSynchronizer>(dense_parameters_, comm_, bucket_bytes_, sync_point);
-  }
-  if (!table_parameters_.empty()) {
-    sparse_exchange_ = std::make_unique<dist::SparseGradientExchange>(table_parameters_, comm_);
+  if (data_parallel_) {
+    // A graph that cannot hold the collectives computes the gradients, and they are averaged
+    // after its replay; otherwise the hooks start each bucket's all-reduce during backward.
+    const auto sync_point = step_graph_ == StepGraph::kStepThenCollectives ? dist::SyncPoint::kAfterBackward
+                                                                           : dist::SyncPoint::kDuringBackward;
+    if (!dense.empty()) grad_sync_ = std::make_unique<dist::GradientSynchronizer>(dense, comm_, bucket_bytes_, sync_point);
+    if (!tables.empty()) sparse_exchange_ = std::make_unique<dist::SparseGradientExchange>(tables, comm_);
   }
 }
 

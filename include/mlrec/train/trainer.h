@@ -158,10 +158,8 @@ class Trainer {
   void synchronize_device();
   void broadcast_buffers();
   void broadcast_and_verify_model();
-  /// Makes the optimizers for fit().
+  /// Makes the optimizers (and, data parallel, the gradient exchange for step_graph_) for fit().
   void make_optimizers();
-  /// Across ranks: the gradient exchange of the optimizers' parameters, for step_graph_.
-  void make_gradient_exchange();
   void zero_grad();
 
   models::RatingModelPtr model_;
@@ -178,7 +176,6 @@ class Trainer {
   std::unique_ptr<dist::GradientSynchronizer> grad_sync_;
   std::unique_ptr<CudaGraphStep> graph_step_;  // set while fit() runs with CUDA graphs
   StepGraph step_graph_ = StepGraph::kOff;      // what fit() chose (graph_step_ may fall back)
-  std::vector<torch::Tensor> dense_parameters_, table_parameters_;  // FusedAdamW's, the tables'
   bool data_parallel_ = false;  // gradients averaged across ranks: several ranks, or NCCL at one
   bool sync_buffers_ = false;   // data parallel, and a model with buffers (BatchNorm statistics)
   int64_t bucket_bytes_;
