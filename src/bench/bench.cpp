@@ -130,6 +130,7 @@ void run_bench(const BenchOptions& options, dist::ProcessGroup& group) {
                        {"world_size", group.world_size},
                        {"precision", config.train.precision},
                        {"cuda_graph", run.fit.cuda_graph},
+                       {"optimizer_in_graph", run.fit.optimizer_in_graph},
                        {"batch_size", config.train.batch_size},
                        {"run_seconds", run_seconds},
                        {"data_seconds", run.data_seconds},

@@ -138,6 +138,7 @@ FitResult Trainer::fit(const data::RatingDataset& train, const data::RatingDatas
     std::tie(first_epoch, first_step) = apply_resume(*resume_);
     resume_.reset();
   }
+  place_optimizer_in_graph();
   for (auto& c : callbacks_) c->on_train_begin(*this);
   // A run resumed after early stopping had ended it goes straight to the end of training.
   for (epoch_ = first_epoch; epoch_ <= options_.epochs && !stop_requested_; ++epoch_) {
@@ -164,12 +165,29 @@ FitResult Trainer::fit(const data::RatingDataset& train, const data::RatingDatas
   sparse_exchange_.reset();
   FitResult fit = history_;
   fit.cuda_graph = graph_step_ && graph_step_->captured();
+  fit.optimizer_in_graph = fit.cuda_graph && optimizer_in_graph();
+  device_schedule_.reset();
   if (graph_step_) {
     // The gradients live in the graph's memory pool: drop them with the graph.
     zero_grad();
     graph_step_.reset();
   }
   return fit;
+}
+
+void Trainer::place_optimizer_in_graph() {
+  device_schedule_.reset();
+  // The update joins the graph where nothing of it has to happen on the host: no host-staged
+  // all-reduce between backward and update (kStepThenCollectives), no sparse table updates (the
+  // graph is off with those), and an update that reads lr and beta1 from device memory (mlrec's
+  // CUDA kernel). Elsewhere it stays one fused launch after each replay, with host numbers.
+  const int64_t total_steps = int64_t(options_.epochs) * steps_per_epoch_;
+  if (!graph_step_ || step_graph_ == StepGraph::kStepThenCollectives || table_optimizer_ ||
+      !optimizer_->steps_on_device() || total_steps > DeviceSchedule::kMaxSteps) {
+    return;
+  }
+  device_schedule_ = std::make_unique<DeviceSchedule>(*schedule_, total_steps, device_);
+  device_schedule_->seek(global_step_);  // a resumed run continues its schedule
 }
 
 void Trainer::make_optimizers() {
@@ -248,7 +266,7 @@ void Trainer::train_epoch(const data::RatingDataset& train, dist::DistributedSam
       history_.grad_bytes += sparse_exchange_->bytes_last_exchange();
     }
     ++history_.steps;
-    optimizer_->step(settings.lr, settings.beta1);
+    if (!optimizer_in_graph()) optimizer_->step(settings.lr, settings.beta1);
     if (table_optimizer_) table_optimizer_->step(settings.lr, settings.beta1);
     epoch_loss_sum_.add_(step_loss);
     ++global_step_;
@@ -261,6 +279,11 @@ void Trainer::train_epoch(const data::RatingDataset& train, dist::DistributedSam
   }
   synchronize_device();
   result.train_seconds = epoch_seconds_before_ + epoch_watch_.seconds();
+  // One replay is one optimizer step: the device's count must be the host's (read once an epoch).
+  if (optimizer_in_graph() && device_schedule_->steps_taken() != global_step_) {
+    throw std::logic_error(fmt::format("the graphed optimizer took {} steps where the trainer counted {}",
+                                       device_schedule_->steps_taken(), global_step_));
+  }
   result.lr = schedule_->at(global_step_ - 1).lr;
   check_loss_finite(epoch_loss_sum_, steps_per_epoch_ - 1);
 
@@ -440,6 +463,7 @@ torch::Tensor Trainer::graph_step_body(const data::RatingDataset& train, const t
   // The buckets' all-reduces were launched by the hooks during backward (captured on the NCCL
   // stream); waiting for them here joins that stream back into the capture.
   if (collectives_in_graph()) grad_sync_->finish();
+  if (device_schedule_) optimizer_->step(*device_schedule_);
   return loss;
 }
 
@@ -460,7 +484,8 @@ torch::Tensor Trainer::graphed_forward_backward(const data::RatingDataset& train
   if (!graph_step_->warmed_up()) return graph_step_->warm_up(step_index);
   std::string why;
   if (graph_step_->capture(&why)) {
-    log_rank0(std::string("training step captured as a CUDA graph (") + step_graph_name(step_graph_) + ")");
+    log_rank0(std::string("training step captured as a CUDA graph (") + step_graph_name(step_graph_) +
+              (device_schedule_ ? ", with the optimizer's update" : "") + ")");
     return replay_step(step_index);
   }
   log_warning("the training step could not be captured as a CUDA graph (" + why +

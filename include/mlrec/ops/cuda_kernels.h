@@ -1,5 +1,5 @@
 // Whether this build has mlrec's own CUDA kernels (src/ops/cuda/*.cu: short attention, GELU +
-// dropout, LayerNorm, BatchNorm + Mish, column sums). CMake builds them, all or none, where it
+// dropout, LayerNorm, BatchNorm + Mish, column sums, AdamW on a device schedule). CMake builds them, all or none, where it
 // finds a CUDA compiler (MLREC_CUDA_KERNELS); without them every part runs on torch's ops on CUDA.
 #pragma once
 

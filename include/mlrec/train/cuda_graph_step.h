@@ -1,9 +1,8 @@
 // A training step replayed as one CUDA graph. On a GPU an eager step of the sequence model is
 // ~250 small kernels whose launch cost on the host (dispatcher, autograd) exceeds their run
 // time on the device; captured once, the batch gather, forward and backward are replayed with
-// one launch per step. The optimizer update stays outside the graph, since the OneCycle
-// schedule changes its lr and beta1 every step and ATen's fused AdamW takes both as host
-// numbers (it is two launches per step).
+// one launch per step. What the step function does is the trainer's choice: the optimizer's
+// update too, where it reads lr and beta1 from device memory (train/adamw.h, DeviceSchedule).
 //
 // Graphs need static shapes and addresses: the batch's indices are copied into one static
 // tensor before each replay, and the gradients the capture allocated are rewritten in place by

@@ -67,6 +67,7 @@ struct FitResult {
   int64_t grad_bytes = 0;
   int64_t steps = 0;
   bool cuda_graph = false;       // whether the steps were replayed from a CUDA graph
+  bool optimizer_in_graph = false;  // whether that graph held the optimizer update too
   /// Training samples over training time across whole epochs (0 before any).
   double samples_per_second() const { return train_seconds > 0 ? train_samples / train_seconds : 0.0; }
   /// The share of training time spent waiting for gradient all-reduces.
@@ -145,12 +146,16 @@ class Trainer {
   torch::Tensor forward_backward(const data::RatingDataset& train, const torch::Tensor& step_index);
   /// The same through graph_step_: eager warm-up steps, then the capture, then replays.
   torch::Tensor graphed_forward_backward(const data::RatingDataset& train, const torch::Tensor& step_index);
-  /// What the graph captures: forward_backward, and with kStepWithCollectives the gradients'
-  /// averaging too.
+  /// What the graph captures: forward_backward, with kStepWithCollectives the gradients'
+  /// averaging, and with device_schedule_ the optimizer's update.
   torch::Tensor graph_step_body(const data::RatingDataset& train, const torch::Tensor& step_index);
   torch::Tensor replay_step(const torch::Tensor& step_index);
   /// Whether the gradient all-reduces run inside the graph (false once it fell back to eager).
   bool collectives_in_graph() const { return graph_step_ && step_graph_ == StepGraph::kStepWithCollectives; }
+  /// Whether the optimizer's update runs in graph_step_body (false once the graph fell back).
+  bool optimizer_in_graph() const { return graph_step_ && device_schedule_; }
+  /// Sets device_schedule_ where the graph can hold the optimizer (see fit()).
+  void place_optimizer_in_graph();
   /// Whether rank 0's buffers are broadcast once before each step rather than before each
   /// micro-batch's forward: host-staged collectives stay out of a graph (the policy allows one
   /// micro-batch then).
@@ -173,6 +178,9 @@ class Trainer {
   std::unique_ptr<SparseEmbeddingOptimizer> table_optimizer_;
   std::unique_ptr<dist::SparseGradientExchange> sparse_exchange_;
   std::unique_ptr<Schedule> schedule_;
+  /// The schedule in device memory, for an optimizer update inside the step's graph; null when
+  /// the update takes host numbers.
+  std::unique_ptr<DeviceSchedule> device_schedule_;
   std::unique_ptr<dist::GradientSynchronizer> grad_sync_;
   std::unique_ptr<CudaGraphStep> graph_step_;  // set while fit() runs with CUDA graphs
   StepGraph step_graph_ = StepGraph::kOff;      // what fit() chose (graph_step_ may fall back)

@@ -10,6 +10,7 @@
 #include "ops/cuda/column_sums_kernels.h"
 #include "ops/cuda/gelu_dropout_kernels.h"
 #include "ops/cuda/layer_norm_kernels.h"
+#include "ops/cuda/scheduled_adamw_kernels.h"
 #include "ops/cuda/short_attention_kernels.h"
 
 namespace mlrec::ops {
@@ -58,6 +59,11 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> layer_norm_forward_cuda(const at:
 std::tuple<at::Tensor, at::Tensor, at::Tensor> layer_norm_backward_cuda(const at::Tensor&, const at::Tensor&,
                                                                         const at::Tensor&, const at::Tensor&,
                                                                         const at::Tensor&) {
+  not_built(__func__);
+}
+
+void scheduled_adamw_cuda_(at::TensorList, at::TensorList, at::TensorList, at::TensorList, at::TensorList,
+                           const at::Tensor&, const at::Tensor&, double, double, double) {
   not_built(__func__);
 }
 

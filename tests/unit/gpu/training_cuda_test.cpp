@@ -18,7 +18,9 @@
 #include "mlrec/distributed/process_group.h"
 #include "mlrec/models/registry.h"
 #include "mlrec/ops/embedding.h"
+#include "mlrec/train/adamw.h"
 #include "mlrec/train/run.h"
+#include "mlrec/train/schedule.h"
 #include "support/synthetic_fixture.h"
 #include "support/temp_dir.h"
 #include "support/cuda_fixture.h"
@@ -103,6 +105,80 @@ TEST_F(Cuda, NcclAllReducesCapturedWithTheBackwardReplayAsEagerSteps) {
   EXPECT_EQ(after.sum().item<float>(), 3.f);
 }
 
+// The optimizer's update inside a graph: mlrec's kernel reads lr and beta1 from the schedule in
+// device memory at the count of steps taken. Run eagerly once (as in the warm-up), then captured
+// and replayed, it must update as ATen's fused AdamW does with host numbers, step for step over a
+// OneCycle schedule whose beta1 changes every step. The sizes cover one and several 65,536-element
+// chunks and lengths that are not a multiple of 4 (the kernel's unvectorised path); a parameter
+// without gradient is left alone.
+TEST_F(Cuda, ScheduledAdamWInsideAGraphMatchesAtensFusedAdamW) {
+  torch::manual_seed(11);
+  const auto options = torch::TensorOptions().device(torch::kCUDA, 0);
+  std::vector<torch::Tensor> mine, theirs;
+  for (int64_t n : {1, 7, 1024, 65536 + 3, 3 * 65536}) {
+    auto p = torch::randn({n}, options);
+    mine.push_back(p.clone().requires_grad_(true));
+    theirs.push_back(p.clone().requires_grad_(true));
+  }
+  auto idle = torch::randn({5}, options).requires_grad_(true);
+  const auto idle_before = idle.detach().clone();
+  auto with_idle = mine;
+  with_idle.push_back(idle);
+  train::FusedAdamW scheduled(with_idle, 0.999, 1e-8, 0.01);
+  train::FusedAdamW host(theirs, 0.999, 1e-8, 0.01);
+  ASSERT_TRUE(scheduled.steps_on_device());
+  const train::OneCycleSchedule schedule(train::OneCycleOptions{0.01, 20, 0.3, 25, 1e4, true, 0.85, 0.95, 0.9});
+  train::DeviceSchedule on_device(schedule, 20, options.device());
+  on_device.seek(2);
+  // Gradients at fixed addresses, as a captured backward leaves them; rewritten before each step.
+  for (auto& p : mine) p.mutable_grad() = torch::zeros_like(p);
+  auto draw_gradients = [&] {
+    for (size_t i = 0; i < mine.size(); ++i) {
+      auto g = torch::randn_like(mine[i]);
+      mine[i].mutable_grad().copy_(g);
+      theirs[i].mutable_grad() = g;
+    }
+  };
+  auto host_step = [&](int64_t s) {
+    host.step(static_cast<float>(schedule.at(s).lr), static_cast<float>(schedule.at(s).beta1));
+  };
+  auto expect_same = [&](int64_t s) {
+    torch::cuda::synchronize();
+    for (size_t i = 0; i < mine.size(); ++i) {
+      ASSERT_TRUE(torch::allclose(mine[i], theirs[i], 1e-6, 1e-7))
+          << "step " << s << ", tensor " << i << ": " << (mine[i] - theirs[i]).abs().max().item<double>();
+    }
+  };
+  int64_t s = 2;
+  draw_gradients();
+  scheduled.step(on_device);
+  host_step(s);
+  expect_same(s);
+
+  at::cuda::CUDAGraph graph;
+  torch::cuda::synchronize();
+  {
+    const auto side = c10::cuda::getStreamFromPool(false, 0);
+    c10::cuda::CUDAStreamGuard on_side(side);
+    graph.capture_begin();
+    scheduled.step(on_device);
+    graph.capture_end();
+  }
+  torch::cuda::synchronize();
+  for (++s; s < 9; ++s) {
+    draw_gradients();
+    graph.replay();
+    host_step(s);
+    expect_same(s);
+  }
+  EXPECT_EQ(on_device.steps_taken(), 9);
+  EXPECT_TRUE(torch::equal(idle.cpu(), idle_before.cpu()));
+  const auto mine_state = scheduled.state(), their_state = host.state();
+  for (size_t i = 0; i < their_state.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(mine_state[i].second, their_state[i].second, 1e-6, 1e-9)) << their_state[i].first;
+  }
+}
+
 TEST_F(Cuda, WholeTrainingLoopRunsOnTheDeviceWithNccl) {
   test_support::TempDir dir;
   write_small_dataset(dir);
@@ -116,6 +192,7 @@ TEST_F(Cuda, WholeTrainingLoopRunsOnTheDeviceWithNccl) {
       EXPECT_EQ(group.comm->backend(), "nccl");
       // The data-parallel step, its all-reduces captured with it (as at N ranks).
       EXPECT_TRUE(result.fit.cuda_graph) << model << " " << precision;
+      EXPECT_TRUE(result.fit.optimizer_in_graph) << model << " " << precision;
       EXPECT_EQ(result.best.count, 300) << model << " " << precision;
       EXPECT_TRUE(std::isfinite(result.best.mae)) << model << " " << precision;
       EXPECT_NE(result.device.find("cuda"), std::string::npos);
@@ -143,6 +220,7 @@ TEST_F(Cuda, DataParallelStepWithCapturedCollectivesTrainsAsThePlainStep) {
   for (bool graphs : {false, true}) {
     const auto parallel = train(true, graphs);
     EXPECT_EQ(parallel.fit.cuda_graph, graphs);
+    EXPECT_EQ(parallel.fit.optimizer_in_graph, graphs);
     EXPECT_GT(parallel.fit.grad_bytes, 0);  // the all-reduces ran
     ASSERT_EQ(parallel.fit.epochs.size(), plain.fit.epochs.size());
     for (size_t e = 0; e < plain.fit.epochs.size(); ++e) {
@@ -271,6 +349,7 @@ TEST_F(Cuda, GraphReplayedStepsTrainAsEagerSteps) {
   const auto graphed = train("mf", true, "fp32");
   EXPECT_FALSE(eager.fit.cuda_graph);
   ASSERT_TRUE(graphed.fit.cuda_graph);
+  EXPECT_TRUE(graphed.fit.optimizer_in_graph);  // the eager run's update took host numbers
   ASSERT_EQ(graphed.fit.epochs.size(), eager.fit.epochs.size());
   for (size_t e = 0; e < eager.fit.epochs.size(); ++e) {
     EXPECT_NEAR(graphed.fit.epochs[e].train_loss, eager.fit.epochs[e].train_loss, 1e-4) << "epoch " << e + 1;
@@ -281,6 +360,7 @@ TEST_F(Cuda, GraphReplayedStepsTrainAsEagerSteps) {
     const auto seq_eager = train("seq_features", false, precision);
     const auto seq_graphed = train("seq_features", true, precision);
     ASSERT_TRUE(seq_graphed.fit.cuda_graph) << precision;
+    EXPECT_TRUE(seq_graphed.fit.optimizer_in_graph) << precision;
     EXPECT_LT(seq_graphed.fit.epochs.back().train_loss, seq_graphed.fit.epochs.front().train_loss) << precision;
     EXPECT_NEAR(seq_graphed.best.mae, seq_eager.best.mae, 0.05) << precision;
   }

@@ -156,6 +156,49 @@ TEST(FusedAdamW, MatchesTorchAdamWStepForStepWithChangingLrAndBeta1) {
   EXPECT_FALSE(torch::allclose(a, torch::zeros_like(a)));
 }
 
+// The update a CUDA graph holds takes lr and beta1 from the schedule in device memory, at the
+// count of steps taken, and advances that count itself. Started mid-run (a resumed run), it must
+// take the steps the host-number update takes with the schedule's values (rounded to float32,
+// as ATen's CUDA kernel rounds them), and leave a parameter without gradient alone. Here on the
+// CPU, where the row is read on the host; Cuda.ScheduledAdamWInsideAGraphMatchesAtensFusedAdamW
+// tests the kernel.
+TEST(FusedAdamW, DeviceScheduleStepsAsTheHostNumbersDo) {
+  torch::manual_seed(5);
+  const OneCycleSchedule schedule(OneCycleOptions{0.01, 20, 0.3, 25, 1e4, true, 0.85, 0.95, 0.9});
+  DeviceSchedule on_device(schedule, 20, torch::kCPU);
+  for (int64_t s : {0, 6, 19}) {
+    EXPECT_EQ(on_device.settings()[s][0].item<float>(), static_cast<float>(schedule.at(s).lr)) << s;
+    EXPECT_EQ(on_device.settings()[s][1].item<float>(), static_cast<float>(schedule.at(s).beta1)) << s;
+  }
+  ASSERT_NE(schedule.at(5).beta1, schedule.at(12).beta1);  // the momentum cycles
+
+  auto a = torch::randn({37, 5}, torch::requires_grad());
+  auto b = a.detach().clone().requires_grad_(true);
+  auto idle = torch::randn({4}, torch::requires_grad());
+  const auto idle_before = idle.detach().clone();
+  FusedAdamW scheduled({a, idle}, 0.999, 1e-8, 0.01);
+  FusedAdamW host({b}, 0.999, 1e-8, 0.01);
+  EXPECT_FALSE(scheduled.steps_on_device());  // the CPU reads the row on the host
+  on_device.seek(5);
+  for (int64_t s = 5; s < 13; ++s) {
+    auto target = torch::randn({37, 5});
+    scheduled.zero_grad();
+    host.zero_grad();
+    ((a - target).square().sum()).backward();
+    ((b - target).square().sum()).backward();
+    scheduled.step(on_device);
+    host.step(static_cast<float>(schedule.at(s).lr), static_cast<float>(schedule.at(s).beta1));
+    ASSERT_TRUE(torch::equal(a, b)) << "step " << s << ": " << (a - b).abs().max().item<double>();
+  }
+  EXPECT_EQ(on_device.steps_taken(), 13);
+  EXPECT_TRUE(torch::equal(idle, idle_before));
+  const auto state = scheduled.state();  // exp_avg/i, exp_avg_sq/i, step/i for each parameter
+  EXPECT_EQ(state[2].second.item<float>(), 8.f);
+  EXPECT_EQ(state[5].second.item<float>(), 0.f);
+  EXPECT_THROW(on_device.seek(21), std::out_of_range);
+  EXPECT_THROW(DeviceSchedule(schedule, 0, torch::kCPU), std::invalid_argument);
+}
+
 
 // Full ranking on a fixture small enough to rank by hand. Two users, five items, MF with one
 // factor and no biases, so that the score order is the order of p_u * q_m:
