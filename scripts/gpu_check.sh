@@ -6,7 +6,7 @@
 #   build (and an earlier commit's, for before/after) -> the tests of mlrec's CUDA kernels (which
 #   decide whether the runs below use them) -> BST + user features in TF32, bf16 and fp32: mlrec's
 #   kernels, the earlier commit, torch's ops -> the five study models in one process, TF32 and
-#   fp32 -> kernel profile (ncu) -> compute-sanitizer on the changed kernels' tests -> the other
+#   fp32 -> MF and BST with the optimizer's update in the graph and after it -> kernel profile (ncu) -> compute-sanitizer on the changed kernels' tests -> the other
 #   CUDA tests (crashes rerun under cuda-gdb) -> the sequence models over 3 seeds x 2 protocols
 #   -> ranks sharing the GPU over MPI (tests, then BST runs of 1 and 2 ranks, graphs on and off)
 #   -> mlrec against the reference under torch.compile (stage compile_reference)
@@ -32,8 +32,9 @@
 # Issue 21 in one call (~9 minutes on an H200 by the stage times of earlier leases; the compile
 # stage gets what is left, the most important configurations first):
 #   MLREC_GPU_STAGES="kernel_tests cuda_tests shared_gpu_tests bf16_kernels tf32_kernels fp32_kernels
-#     five_tf32 five_fp32 ncu shared_gpu_1_ranks_graphs_true shared_gpu_2_ranks_graphs_true
-#     shared_gpu_2_ranks_graphs_false compile_reference" MLREC_GPU_NCU_PRECISION=bf16 scripts/gpu_check.sh ...
+#     five_tf32 five_fp32 graph_optimizer_true graph_optimizer_false ncu shared_gpu_1_ranks_graphs_true
+#     shared_gpu_2_ranks_graphs_true shared_gpu_2_ranks_graphs_false compile_reference"
+#     MLREC_GPU_NCU_PRECISION=bf16 scripts/gpu_check.sh ...
 # OUT_DIR receives log.txt (the summary lines) and results.tar.gz (every log, JSON and run
 # directory), refreshed after each stage.
 set -uo pipefail
@@ -178,6 +179,14 @@ for precision in tf32 fp32; do
     "$bin" compare "$work/runs-five-$precision"/{baseline,mf,seq,seq_ratings,seq_features} \
       > "$work/table-five-$precision.md" 2>&1 && tee -a "$log" < "$work/table-five-$precision.md"
   fi
+done
+# Issue 21: the optimizer's update inside the step's graph (the default) against one fused launch
+# after each replay (train.graph_optimizer=false), MF and BST + user features in bf16, one process
+# each way, the two ways run one after the other.
+for inside in true false; do
+  run_stage "graph_optimizer_$inside" 40 "$bin" bench --config configs/mf.yaml --config configs/seq_features.yaml \
+    --set train.precision=bf16 --set "train.graph_optimizer=$inside" "${kernels[@]}" "${common[@]}" \
+    $(to "graph-optimizer-$inside")
 done
 # Where a graph-replayed BST step spends its GPU time: per-kernel durations of ~2 steps with the
 # kernels, in TF32 or MLREC_GPU_NCU_PRECISION. Capped: a profiler that stalls must not eat the stages after it.

@@ -270,9 +270,14 @@ std::vector<ParamSpec> build_param_table() {
                           "many parts whose gradients add up; ranks synchronise once, on the "
                           "last.").ge(1));
   t.push_back(MLREC_PARAM(train, cuda_graphs,
-                          "On a GPU with one rank, capture the training step (batch gather, forward, "
-                          "backward) once as a CUDA graph and replay it; false = launch every kernel "
-                          "eagerly. A step that cannot be captured falls back to eager with a warning."));
+                          "On a GPU, capture the training step (batch gather, forward, backward; with "
+                          "NCCL the gradient all-reduces) once as a CUDA graph and replay it; false = "
+                          "launch every kernel eagerly. A step that cannot be captured falls back to "
+                          "eager with a warning."));
+  t.push_back(MLREC_PARAM(train, graph_optimizer,
+                          "With train.cuda_graphs, capture the dense AdamW update in the graph too, its lr "
+                          "and beta1 read from the schedule in device memory (not with dist.backend=mpi); "
+                          "false = one fused launch after each replay, with host numbers."));
   t.push_back(MLREC_PARAM(train, log_every_steps,
                           "Print a progress line every this many steps (0 = none).").ge(0));
   // output

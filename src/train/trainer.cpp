@@ -182,8 +182,8 @@ void Trainer::place_optimizer_in_graph() {
   // graph is off with those), and an update that reads lr and beta1 from device memory (mlrec's
   // CUDA kernel). Elsewhere it stays one fused launch after each replay, with host numbers.
   const int64_t total_steps = int64_t(options_.epochs) * steps_per_epoch_;
-  if (!graph_step_ || step_graph_ == StepGraph::kStepThenCollectives || table_optimizer_ ||
-      !optimizer_->steps_on_device() || total_steps > DeviceSchedule::kMaxSteps) {
+  if (!graph_step_ || !options_.graph_optimizer || step_graph_ == StepGraph::kStepThenCollectives ||
+      table_optimizer_ || !optimizer_->steps_on_device() || total_steps > DeviceSchedule::kMaxSteps) {
     return;
   }
   device_schedule_ = std::make_unique<DeviceSchedule>(*schedule_, total_steps, device_);

@@ -126,7 +126,8 @@ struct Config {
     std::string precision = "fp32";          // parsed by precision_of()
     int log_every_steps = 100;               // progress line cadence (0 = none)
     int accumulation_steps = 1;              // micro-batches per optimizer step
-    bool cuda_graphs = true;                 // replay each step as a CUDA graph (one GPU rank)
+    bool cuda_graphs = true;                 // replay each step as a CUDA graph (GPU)
+    bool graph_optimizer = true;             // the optimizer's update inside that graph
   } train;
 
   struct Output {
