@@ -32,7 +32,7 @@
 # Issue 21 in one call (~9 minutes on an H200 by the stage times of earlier leases; the compile
 # stage gets what is left, the most important configurations first):
 #   MLREC_GPU_STAGES="kernel_tests cuda_tests shared_gpu_tests bf16_kernels tf32_kernels fp32_kernels
-#     five_tf32 five_fp32 graph_optimizer_true graph_optimizer_false ncu shared_gpu_1_ranks_graphs_true
+#     five_tf32 five_fp32 graph_optimizer_true graph_optimizer_false ncu graphed_resume shared_gpu_1_ranks_graphs_true
 #     shared_gpu_2_ranks_graphs_true shared_gpu_2_ranks_graphs_false compile_reference"
 #     MLREC_GPU_NCU_PRECISION=bf16 scripts/gpu_check.sh ...
 # OUT_DIR receives log.txt (the summary lines) and results.tar.gz (every log, JSON and run
@@ -69,7 +69,7 @@ stage() {
   local t0; t0=$(date +%s.%N)
   timeout --kill-after=5 "$left" "$@" >"$work/$name.log" 2>&1
   local rc=$?
-  grep -E "^bench |error|warning|captured|over 3 seeds|sweep|trial|PASSED|FAILED|OK \]|samples/s|ratio|\| " "$work/$name.log" \
+  grep -E "^bench |error|warning|captured|over 3 seeds|sweep|trial|PASSED|FAILED|^PASS|^FAIL|resumed,|OK \]|samples/s|ratio|\| " "$work/$name.log" \
     | grep -v -e "^\[ *RUN" -e "\] epoch " | head -40 | tee -a "$log"
   say "$name: rc=$rc, $(awk "BEGIN { printf \"%.1f\", $(date +%s.%N) - $t0 }") s"
   bundle
@@ -216,6 +216,11 @@ if [ -x "$tests_bin" ] && command -v compute-sanitizer >/dev/null && want saniti
 fi
 # The other GPU tests: NCCL on the device, the training loop, graphs against eager steps.
 [ -x "$tests_bin" ] && want cuda_tests && run_tests cuda_tests 'Cuda.*'
+# Issue 21: a graphed run (the optimizer's update in the graph) stopped mid-epoch and resumed ends
+# as the uninterrupted run: MF and the sequence model (tests/e2e/resume_test.sh, section gpu).
+resume_device=cuda; [ "$dry" = 1 ] && resume_device=cpu
+run_stage graphed_resume 40 env MLREC_RESUME_DEVICE="$resume_device" tests/e2e/resume_test.sh "$bin" \
+  launch/mpirun_local.sh "$python" gpu
 # Issue 21, the multi-rank GPU path on the one GPU: NCCL refuses two ranks on a GPU, the MPI
 # communicator (dist.backend=mpi) serves them. The test: 2 ranks sharing the GPU train as 1 rank
 # with the same global batch, eagerly and with graphs (the all-reduces after each replay), and the

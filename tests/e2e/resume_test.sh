@@ -14,6 +14,12 @@
 #   agree       ranks given different settings (mpirun's MPMD form) stop before training
 #   launchers   SIGUSR1 to mpirun (forwarded), SIGTERM to mpirun (its grace period set), and
 #               SIGTERM to one rank (as srun delivers it)
+#   gpu         (not in ctest: scripts/gpu_check.sh runs it, stage graphed_resume) on a GPU, with
+#               the step and the optimizer's update in a CUDA graph: stopped mid-epoch and
+#               resumed, MF and the sequence model end as the uninterrupted run, to a tolerance
+#               (the embeddings' atomic adds on the GPU are not bit-reproducible). The device
+#               schedule's step counter must start at the resumed step: the trainer checks it
+#               against its own count every epoch. MLREC_RESUME_DEVICE=cpu rehearses it.
 # usage: resume_test.sh MLREC_DIST MPIRUN_WRAPPER PYTHON SECTION
 set -uo pipefail
 bin="$1"
@@ -287,6 +293,26 @@ launchers)
   run term 2 "${long[@]}" --set train.epochs=2 --set checkpoint.resume=never --set output.overwrite=true
   expect_status 0 "starting again over the stopped run"
   echo "   resuming with another train.epochs: refused; started again with resume=never + overwrite"
+  ;;
+
+gpu)
+  device="${MLREC_RESUME_DEVICE:-cuda}"
+  for model in mf seq; do
+    if [ "$model" = mf ]; then args=("${mf[@]}"); tol=1e-3; else args=("${seq[@]}"); tol=1e-2; fi
+    args+=(--set "train.device=$device")
+    run "gpu_ref_$model" 1 "${args[@]}"; expect_status 0 "gpu_ref_$model"
+    MLREC_TEST_SIGNAL="TERM@train:2:5" run "gpu_$model" 1 "${args[@]}"
+    expect_status 143 "gpu_$model stopped by TERM@train:2:5"
+    run "gpu_$model" 1 "${args[@]}"; expect_status 0 "gpu_$model resumed"
+    grep -q "resuming from .*checkpoints/step-" "$work/gpu_$model.log" || fail "gpu_$model: did not resume"
+    if [ "$device" = cuda ]; then
+      [ "$(grep -c "captured as a CUDA graph (step, with the optimizer's update)" "$work/gpu_$model.log")" = 2 ] ||
+        fail "gpu_$model: the step and the optimizer's update were not captured in both runs"
+    fi
+    "$py" "$here/compare_runs.py" close "$work/gpu_ref_$model" "$work/gpu_$model" "$tol" ||
+      fail "gpu_$model differs from gpu_ref_$model"
+    echo "   gpu_$model ($device): stopped at epoch 2 step 5, resumed, within $tol of gpu_ref_$model"
+  done
   ;;
 
 *)
