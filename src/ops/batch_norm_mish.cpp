@@ -31,7 +31,7 @@ class BatchNormMishCuda : public torch::autograd::Function<BatchNormMishCuda> {
 
 bool kernels_take(const torch::Tensor& x, const torch::nn::BatchNorm1d& norm) {
   const auto& o = norm->options;
-  return cuda_kernels_built() && norm->is_training() && x.is_cuda() &&
+  return norm->is_training() && x.is_cuda() && cuda_kernels_run_on(x.get_device()) &&
          (x.scalar_type() == torch::kFloat32 || x.scalar_type() == torch::kBFloat16) && x.dim() == 2 &&
          x.size(0) > 1 && o.affine() && o.track_running_stats() && o.momentum().has_value() &&
          norm->weight.scalar_type() == torch::kFloat32 && norm->running_mean.scalar_type() == torch::kFloat32;

@@ -30,8 +30,8 @@ class LayerNormCuda : public torch::autograd::Function<LayerNormCuda> {
 
 
 bool layer_norm_kernels_support(const torch::Tensor& x) {
-  return cuda_kernels_built() && x.is_cuda() && x.scalar_type() == torch::kFloat32 && x.dim() >= 1 && x.size(-1) >= 1 &&
-         x.size(-1) <= detail::kLayerNormMaxDim;
+  return x.is_cuda() && cuda_kernels_run_on(x.get_device()) && x.scalar_type() == torch::kFloat32 && x.dim() >= 1 &&
+         x.size(-1) >= 1 && x.size(-1) <= detail::kLayerNormMaxDim;
 }
 
 torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, double eps,

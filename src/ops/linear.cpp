@@ -11,8 +11,8 @@ namespace mlrec::ops {
 namespace detail {
 
 std::optional<at::ScalarType> cuda_linear_type(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
-  if (!cuda_kernels_built() || !x.is_cuda() || x.dim() < 1 || !bias.defined() || weight.scalar_type() != at::kFloat ||
-      bias.scalar_type() != at::kFloat) {
+  if (!x.is_cuda() || !cuda_kernels_run_on(x.get_device()) || x.dim() < 1 || !bias.defined() ||
+      weight.scalar_type() != at::kFloat || bias.scalar_type() != at::kFloat) {
     return std::nullopt;
   }
   if (at::autocast::is_autocast_enabled(at::kCUDA)) {

@@ -10,9 +10,12 @@
 namespace mlrec::ops {
 
 bool scheduled_adamw_on_device(const std::vector<torch::Tensor>& params) {
-  if (!cuda_kernels_built() || params.empty()) return false;
+  if (params.empty()) return false;
   for (const auto& p : params) {
-    if (!p.is_cuda() || p.scalar_type() != torch::kFloat32 || !p.is_contiguous()) return false;
+    if (!p.is_cuda() || !cuda_kernels_run_on(p.get_device()) || p.scalar_type() != torch::kFloat32 ||
+        !p.is_contiguous()) {
+      return false;
+    }
   }
   return true;
 }

@@ -117,7 +117,10 @@ bool cpu_supports(const at::Tensor& qkv, int64_t heads) {
 
 bool short_attention_supports(const at::Tensor& qkv, int64_t heads) {
   if (cpu_supports(qkv, heads)) return true;
-  if (!cuda_kernels_built() || !qkv.is_cuda() || qkv.dim() != 3 || heads < 1 || qkv.size(2) % (3 * heads) != 0) return false;
+  if (!qkv.is_cuda() || !cuda_kernels_run_on(qkv.get_device()) || qkv.dim() != 3 || heads < 1 ||
+      qkv.size(2) % (3 * heads) != 0) {
+    return false;
+  }
   const int64_t length = qkv.size(1), dim = qkv.size(2) / 3;
   return length >= 1 && length <= detail::kShortAttentionMaxLength &&
          detail::short_attention_shared_bytes(length, dim, heads) <= 48 * 1024;

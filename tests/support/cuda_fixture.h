@@ -97,12 +97,14 @@ class Cuda : public ::testing::Test {
 };
 
 // The tests of mlrec's CUDA kernels, a suite per family (scripts/gpu_check.sh gates each family on
-// its suite): skipped where no GPU is visible or the build has no kernels.
+// its suite): skipped where no GPU is visible, the build has no kernels, or they were built for
+// other GPUs (Cuda.MlrecKernelsRunOnTheGpusTheyAreBuiltFor keeps that from hiding a fault).
 class CudaKernels : public Cuda {
  protected:
   void SetUp() override {
     Cuda::SetUp();
     if (!IsSkipped() && !ops::cuda_kernels_built()) GTEST_SKIP() << "built without CUDA kernels";
+    if (!IsSkipped() && !ops::cuda_kernels_run_on(0)) GTEST_SKIP() << "mlrec's CUDA kernels have no code for this GPU";
   }
 };
 

@@ -7,4 +7,9 @@ namespace mlrec::ops {
 
 bool cuda_kernels_built();
 
+/// Whether they run on CUDA device `device`: built, and built for its architecture
+/// (MLREC_CUDA_ARCHITECTURES). Where they have no code for a GPU its ops run torch's, and a
+/// warning says so once, naming the setting to rebuild with.
+bool cuda_kernels_run_on(int device);
+
 }  // namespace mlrec::ops

@@ -9,6 +9,7 @@
 #include "ops/cuda/batch_norm_mish_kernels.h"
 #include "ops/cuda/column_sums_kernels.h"
 #include "ops/cuda/gelu_dropout_kernels.h"
+#include "ops/cuda/kernel_image.h"
 #include "ops/cuda/layer_norm_kernels.h"
 #include "ops/cuda/scheduled_adamw_kernels.h"
 #include "ops/cuda/short_attention_kernels.h"
@@ -39,6 +40,11 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> batch_norm_mish_backward_cuda(con
 }
 
 at::Tensor column_sums_cuda(const at::Tensor&) { not_built(__func__); }
+
+bool kernel_image_for(int, std::string* why) {
+  if (why) *why = "mlrec was built without its CUDA kernels";
+  return false;
+}
 
 std::tuple<at::Tensor, at::Tensor> gelu_dropout_forward_cuda(const at::Tensor&, double) { not_built(__func__); }
 

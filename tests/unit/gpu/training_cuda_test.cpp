@@ -4,6 +4,7 @@
 // GPU, so that is all one GPU can test of NCCL; tests/distributed runs ranks sharing the GPU over
 // MPI). Every test skips where no GPU is visible, as in CI.
 #include <ATen/autocast_mode.h>
+#include <ATen/cuda/CUDAContext.h>
 #include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
@@ -17,6 +18,7 @@
 #include "mlrec/distributed/grad_sync.h"
 #include "mlrec/distributed/process_group.h"
 #include "mlrec/models/registry.h"
+#include "mlrec/ops/cuda_kernels.h"
 #include "mlrec/ops/embedding.h"
 #include "mlrec/train/adamw.h"
 #include "mlrec/train/run.h"
@@ -103,6 +105,21 @@ TEST_F(Cuda, NcclAllReducesCapturedWithTheBackwardReplayAsEagerSteps) {
   group.comm->all_reduce_sum(after, "test: after the graph");
   group.comm->barrier("test");
   EXPECT_EQ(after.sum().item<float>(), 3.f);
+}
+
+// mlrec's kernels are built for MLREC_CUDA_ARCHITECTURES (90 by default: code for compute
+// capability 9.0, which every 9.x GPU runs). On such a GPU they must be found to run: a wrong
+// answer would skip their tests and quietly put torch's ops in their place.
+TEST_F(Cuda, MlrecKernelsRunOnTheGpusTheyAreBuiltFor) {
+  if (!ops::cuda_kernels_built()) GTEST_SKIP() << "built without CUDA kernels";
+  const auto* gpu = at::cuda::getDeviceProperties(0);
+  if (gpu->major != 9) {
+    GTEST_SKIP() << "compute capability " << gpu->major << "." << gpu->minor
+                 << ": whether the kernels run here depends on MLREC_CUDA_ARCHITECTURES";
+  }
+  EXPECT_TRUE(ops::cuda_kernels_run_on(0));
+  EXPECT_TRUE(ops::cuda_kernels_run_on(0));  // (the cached answer)
+  EXPECT_FALSE(ops::cuda_kernels_run_on(torch::cuda::device_count()));  // no such device
 }
 
 // The optimizer's update inside a graph: mlrec's kernel reads lr and beta1 from the schedule in
