@@ -32,7 +32,8 @@
 # Issue 21 in one call (~9 minutes on an H200 by the stage times of earlier leases; the compile
 # stage gets what is left, the most important configurations first):
 #   MLREC_GPU_STAGES="kernel_tests cuda_tests shared_gpu_tests bf16_kernels tf32_kernels fp32_kernels
-#     five_tf32 five_fp32 graph_optimizer_true graph_optimizer_false ncu graphed_resume shared_gpu_1_ranks_graphs_true
+#     five_tf32 five_fp32 graph_optimizer_true graph_optimizer_false mf_kernel_mlrec mf_kernel_torch ncu
+#     graphed_resume shared_gpu_1_ranks_graphs_true
 #     shared_gpu_2_ranks_graphs_true shared_gpu_2_ranks_graphs_false compile_reference"
 #     MLREC_GPU_NCU_PRECISION=bf16 scripts/gpu_check.sh ...
 # OUT_DIR receives log.txt (the summary lines) and results.tar.gz (every log, JSON and run
@@ -150,7 +151,8 @@ if [ -x "$tests_bin" ] && want kernel_tests; then
                 "feed_forward_tests FusedFeedForward model.feed_forward=fused" \
                 "layer_norm_tests MlrecLayerNorm model.layer_norm=mlrec" \
                 "batch_norm_tests MlrecBatchNormMish model.batch_norm=mlrec" \
-                "linear_tests MlrecLinear model.linear=mlrec"; do
+                "linear_tests MlrecLinear model.linear=mlrec" \
+                "mf_tests MlrecMf model.mf_kernel=mlrec"; do
     read -r name suite setting <<< "$family"
     # (a family that fails is pinned to torch's ops: the default, auto, would select it)
     if run_tests "$name" "$suite.*"; then kernels+=(--set "$setting")
@@ -192,6 +194,11 @@ for inside in true false; do
   run_stage "graph_optimizer_$inside" 40 "$bin" bench --config configs/mf.yaml --config configs/seq_features.yaml \
     --set train.precision=bf16 --set "train.graph_optimizer=$inside" "${kernels[@]}" "${common[@]}" \
     $(to "graph-optimizer-$inside")
+done
+# Issue 21: MF with mlrec's kernel (one each way) against torch's ops, TF32, one after the other.
+for mf_kernel in mlrec torch; do
+  run_stage "mf_kernel_$mf_kernel" 20 "$bin" bench --config configs/mf.yaml --set train.precision=tf32 \
+    "${kernels[@]}" --set "model.mf_kernel=$mf_kernel" "${common[@]}" $(to "mf-kernel-$mf_kernel")
 done
 # Where a graph-replayed BST step spends its GPU time: per-kernel durations of ~2 steps with the
 # kernels, in TF32 or MLREC_GPU_NCU_PRECISION. Capped: a profiler that stalls must not eat the stages after it.

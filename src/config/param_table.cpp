@@ -195,6 +195,11 @@ std::vector<ParamSpec> build_param_table() {
                           "the float32 gradients straight from cuBLAS's float accumulators), "
                           "torch (ATen's linear), or auto (the default): mlrec, measured faster on an "
                           "H200.").one_of({"auto", "torch", "mlrec"}));
+  t.push_back(MLREC_PARAM(model, mf_kernel,
+                          "MF's prediction (model mf): mlrec (one CUDA kernel each way for the lookups, the "
+                          "product, the biases and the sigmoid, where built for the GPU; torch's ops "
+                          "elsewhere), torch, or auto (the default): mlrec (not yet measured on a GPU).")
+                  .one_of({"auto", "torch", "mlrec"}));
   t.push_back(MLREC_PARAM(model, embedding_dim,
                           "Movie/position embedding size of the sequence models; divisible by "
                           "model.heads.").ge(1));

@@ -4,11 +4,12 @@
 
 #include "mlrec/models/init.h"
 #include "mlrec/ops/embedding.h"
+#include "mlrec/ops/matrix_factorization.h"
 
 namespace mlrec::models {
 
 MatrixFactorization::MatrixFactorization(const config::Config::Model& options, const data::DatasetInfo& data)
-    : range_(RatingRange::from(data)) {
+    : range_(RatingRange::from(data)), use_kernels_(options.mf_kernel != "torch") {
   user_ = register_padded_embedding(*this, "user", data.num_users + 1, options.factors, options.embedding_init_std);
   item_ = register_padded_embedding(*this, "item", data.num_movies + 1, options.factors, options.embedding_init_std);
   user_bias_ = register_padded_embedding(*this, "user_bias", data.num_users + 1, 1, options.bias_init_std);
@@ -18,9 +19,7 @@ MatrixFactorization::MatrixFactorization(const config::Config::Model& options, c
 torch::Tensor MatrixFactorization::forward(const data::Batch& batch) {
   auto user = batch.user;
   auto item = batch.movies.select(1, batch.movies.size(1) - 1);  // the target movie
-  auto dot = (ops::lookup(user_, user) * ops::lookup(item_, item)).sum(1);
-  auto score = dot + ops::lookup(user_bias_, user).squeeze(1) + ops::lookup(item_bias_, item).squeeze(1);
-  return torch::sigmoid(score) * (range_.high - range_.low) + range_.low;
+  return ops::mf_predict({user_, item_, user_bias_, item_bias_}, user, item, range_.low, range_.high, use_kernels_);
 }
 
 torch::Tensor MatrixFactorization::score_all_items(const data::Batch& batch, int64_t num_items) {

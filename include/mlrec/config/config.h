@@ -84,6 +84,7 @@ struct Config {
     std::string layer_norm = "auto";
     std::string batch_norm = "auto";
     std::string linear = "auto";
+    std::string mf_kernel = "auto";          // MF's prediction: auto | torch | mlrec
     int embedding_dim = 120;
     int heads = 12;
     int ff_dim = 2048;

@@ -19,6 +19,7 @@ class MatrixFactorization : public RatingModel {
 
  private:
   RatingRange range_;
+  bool use_kernels_;  // model.mf_kernel: mlrec's CUDA kernels where they apply (ops/matrix_factorization.h)
   torch::nn::Embedding user_{nullptr}, item_{nullptr}, user_bias_{nullptr}, item_bias_{nullptr};
 };
 

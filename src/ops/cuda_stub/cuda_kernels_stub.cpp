@@ -11,6 +11,7 @@
 #include "ops/cuda/gelu_dropout_kernels.h"
 #include "ops/cuda/kernel_image.h"
 #include "ops/cuda/layer_norm_kernels.h"
+#include "ops/cuda/mf_kernels.h"
 #include "ops/cuda/scheduled_adamw_kernels.h"
 #include "ops/cuda/short_attention_kernels.h"
 
@@ -40,6 +41,19 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> batch_norm_mish_backward_cuda(con
 }
 
 at::Tensor column_sums_cuda(const at::Tensor&) { not_built(__func__); }
+
+std::tuple<at::Tensor, at::Tensor> mf_forward_cuda(const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                                                   const at::Tensor&, const at::Tensor&, const at::Tensor&, double,
+                                                   double) {
+  not_built(__func__);
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> mf_backward_cuda(const at::Tensor&, const at::Tensor&,
+                                                                            const at::Tensor&, const at::Tensor&,
+                                                                            int64_t, int64_t, const at::Tensor&,
+                                                                            const at::Tensor&, double, int64_t) {
+  not_built(__func__);
+}
 
 bool kernel_image_for(int, std::string* why) {
   if (why) *why = "mlrec was built without its CUDA kernels";
