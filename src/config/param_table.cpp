@@ -198,7 +198,8 @@ std::vector<ParamSpec> build_param_table() {
   t.push_back(MLREC_PARAM(model, mf_kernel,
                           "MF's prediction (model mf): mlrec (one CUDA kernel each way for the lookups, the "
                           "product, the biases and the sigmoid, where built for the GPU; torch's ops "
-                          "elsewhere), torch, or auto (the default): mlrec (not yet measured on a GPU).")
+                          "elsewhere), torch, or auto (the default): torch until a GPU has tested and "
+                          "measured mlrec's.")
                   .one_of({"auto", "torch", "mlrec"}));
   t.push_back(MLREC_PARAM(model, embedding_dim,
                           "Movie/position embedding size of the sequence models; divisible by "

@@ -9,7 +9,8 @@
 namespace mlrec::models {
 
 MatrixFactorization::MatrixFactorization(const config::Config::Model& options, const data::DatasetInfo& data)
-    : range_(RatingRange::from(data)), use_kernels_(options.mf_kernel != "torch") {
+    // (auto is torch's ops until a GPU has tested and measured mlrec's kernel: scripts/gpu_check.sh)
+    : range_(RatingRange::from(data)), use_kernels_(options.mf_kernel == "mlrec") {
   user_ = register_padded_embedding(*this, "user", data.num_users + 1, options.factors, options.embedding_init_std);
   item_ = register_padded_embedding(*this, "item", data.num_movies + 1, options.factors, options.embedding_init_std);
   user_bias_ = register_padded_embedding(*this, "user_bias", data.num_users + 1, 1, options.bias_init_std);
