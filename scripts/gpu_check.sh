@@ -5,14 +5,15 @@
 # still returns what it finished:
 #   build (and an earlier commit's, for before/after) -> the tests of mlrec's CUDA kernels (which
 #   decide whether the runs below use them) -> BST + user features in TF32, bf16 and fp32: mlrec's
-#   kernels, the earlier commit, torch's ops -> the five study models in one process, TF32 and
-#   fp32 -> MF and BST with the optimizer's update in the graph and after it -> kernel profile (ncu) -> compute-sanitizer on the changed kernels' tests -> the other
-#   CUDA tests (crashes rerun under cuda-gdb) -> the sequence models over 3 seeds x 2 protocols
-#   -> ranks sharing the GPU over MPI (tests, then BST runs of 1 and 2 ranks, graphs on and off)
-#   -> mlrec against the reference under torch.compile (stage compile_reference)
-#   -> the BST sweep -> the tuned BST over 3 seeds -> sparse embedding updates: MF at
-#   MovieLens-32M's shape, the BST over 3 seeds (stages sparse_32m, sparse_bst_seeds) -> the
-#   Python reference (speed ratios)
+#   kernels, the earlier commit, torch's ops -> mlrec against the reference under torch.compile
+#   (stage compile_reference) -> the five study models in one process, TF32 and fp32 -> MF and BST
+#   with the optimizer's update in the graph and after it -> MF with mlrec's kernel and torch's
+#   ops -> kernel profile (ncu) -> compute-sanitizer on the changed kernels' tests -> the other
+#   CUDA tests (crashes rerun under cuda-gdb) -> a graphed run stopped and resumed -> the sequence
+#   models over 3 seeds x 2 protocols -> ranks sharing the GPU over MPI (tests, then BST runs of 1
+#   and 2 ranks, graphs on and off) -> the BST sweep -> the tuned BST over 3 seeds -> sparse
+#   embedding updates: MF at MovieLens-32M's shape, the BST over 3 seeds (stages sparse_32m,
+#   sparse_bst_seeds) -> the Python reference (speed ratios)
 #
 # usage: scripts/gpu_check.sh DATA_DIR OUT_DIR [BUDGET_SECONDS] [REFERENCE_PY]
 #   (scripts/gpu_carry.sh prepares the .gpu/ folder to carry to such a machine, and says how)
@@ -28,14 +29,17 @@
 #   MLREC_GPU_NCU_PRECISION the precision the ncu stage profiles (tf32 by default)
 #   MLREC_GPU_COMPILE_ARGS  bench/compile_reference.py's choice of runs for the compile_reference
 #                           stage (e.g. "--precisions bf16 --modes reduce-overhead,eager"); all by default
+#   MLREC_GPU_COMPILE_BUDGET  the most seconds the compile_reference stage may take (by default
+#                           all that is left): the stages after it keep the rest
 #
-# Issue 21 in one call (~9 minutes on an H200 by the stage times of earlier leases; the compile
-# stage gets what is left, the most important configurations first):
-#   MLREC_GPU_STAGES="kernel_tests cuda_tests shared_gpu_tests bf16_kernels tf32_kernels fp32_kernels
-#     five_tf32 five_fp32 graph_optimizer_true graph_optimizer_false mf_kernel_mlrec mf_kernel_torch ncu
-#     graphed_resume shared_gpu_1_ranks_graphs_true
-#     shared_gpu_2_ranks_graphs_true shared_gpu_2_ranks_graphs_false compile_reference"
-#     MLREC_GPU_NCU_PRECISION=bf16 scripts/gpu_check.sh ...
+# Issue 21 in one call of 600 s (stage times of earlier leases: build ~90 s, each BST run 10-20 s,
+# the five models 30-60 s, the tests a few seconds per family; the compile stage is capped at
+# 200 s, the most important configurations first, and the stages after it share what is left):
+#   MLREC_GPU_STAGES="kernel_tests bf16_kernels tf32_kernels fp32_kernels compile_reference
+#     five_bf16 five_tf32 graph_optimizer_true graph_optimizer_false mf_kernel_mlrec mf_kernel_torch ncu
+#     cuda_tests graphed_resume shared_gpu_tests shared_gpu_1_ranks_graphs_true
+#     shared_gpu_2_ranks_graphs_true shared_gpu_2_ranks_graphs_false" MLREC_GPU_COMPILE_BUDGET=200
+#     MLREC_GPU_NCU_PRECISION=bf16 scripts/gpu_check.sh DATA OUT 560 REFERENCE
 # OUT_DIR receives log.txt (the summary lines) and results.tar.gz (every log, JSON and run
 # directory), refreshed after each stage.
 set -uo pipefail
@@ -178,9 +182,22 @@ for precision in tf32 bf16 fp32; do
   run_stage "${precision}_torch" 20 "$bin" "${bst[@]}" --set "train.precision=$precision" "${torch_ops[@]}" \
     "${common[@]}" $(to "$precision-torch")
 done
+# Issue 21, the strongest Python peer: the reference eager and under each torch.compile mode with
+# fused AdamW, in bf16, TF32 and fp32, beside mlrec in the same precision (last of 2 whole epochs
+# timed, the first epoch's extra time reported as compile time), within what is left of the budget.
+if [ -f "$reference" ] && want compile_reference; then
+  read -r -a compile_args <<< "--epochs 2 ${MLREC_GPU_COMPILE_ARGS:-}"
+  [ "$dry" = 1 ] && compile_args+=(--max-steps 3 --modes default,eager --precisions fp32)
+  left=$(( budget - ($(date +%s) - start) - 20 ))
+  # (MLREC_GPU_COMPILE_BUDGET caps it, leaving the stages after it their time)
+  (( left > ${MLREC_GPU_COMPILE_BUDGET:-$left} )) && left=$MLREC_GPU_COMPILE_BUDGET
+  stage compile_reference 120 "$python" bench/compile_reference.py --data "$data" --binary "$bin" \
+    --reference "$reference" --python "$python" --set "train.device=$device" "${kernels[@]}" "${compile_args[@]}" \
+    --budget "$left" --runs-dir "$work/compile-runs" --out "$work/compile.json"
+fi
 # All five models of the study, one process, data loading included, with the kernels whose
-# tests passed: TF32, then strict fp32 (the default precision); each with its comparison table.
-for precision in tf32 fp32; do
+# tests passed: bf16, TF32, then strict fp32 (the default precision); each with its comparison table.
+for precision in bf16 tf32 fp32; do
   if run_stage "five_$precision" 60 "$bin" bench "${five[@]}" --set "train.precision=$precision" "${kernels[@]}" \
        "${common[@]}" $(to "five-$precision") && want "five_$precision"; then
     "$bin" compare "$work/runs-five-$precision"/{baseline,mf,seq,seq_ratings,seq_features} \
@@ -245,17 +262,6 @@ for ranks in 1 2; do
       --set "train.epochs=$shared_epochs" $(to "shared-$ranks-ranks-graphs-$graphs")
   done
 done
-# Issue 21, the strongest Python peer: the reference eager and under each torch.compile mode with
-# fused AdamW, in bf16, TF32 and fp32, beside mlrec in the same precision (last of 2 whole epochs
-# timed, the first epoch's extra time reported as compile time), within what is left of the budget.
-if [ -f "$reference" ] && want compile_reference; then
-  read -r -a compile_args <<< "--epochs 2 ${MLREC_GPU_COMPILE_ARGS:-}"
-  [ "$dry" = 1 ] && compile_args+=(--max-steps 3 --modes default,eager --precisions fp32)
-  left=$(( budget - ($(date +%s) - start) - 20 ))
-  stage compile_reference 120 "$python" bench/compile_reference.py --data "$data" --binary "$bin" \
-    --reference "$reference" --python "$python" --set "train.device=$device" "${kernels[@]}" "${compile_args[@]}" \
-    --budget "$left" --runs-dir "$work/compile-runs" --out "$work/compile.json"
-fi
 # Issue 5: the study's sequence models over 3 seeds on both protocols, the sweep, the tuned model.
 for model in seq seq_ratings seq_features; do
   run_stage "seeds_${model#seq_}_study" 60 "$bin" --config "configs/$model.yaml" "${common[@]}" \
