@@ -178,12 +178,12 @@ FitResult Trainer::fit(const data::RatingDataset& train, const data::RatingDatas
 void Trainer::place_optimizer_in_graph() {
   device_schedule_.reset();
   // The update joins the graph where nothing of it has to happen on the host: no host-staged
-  // all-reduce between backward and update (kStepThenCollectives), no sparse table updates (the
-  // graph is off with those), and an update that reads lr and beta1 from device memory (mlrec's
-  // CUDA kernel). Elsewhere it stays one fused launch after each replay, with host numbers.
+  // all-reduce between backward and update (kStepThenCollectives), and an update that reads lr
+  // and beta1 from device memory (mlrec's CUDA kernel). Elsewhere it stays one fused launch after
+  // each replay, with host numbers. (Sparse table updates have no graph at all: step_graph.cpp.)
   const int64_t total_steps = int64_t(options_.epochs) * steps_per_epoch_;
   if (!graph_step_ || !options_.graph_optimizer || step_graph_ == StepGraph::kStepThenCollectives ||
-      table_optimizer_ || !optimizer_->steps_on_device() || total_steps > DeviceSchedule::kMaxSteps) {
+      !optimizer_->steps_on_device() || total_steps > DeviceSchedule::kMaxSteps) {
     return;
   }
   device_schedule_ = std::make_unique<DeviceSchedule>(*schedule_, total_steps, device_);

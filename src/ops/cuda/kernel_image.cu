@@ -30,18 +30,18 @@ bool kernel_image_for(int device, std::string* why) {
   }
   cudaFuncAttributes attributes{};
   const cudaError_t found = cudaFuncGetAttributes(&attributes, image_probe);
-  int major = 0, minor = 0;
-  cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
-  cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device);
   cudaSetDevice(previous);
   if (found == cudaSuccess) return true;
   (void)cudaGetLastError();  // the failed query leaves its (non-sticky) error behind
   if (why) {
+    int major = 0, minor = 0;
+    cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
+    cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device);
     *why = "mlrec's CUDA kernels were built for architectures " MLREC_CUDA_ARCHITECTURES_BUILT
            " (MLREC_CUDA_ARCHITECTURES) and have no code for GPU " + std::to_string(device) +
            " (compute capability " + std::to_string(major) + "." + std::to_string(minor) + ": " +
-           cudaGetErrorString(found) + "); torch's ops run there instead. Rebuild with -DMLREC_CUDA_ARCHITECTURES=" +
-           std::to_string(major * 10 + minor) + " (or a list) for mlrec's kernels";
+           cudaGetErrorString(found) + "); torch's ops run there instead. Rebuild with " +
+           "-DMLREC_CUDA_ARCHITECTURES=" + std::to_string(major * 10 + minor) + " (or a list) for mlrec's kernels";
   }
   return false;
 }
