@@ -8,10 +8,11 @@
 #   kernels, the earlier commit, torch's ops -> mlrec against the reference under torch.compile
 #   (stage compile_reference) -> the five study models in one process, TF32 and fp32 -> MF and BST
 #   with the optimizer's update in the graph and after it -> MF with mlrec's kernel and torch's
-#   ops -> kernel profile (ncu) -> compute-sanitizer on the changed kernels' tests -> the other
-#   CUDA tests (crashes rerun under cuda-gdb) -> a graphed run stopped and resumed -> the sequence
-#   models over 3 seeds x 2 protocols -> ranks sharing the GPU over MPI (tests, then BST runs of 1
-#   and 2 ranks, graphs on and off) -> the BST sweep -> the tuned BST over 3 seeds -> sparse
+#   ops -> kernel profile (ncu) -> profiler trace (what launched each kernel) -> compute-sanitizer
+#   on the changed kernels' tests -> the other CUDA tests (crashes rerun under cuda-gdb) -> a
+#   graphed run stopped and resumed -> the sequence models over 3 seeds x 2 protocols -> ranks
+#   sharing the GPU over MPI (tests, then BST runs of 1 and 2 ranks, graphs on and off) -> the
+#   BST sweep -> the tuned BST over 3 seeds -> sparse
 #   embedding updates: MF at MovieLens-32M's shape, the BST over 3 seeds (stages sparse_32m,
 #   sparse_bst_seeds) -> the Python reference (speed ratios)
 #
@@ -37,7 +38,7 @@
 # 200 s, the most important configurations first, and the stages after it share what is left):
 #   MLREC_GPU_STAGES="kernel_tests bf16_kernels tf32_kernels fp32_kernels compile_reference
 #     five_bf16 five_tf32 graph_optimizer_true graph_optimizer_false mf_kernel_mlrec mf_kernel_torch ncu
-#     cuda_tests graphed_resume shared_gpu_tests shared_gpu_1_ranks_graphs_true
+#     trace cuda_tests graphed_resume shared_gpu_tests shared_gpu_1_ranks_graphs_true
 #     shared_gpu_2_ranks_graphs_true shared_gpu_2_ranks_graphs_false" MLREC_GPU_COMPILE_BUDGET=200
 #     MLREC_GPU_NCU_PRECISION=bf16 scripts/gpu_check.sh DATA OUT 560 REFERENCE
 # OUT_DIR receives log.txt (the summary lines) and results.tar.gz (every log, JSON and run
@@ -228,6 +229,19 @@ if command -v ncu >/dev/null && want ncu; then
   if [ -f "$work/ncu.log" ]; then
     "$python" bench/ncu_summary.py "$work/ncu.log" --top 80 > "$work/ncu_summary.md" 2>&1
     head -30 "$work/ncu_summary.md" | tee -a "$log"; bundle
+  fi
+fi
+# What launched each of those kernels: a profiler trace (profile.*) of the first 8 steps of the
+# same run, the 3 eager ones (op -> kernel) and the capture and replays (kernels as they ran,
+# concurrently, not serialised as under ncu); bench/trace_summary.py tables it.
+if run_stage trace 30 "$bin" bench --config configs/seq_features.yaml "${common[@]}" "${kernels[@]}" \
+     --set "output.dir=$work/runs-trace" --set "train.precision=${MLREC_GPU_NCU_PRECISION:-tf32}" \
+     --set train.epochs=1 --set train.max_steps_per_epoch=12 --set profile.steps=8 --set profile.skip_steps=0 &&
+   want trace; then
+  trace_file=$(find "$work/runs-trace" -name trace.rank0.json | head -1)
+  if [ -n "$trace_file" ]; then
+    "$python" bench/trace_summary.py "$trace_file" --top 60 > "$work/trace_summary.md" 2>&1
+    head -60 "$work/trace_summary.md" | tee -a "$log"; bundle
   fi
 fi
 # Out-of-bounds and uninitialised accesses of the feed-forward, linear and BatchNorm kernels (the

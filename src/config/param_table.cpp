@@ -291,7 +291,7 @@ std::vector<ParamSpec> build_param_table() {
   t.push_back(MLREC_PARAM(output, save_checkpoint, "Write the best epoch's weights to best.pt in the run directory."));
   t.push_back(MLREC_PARAM(output, overwrite,
                           "Replace the files of another run found in output.dir (config.yaml, metrics.jsonl, "
-                          "summary.json, best.pt, checkpoints/). Without it such a directory is refused, "
+                          "summary.json, best.pt, checkpoints/, tensorboard/, profile/). Without it such a directory is refused, "
                           "unless it holds this same run, which checkpoint.resume continues."));
   // blend
   t.push_back(MLREC_PARAM(blend, members,
@@ -320,6 +320,18 @@ std::vector<ParamSpec> build_param_table() {
   t.push_back(MLREC_PARAM(checkpoint, keep,
                           "Newest checkpoints kept; older ones are removed. 0 = write no checkpoints "
                           "(the run cannot be resumed).").ge(0));
+  // profile
+  t.push_back(MLREC_PARAM(profile, steps,
+                          "Record this many training steps with torch's profiler (Kineto, as torch.profiler) "
+                          "into output.dir/profile/trace.rank<R>.json, a Chrome trace for Perfetto, "
+                          "chrome://tracing or TensorBoard's profiler: every op with its time, and on a GPU "
+                          "every kernel, copy and the CUDA calls that launched them; each step is named "
+                          "ProfilerStep#<step>. bench/trace_summary.py tables it. 0 = no profiling.").ge(0));
+  t.push_back(MLREC_PARAM(profile, skip_steps,
+                          "Training steps this process takes before the recording starts (skip the first "
+                          "steps' warm-up; with train.cuda_graphs the first 3 are eager and the graph is "
+                          "captured at the 4th, so 0 records those too).").ge(0));
+  t.push_back(MLREC_PARAM(profile, shapes, "Record each op's input shapes in the trace."));
   // dist
   t.push_back(MLREC_PARAM(dist, backend, "Communicator: auto (MPI for CPU ranks, NCCL for GPU ranks), mpi (also for GPU ranks, staging their "
                           "tensors through host memory: ranks may share a GPU), or nccl (GPU only, a GPU per rank; "

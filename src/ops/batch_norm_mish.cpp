@@ -1,5 +1,7 @@
 #include "mlrec/ops/batch_norm_mish.h"
 
+#include <ATen/record_function.h>
+
 #include "mlrec/ops/cuda_kernels.h"
 
 #include "ops/cuda/batch_norm_mish_kernels.h"
@@ -41,6 +43,7 @@ bool kernels_take(const torch::Tensor& x, const torch::nn::BatchNorm1d& norm) {
 
 
 torch::Tensor batch_norm_mish(const torch::Tensor& x, torch::nn::BatchNorm1d& norm, bool use_kernels) {
+  RECORD_FUNCTION("mlrec::batch_norm_mish", std::vector<c10::IValue>({x}));
   if (use_kernels && kernels_take(x, norm)) {
     {
       torch::NoGradGuard no_grad;

@@ -2,6 +2,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 
 #include <mutex>
 
@@ -76,6 +77,7 @@ hash_mask::Mask hash_mask::load(torch::autograd::AutogradContext* ctx) {
 }
 
 torch::Tensor dropout(const torch::Tensor& input, double p, bool training) {
+  RECORD_FUNCTION("mlrec::dropout", std::vector<c10::IValue>({input}));
   if (!training || p <= 0) return input;
   if (!input.device().is_cpu() || input.scalar_type() != torch::kFloat32 || p >= 1 ||
       input.numel() >= (int64_t(1) << 32)) {

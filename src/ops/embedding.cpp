@@ -1,5 +1,6 @@
 #include "mlrec/ops/embedding.h"
 
+#include <ATen/record_function.h>
 #include <torch/torch.h>
 
 namespace mlrec::ops {
@@ -37,6 +38,7 @@ torch::Tensor scatter_add_embedding(const torch::Tensor& weight, const torch::Te
 }
 
 torch::Tensor lookup(torch::nn::Embedding& table, const torch::Tensor& indices) {
+  RECORD_FUNCTION("mlrec::lookup", std::vector<c10::IValue>({indices}));
   // A sparse table's backward makes its gradient from the indices and rows as they are (no
   // scatter at all): the module's own lookup.
   if (!indices.is_cuda() || table->options.sparse()) return table(indices);

@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
+#include <ATen/record_function.h>
 
 #include <vector>
 
@@ -129,6 +130,7 @@ bool runs_fused_cpu(const torch::Tensor& x, const torch::Tensor& weight, const t
 
 torch::Tensor linear_gelu_dropout(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                                   double p, bool training, bool fused, bool linear_kernels) {
+  RECORD_FUNCTION("mlrec::linear_gelu_dropout", std::vector<c10::IValue>({x, weight}));
   const double drop = training ? p : 0.0;
   // (the product's type also decides the kernels' own: bf16 under bf16 autocast, else float32)
   if (fused && drop > 0 && drop < 1) {

@@ -1,5 +1,7 @@
 #include "mlrec/ops/layer_norm.h"
 
+#include <ATen/record_function.h>
+
 #include "mlrec/ops/cuda_kernels.h"
 
 #include "ops/cuda/layer_norm_kernels.h"
@@ -36,6 +38,7 @@ bool layer_norm_kernels_support(const torch::Tensor& x) {
 
 torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, double eps,
                          bool use_kernels) {
+  RECORD_FUNCTION("mlrec::layer_norm", std::vector<c10::IValue>({x}));
   if (use_kernels && layer_norm_kernels_support(x) && weight.scalar_type() == torch::kFloat32 &&
       bias.scalar_type() == torch::kFloat32) {
     return LayerNormCuda::apply(x.contiguous(), weight.contiguous(), bias.contiguous(), eps);

@@ -1,6 +1,7 @@
 #include "mlrec/ops/linear.h"
 
 #include <ATen/autocast_mode.h>
+#include <ATen/record_function.h>
 
 #include "mlrec/ops/cuda_kernels.h"
 #include "ops/cuda/column_sums_kernels.h"
@@ -101,6 +102,7 @@ class LinearCuda : public torch::autograd::Function<LinearCuda> {
 
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                      bool use_kernels) {
+  RECORD_FUNCTION("mlrec::linear", std::vector<c10::IValue>({x, weight}));
   if (use_kernels) {
     if (const auto type = detail::cuda_linear_type(x, weight, bias)) {
       return LinearCuda::apply(x, weight, bias, static_cast<int64_t>(*type));

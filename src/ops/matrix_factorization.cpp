@@ -1,5 +1,6 @@
 #include "mlrec/ops/matrix_factorization.h"
 
+#include <ATen/record_function.h>
 #include <torch/torch.h>
 
 #include "mlrec/ops/cuda_kernels.h"
@@ -60,6 +61,7 @@ bool mf_kernels_support(const MfTables& t, const torch::Tensor& user) {
 
 torch::Tensor mf_predict(const MfTables& t, const torch::Tensor& user, const torch::Tensor& item, double low,
                          double high, bool use_kernels) {
+  RECORD_FUNCTION("mlrec::mf_predict", std::vector<c10::IValue>({user, item}));
   if (use_kernels && mf_kernels_support(t, user)) {
     return MfPredictCuda::apply(t.user_factors->weight, t.item_factors->weight, t.user_bias->weight,
                                 t.item_bias->weight, user, item, low, high - low, padding_of(t.user_factors));

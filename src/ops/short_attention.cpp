@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 #include <ATen/autocast_mode.h>
 
 #include <cmath>
@@ -127,6 +128,7 @@ bool short_attention_supports(const at::Tensor& qkv, int64_t heads) {
 }
 
 at::Tensor short_attention(const at::Tensor& qkv, const at::Tensor& pad_mask, int64_t heads, double dropout_p) {
+  RECORD_FUNCTION("mlrec::short_attention", std::vector<c10::IValue>({qkv}));
   if (cpu_supports(qkv, heads)) {
     return ShortAttentionCpuFunction::apply(qkv.contiguous(), pad_mask, heads, dropout_p);
   }

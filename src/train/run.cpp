@@ -27,6 +27,7 @@
 #include "mlrec/models/baseline.h"
 #include "mlrec/models/registry.h"
 #include "mlrec/train/callbacks.h"
+#include "mlrec/train/profiler.h"
 #include "mlrec/train/checkpoint.h"
 #include "mlrec/train/checkpoint_store.h"
 #include "mlrec/train/checkpointing.h"
@@ -183,7 +184,7 @@ void fit_without_gradients(models::RatingModel& model, Trainer& trainer, const d
 }
 
 // The trained models: the trainer with the run's callbacks (metrics.jsonl, best weights, early
-// stopping, progress, checkpoints, and the caller's).
+// stopping, progress, checkpoints, a profile when asked, and the caller's).
 void fit_model(const config::Config& config, Trainer& trainer, const data::LoadedData& data,
                const RunDirectory& run_dir, const std::string& checkpoint, const RunIdentity& identity,
                const std::vector<std::shared_ptr<Callback>>& extra, RunResult& result) {
@@ -198,6 +199,9 @@ void fit_model(const config::Config& config, Trainer& trainer, const data::Loade
                                                                config.train.early_stopping_threshold));
   // After the others: an epoch-end checkpoint holds their state of that epoch.
   trainer.add_callback(checkpointer);
+  if (config.profile.steps > 0) {
+    trainer.add_callback(std::make_shared<StepProfiler>(config.profile, run_dir.path() + "/profile"));
+  }
   for (const auto& callback : extra) trainer.add_callback(callback);
   result.fit = trainer.fit(data.train, data.valid);
   if (checkpointer->stopped_by() != 0) throw StopRequested(checkpointer->stopped_by(), checkpointer->last_checkpoint());

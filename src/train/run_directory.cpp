@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 
 constexpr const char* kLockFile = ".lock";
 constexpr const char* kRunFiles[] = {"config.yaml", "id_maps.json", "metrics.jsonl", "summary.json", "best.pt", "checkpoints", "tensorboard",
-                                     "failed.txt"};
+                                     "profile", "failed.txt"};
 
 // *.tmp.PID: write_file_atomic's temporary name.
 bool is_temporary(const std::string& name) {

@@ -32,7 +32,7 @@ RunIdentity identity_of(const config::Config& config) {
 }
 
 bool may_change_on_resume(const std::string& key) {
-  for (const char* prefix : {"output.", "checkpoint.", "dist."}) {
+  for (const char* prefix : {"output.", "checkpoint.", "dist.", "profile."}) {
     if (key.rfind(prefix, 0) == 0) return true;
   }
   // Where the data sits (a node's local copy) and how its samples are held: the data's own

@@ -1,6 +1,7 @@
 #include "mlrec/train/trainer.h"
 
 #include <ATen/autocast_mode.h>
+#include <ATen/record_function.h>
 #include <torch/cuda.h>
 
 #include <fmt/format.h>
@@ -249,26 +250,42 @@ void Trainer::train_epoch(const data::RatingDataset& train, dist::DistributedSam
     const StepSettings settings = schedule_->at(global_step_);
     const auto step_index = indices.narrow(0, step * local_batch, local_batch);
     torch::Tensor step_loss;
-    if (buffers_before_step()) broadcast_buffers();
-    if (graph_step_) {
-      step_loss = graphed_forward_backward(train, step_index);
-    } else {
-      zero_grad();
-      step_loss = forward_backward(train, step_index);
+    {
+      // In a profile (train/profiler.h) the step is named as torch.profiler names its steps,
+      // which trace viewers split a trace by; the scope closes before the callbacks, which may
+      // start or stop the profiler.
+      RECORD_USER_SCOPE("ProfilerStep#" + std::to_string(global_step_));
+      if (buffers_before_step()) broadcast_buffers();
+      if (graph_step_) {
+        step_loss = graphed_forward_backward(train, step_index);
+      } else {
+        zero_grad();
+        step_loss = forward_backward(train, step_index);
+      }
+      if (grad_sync_) {
+        // (a graph with collectives averaged the gradients itself, in graph_step_body)
+        if (!collectives_in_graph()) {
+          RECORD_USER_SCOPE("mlrec::gradient_all_reduce");
+          result.comm_wait_seconds += grad_sync_->finish();
+        }
+        history_.grad_bytes += grad_sync_->bytes_per_step();
+      }
+      if (sparse_exchange_) {
+        RECORD_USER_SCOPE("mlrec::sparse_gradient_exchange");
+        result.comm_wait_seconds += sparse_exchange_->exchange();
+        history_.grad_bytes += sparse_exchange_->bytes_last_exchange();
+      }
+      ++history_.steps;
+      if (!optimizer_in_graph()) {
+        RECORD_USER_SCOPE("mlrec::optimizer_step");
+        optimizer_->step(settings.lr, settings.beta1);
+      }
+      if (table_optimizer_) {
+        RECORD_USER_SCOPE("mlrec::table_optimizer_step");
+        table_optimizer_->step(settings.lr, settings.beta1);
+      }
+      epoch_loss_sum_.add_(step_loss);
     }
-    if (grad_sync_) {
-      // (a graph with collectives averaged the gradients itself, in graph_step_body)
-      if (!collectives_in_graph()) result.comm_wait_seconds += grad_sync_->finish();
-      history_.grad_bytes += grad_sync_->bytes_per_step();
-    }
-    if (sparse_exchange_) {
-      result.comm_wait_seconds += sparse_exchange_->exchange();
-      history_.grad_bytes += sparse_exchange_->bytes_last_exchange();
-    }
-    ++history_.steps;
-    if (!optimizer_in_graph()) optimizer_->step(settings.lr, settings.beta1);
-    if (table_optimizer_) table_optimizer_->step(settings.lr, settings.beta1);
-    epoch_loss_sum_.add_(step_loss);
     ++global_step_;
     next_step_ = step + 1;
     // On the CPU reading the loss costs nothing; on a GPU it would stall the stream every step,
@@ -440,19 +457,32 @@ torch::Tensor Trainer::forward_backward(const data::RatingDataset& train, const 
   const bool bf16 = precision_ == config::Precision::kBf16;
   torch::Tensor step_loss;
   for (int m = 0; m < micro_batches; ++m) {
-    auto batch = train.gather(step_index.narrow(0, m * micro_batch, micro_batch));
+    data::Batch batch;
+    {
+      RECORD_USER_SCOPE("mlrec::gather_batch");
+      batch = train.gather(step_index.narrow(0, m * micro_batch, micro_batch));
+    }
     if (sync_buffers_ && !buffers_before_step()) broadcast_buffers();
     if (grad_sync_) grad_sync_->begin_micro_batch(m == 0, m == micro_batches - 1);
-    torch::Tensor prediction;
+    torch::Tensor loss;
     {
-      AutocastGuard autocast(bf16, device_.type());
-      prediction = model_->forward(batch);
+      RECORD_USER_SCOPE("mlrec::forward");
+      torch::Tensor prediction;
+      {
+        AutocastGuard autocast(bf16, device_.type());
+        prediction = model_->forward(batch);
+      }
+      // Each micro-batch carries 1/k of the step's mean loss, so k of them add up to it.
+      loss = options_.loss == "mae" ? torch::l1_loss(prediction.to(torch::kFloat32), batch.target)
+                                    : torch::mse_loss(prediction.to(torch::kFloat32), batch.target);
+      if (micro_batches > 1) loss = loss / micro_batches;
     }
-    // Each micro-batch carries 1/k of the step's mean loss, so k of them add up to it.
-    auto loss = options_.loss == "mae" ? torch::l1_loss(prediction.to(torch::kFloat32), batch.target)
-                                       : torch::mse_loss(prediction.to(torch::kFloat32), batch.target);
-    if (micro_batches > 1) loss = loss / micro_batches;
-    loss.backward();
+    {
+      // (on a GPU the backward ops run on autograd's device thread, each under its own
+      // "autograd::engine::evaluate_function" in the trace)
+      RECORD_USER_SCOPE("mlrec::backward");
+      loss.backward();
+    }
     step_loss = m == 0 ? loss.detach() : step_loss + loss.detach();
   }
   return step_loss;
@@ -463,7 +493,10 @@ torch::Tensor Trainer::graph_step_body(const data::RatingDataset& train, const t
   // The buckets' all-reduces were launched by the hooks during backward (captured on the NCCL
   // stream); waiting for them here joins that stream back into the capture.
   if (collectives_in_graph()) grad_sync_->finish();
-  if (device_schedule_) optimizer_->step(*device_schedule_);
+  if (device_schedule_) {
+    RECORD_USER_SCOPE("mlrec::optimizer_step");
+    optimizer_->step(*device_schedule_);
+  }
   return loss;
 }
 
@@ -476,7 +509,10 @@ torch::Tensor Trainer::replay_step(const torch::Tensor& step_index) {
 }
 
 torch::Tensor Trainer::graphed_forward_backward(const data::RatingDataset& train, const torch::Tensor& step_index) {
-  if (graph_step_->captured()) return replay_step(step_index);
+  if (graph_step_->captured()) {
+    RECORD_USER_SCOPE("mlrec::graph_replay");
+    return replay_step(step_index);
+  }
   // Before the capture the gradients are dropped, so that the captured backward writes fresh
   // ones into the graph's pool (instead of adding to tensors from outside it); afterwards
   // every replay overwrites those, and they are never dropped again.

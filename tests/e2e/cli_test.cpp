@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <set>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -178,6 +179,58 @@ TEST_F(Cli, BenchWritesOneJsonEntryPerConfiguration) {
   // Each configuration ran in its own directory under output.dir.
   EXPECT_TRUE(fs::exists(tmp_.file("runs/bench/smoke/summary.json")));
   EXPECT_TRUE(fs::exists(tmp_.file("runs/bench/baseline/summary.json")));
+}
+
+// The names of the trace's complete ("X") events.
+std::set<std::string> trace_event_names(const std::string& path) {
+  std::ifstream in(path);
+  const auto trace = nlohmann::json::parse(in);
+  std::set<std::string> names;
+  for (const auto& e : trace.at("traceEvents")) {
+    if (e.value("ph", "") == "X") names.insert(e.value("name", ""));
+  }
+  return names;
+}
+
+TEST_F(Cli, ProfileRecordsTheStepsAskedAsAChromeTrace) {
+  const std::string out = tmp_.file("runs/profiled");
+  Result r = run_cli(train_args(out, "--set profile.steps=2 --set profile.skip_steps=1"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string trace = out + "/profile/trace.rank0.json";
+  ASSERT_TRUE(fs::exists(trace)) << r.output;
+  EXPECT_NE(r.output.find("profile: 2 steps recorded in " + trace), std::string::npos) << r.output;
+  // Kineto's own file is gone: only the checked trace is left.
+  EXPECT_EQ(std::distance(fs::directory_iterator(out + "/profile"), fs::directory_iterator{}), 1);
+  const auto names = trace_event_names(trace);
+  // Steps 1 and 2 (after the one skipped), no other; in them the trainer's and the model's ops.
+  EXPECT_TRUE(names.count("ProfilerStep#1") && names.count("ProfilerStep#2"));
+  EXPECT_FALSE(names.count("ProfilerStep#0") || names.count("ProfilerStep#3"));
+  for (const char* op : {"mlrec::gather_batch", "mlrec::forward", "mlrec::mf_predict", "mlrec::backward",
+                         "mlrec::optimizer_step", "aten::mse_loss"}) {
+    EXPECT_TRUE(names.count(op)) << op;
+  }
+  // bench/trace_summary.py tables it: the scopes per step.
+  const auto summary = test_support::run_command("/usr/bin/env python3 " + std::string(MLREC_SOURCE_DIR) +
+                                                 "/bench/trace_summary.py " + trace);
+  ASSERT_EQ(summary.status, 0) << summary.output;
+  EXPECT_NE(summary.output.find("2 steps recorded"), std::string::npos) << summary.output;
+  EXPECT_NE(summary.output.find("| mlrec::forward | 1 |"), std::string::npos) << summary.output;
+}
+
+TEST_F(Cli, ProfileOfARunShorterThanAskedHoldsWhatRan) {
+  const std::string out = tmp_.file("runs/short");
+  // smoke.yaml: 2 epochs; the run ends before 1,000 steps are recorded.
+  Result r = run_cli(train_args(out, "--set profile.steps=1000 --set profile.skip_steps=0"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("of the 1000 steps to record; the trace holds those"), std::string::npos) << r.output;
+  const auto names = trace_event_names(out + "/profile/trace.rank0.json");
+  EXPECT_TRUE(names.count("ProfilerStep#0"));
+  // A profile skipping more steps than the run takes writes nothing, and says so.
+  const std::string none = tmp_.file("runs/none");
+  r = run_cli(train_args(none, "--set profile.steps=1 --set profile.skip_steps=100000"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("no trace written"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(none + "/profile"));
 }
 
 TEST_F(Cli, StatsPrintsTheStudysNumbers) {

@@ -152,6 +152,14 @@ struct Config {
     int keep = 2;                 // newest checkpoints kept; 0 = write none
   } checkpoint;
 
+  // Traces of a few training steps from torch's profiler (train/profiler.h), as torch.profiler
+  // writes them: output.dir/profile/trace.rank<R>.json, one per rank.
+  struct Profile {
+    int steps = 0;            // steps recorded; 0 = no profiling
+    int64_t skip_steps = 5;   // steps of the run (this process's) before the recording starts
+    bool shapes = true;       // record each op's input shapes
+  } profile;
+
   struct Dist {
     std::string backend = "auto";
     double timeout_seconds = 300;

@@ -22,10 +22,11 @@ TEST(RunIdentity, NamesTheFirstDifferingKeyWithBothValues) {
   EXPECT_EQ(*difference, "model.factors (120 there, 64 here)");
 }
 
-TEST(RunIdentity, IgnoresWhereTheRunWritesAndHowItCheckpoints) {
+TEST(RunIdentity, IgnoresWhereTheRunWritesHowItCheckpointsAndWhatItProfiles) {
   config::Config a, b;
   b.output.dir = "elsewhere";
   b.checkpoint.every_steps = 10;
+  b.profile.steps = 4;  // a resumed run may be profiled, or not
   b.train.threads = 3;
   b.data.dir = "/local/copy";  // the data's fingerprint decides
   EXPECT_FALSE(first_config_difference(identity_of(a), identity_of(b)).has_value());

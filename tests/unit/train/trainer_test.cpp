@@ -1,9 +1,16 @@
 #include "mlrec/train/trainer.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <torch/csrc/autograd/profiler_kineto.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "mlrec/models/registry.h"
 #include "mlrec/train/callbacks.h"
+#include "mlrec/train/profiler.h"
+#include "support/temp_dir.h"
 #include "support/synthetic_fixture.h"
 
 namespace mlrec::train {
@@ -132,6 +139,68 @@ TEST(Trainer, StepCapShortensEpochsAndSchedule) {
 
 namespace mlrec::train {
 namespace {
+
+// Fails the run at its `at`-th step.
+class FailAtStep : public Callback {
+ public:
+  explicit FailAtStep(int64_t at) : at_(at) {}
+  void on_step_end(Trainer& trainer, int64_t, const torch::Tensor&) override {
+    if (trainer.global_step() == at_) throw std::runtime_error("failing on purpose");
+  }
+
+ private:
+  int64_t at_;
+};
+
+TEST(StepProfiler, ATraceThatCannotBeWrittenLeavesTrainingToFinish) {
+  test_support::SyntheticData d(150, 60);
+  test_support::TempDir tmp;
+  const std::string blocker = tmp.file("a-file");
+  std::ofstream(blocker) << "not a folder";
+  config::Config::Profile profile;
+  profile.steps = 2;
+  profile.skip_steps = 1;
+  auto options = quick_training(2);
+  auto comm = dist::make_local_communicator();
+  Trainer trainer(models::make_model(test_support::small_model("mf"), d.info), options, *comm, torch::Device(torch::kCPU));
+  auto profiler = std::make_shared<StepProfiler>(profile, blocker + "/profile");  // cannot be created
+  trainer.add_callback(profiler);
+  const FitResult fit = trainer.fit(d.train, d.valid);
+  EXPECT_EQ(fit.epochs.size(), 2u);
+  EXPECT_EQ(profiler->written(), "");
+  EXPECT_FALSE(torch::autograd::profiler::isProfilerEnabledInMainThread());
+}
+
+TEST(StepProfiler, ARunThatFailsWhileRecordingLeavesTheProfilerOff) {
+  test_support::SyntheticData d(150, 60);
+  test_support::TempDir tmp;
+  config::Config::Profile profile;
+  profile.steps = 5;
+  profile.skip_steps = 0;
+  auto comm = dist::make_local_communicator();
+  {
+    Trainer trainer(models::make_model(test_support::small_model("mf"), d.info), quick_training(1), *comm,
+                    torch::Device(torch::kCPU));
+    auto profiler = std::make_shared<StepProfiler>(profile, tmp.file("profile"));
+    trainer.add_callback(profiler);
+    trainer.add_callback(std::make_shared<FailAtStep>(2));
+    EXPECT_THROW(trainer.fit(d.train, d.valid), std::runtime_error);
+    EXPECT_TRUE(torch::autograd::profiler::isProfilerEnabledInMainThread());  // still recording
+  }
+  // The trainer, and with it the profiler callback, is gone: so is the recording, unwritten.
+  EXPECT_FALSE(torch::autograd::profiler::isProfilerEnabledInMainThread());
+  EXPECT_FALSE(std::filesystem::exists(tmp.file("profile")));
+  // A later profile records as usual.
+  Trainer trainer(models::make_model(test_support::small_model("mf"), d.info), quick_training(1), *comm,
+                  torch::Device(torch::kCPU));
+  profile.steps = 2;
+  auto profiler = std::make_shared<StepProfiler>(profile, tmp.file("profile"));
+  trainer.add_callback(profiler);
+  trainer.fit(d.train, d.valid);
+  EXPECT_EQ(profiler->written(), tmp.file("profile") + "/trace.rank0.json");
+  std::ifstream in(profiler->written());
+  EXPECT_NO_THROW(nlohmann::json::parse(in));
+}
 
 TEST(FusedAdamW, MatchesTorchAdamWStepForStepWithChangingLrAndBeta1) {
   torch::manual_seed(3);

@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+"""Tables a profiler trace of mlrec (profile.steps: output.dir/profile/trace.rank<R>.json, the
+Chrome trace torch's profiler writes) per training step, in Markdown:
+
+- the steps: wall time of each ProfilerStep#N and, on a GPU, the device time and kernels it
+  launched (a step replayed from a CUDA graph says so);
+- on a GPU, device time per step by what launched it: the innermost mlrec scope ("mlrec::linear",
+  "mlrec::forward", ...) or the backward function (autograd's "evaluate_function: X") and the
+  outermost ATen op under it; graph-replayed steps are one cudaGraphLaunch, so their kernels are
+  tabled by name, each with the ops that launched a kernel of that name in the eager steps;
+- on the CPU (no device activity), time per step by mlrec scope (inclusive) and the ATen ops with
+  the most self time.
+
+Standard library only:
+
+  python3 bench/trace_summary.py runs/x/profile/trace.rank0.json [--top 25]
+"""
+import argparse
+import bisect
+import json
+import sys
+from collections import defaultdict
+
+DEVICE_CATEGORIES = {"kernel", "gpu_memset", "gpu_memcpy"}
+SCOPE_CATEGORIES = {"cpu_op", "user_annotation"}
+LAUNCH_CATEGORIES = {"cuda_runtime", "cuda_driver"}
+STEP_PREFIX = "ProfilerStep#"
+BACKWARD_PREFIX = "autograd::engine::evaluate_function: "
+
+
+def short(name, width=90):
+    return name if len(name) <= width else name[: width - 3] + "..."
+
+
+class Trace:
+    def __init__(self, events):
+        complete = [e for e in events if e.get("ph") == "X" and "ts" in e and "dur" in e]
+        self.steps = sorted((e for e in complete if e.get("name", "").startswith(STEP_PREFIX)
+                             and e.get("cat") in SCOPE_CATEGORIES), key=lambda e: e["ts"])
+        self.step_starts = [e["ts"] for e in self.steps]
+        self.device = [e for e in complete if e.get("cat") in DEVICE_CATEGORIES]
+        self.launches = {}  # correlation id -> the CUDA runtime or driver call
+        self.host = defaultdict(list)  # (pid, tid) -> ops and scopes by start time
+        for e in complete:
+            if e.get("cat") in LAUNCH_CATEGORIES and "correlation" in e.get("args", {}):
+                self.launches[e["args"]["correlation"]] = e
+            elif e.get("cat") in SCOPE_CATEGORIES and not e["name"].startswith(STEP_PREFIX):
+                self.host[(e["pid"], e["tid"])].append(e)
+        # Events of one thread nest: each one's parent is the innermost earlier one still open.
+        self.starts, self.parents = {}, {}
+        for key, thread in self.host.items():
+            thread.sort(key=lambda e: (e["ts"], -e["dur"]))
+            parents, open_ = [], []
+            for i, e in enumerate(thread):
+                while open_ and thread[open_[-1]]["ts"] + thread[open_[-1]]["dur"] < e["ts"]:
+                    open_.pop()
+                parents.append(open_[-1] if open_ else -1)
+                open_.append(i)
+            self.starts[key] = [e["ts"] for e in thread]
+            self.parents[key] = parents
+
+    def enclosing(self, thread, ts):
+        """The ops and scopes of `thread` open at time ts, outermost first."""
+        events = self.host.get(thread, [])
+        i = bisect.bisect_right(self.starts.get(thread, []), ts) - 1
+        stack = []
+        while i >= 0:
+            if events[i]["ts"] + events[i]["dur"] >= ts:
+                stack.append(events[i])
+            i = self.parents[thread][i]
+        return stack[::-1]
+
+    def step_of(self, ts):
+        i = bisect.bisect_right(self.step_starts, ts) - 1
+        if i >= 0 and ts <= self.steps[i]["ts"] + self.steps[i]["dur"]:
+            return i
+        return None
+
+    def launcher(self, kernel):
+        """(label, step index, whether the launch was a graph replay) of a device event."""
+        launch = self.launches.get(kernel.get("args", {}).get("correlation"))
+        if launch is None:
+            return "(launch not recorded)", self.step_of(kernel["ts"]), False
+        graph = launch["name"].startswith("cudaGraphLaunch")
+        stack = self.enclosing((launch["pid"], launch["tid"]), launch["ts"])
+        return label_of(stack), self.step_of(launch["ts"]), graph
+
+
+def label_of(stack):
+    """'scope > op': the innermost mlrec scope or backward function, and the outermost ATen op
+    inside it."""
+    scope, scope_at = "(no scope)", -1
+    for i, e in enumerate(stack):
+        name = e["name"]
+        if name.startswith("mlrec::"):
+            scope, scope_at = name, i
+        elif name.startswith(BACKWARD_PREFIX):
+            scope, scope_at = "backward: " + name[len(BACKWARD_PREFIX):], i
+    op = next((e["name"] for e in stack[scope_at + 1:] if e["name"].startswith("aten::")), "")
+    return f"{scope} > {op}" if op else scope
+
+
+def device_summary(trace, top):
+    steps = len(trace.steps)
+    per_step = defaultdict(lambda: [0, 0.0, False])  # step -> kernels, device us, graphed
+    by_label = defaultdict(lambda: [0, 0.0])         # eager steps: label -> calls, us
+    by_kernel = defaultdict(lambda: [0, 0.0])        # graphed steps: name -> calls, us
+    labels_of_kernel = defaultdict(set)
+    graphed_steps, eager_steps = set(), set()
+    for k in trace.device:
+        label, step, graph = trace.launcher(k)
+        if step is None:
+            continue
+        per_step[step][0] += 1
+        per_step[step][1] += k["dur"]
+        if graph:
+            per_step[step][2] = True
+            graphed_steps.add(step)
+            by_kernel[k["name"]][0] += 1
+            by_kernel[k["name"]][1] += k["dur"]
+        else:
+            eager_steps.add(step)
+            by_label[label][0] += 1
+            by_label[label][1] += k["dur"]
+            labels_of_kernel[k["name"]].add(label.split(" > ")[0])
+    eager_steps -= graphed_steps
+    lines = [f"{steps} steps recorded; device activity (kernels, memsets, copies) per step:", "",
+             "| step | wall ms | device ms | device events | |", "|---|---|---|---|---|"]
+    for n, step in enumerate(trace.steps):
+        kernels, us, graph = per_step.get(n, [0, 0.0, False])
+        lines.append(f"| {step['name'][len(STEP_PREFIX):]} | {step['dur'] / 1e3:.3f} | {us / 1e3:.3f} | {kernels} | "
+                     f"{'CUDA graph replay' if graph else 'eager'} |")
+    if eager_steps:
+        total = sum(us for _, us in by_label.values())
+        n = len(eager_steps)
+        lines += ["", f"Eager steps ({n}): device time per step by what launched it (scope > ATen op)", "",
+                  "| launched by | launches per step | us per step | share |", "|---|---|---|---|"]
+        ranked = sorted(by_label.items(), key=lambda kv: -kv[1][1])
+        for label, (calls, us) in ranked[:top]:
+            lines.append(f"| {short(label)} | {calls / n:g} | {us / n:.1f} | {us / total * 100 if total else 0:.1f} % |")
+        if len(ranked) > top:
+            rest = sum(us for _, (c, us) in ranked[top:])
+            lines.append(f"| ({len(ranked) - top} others) | | {rest / n:.1f} | {rest / total * 100:.1f} % |")
+    if graphed_steps:
+        total = sum(us for _, us in by_kernel.values())
+        n = len(graphed_steps)
+        lines += ["", f"Graph-replayed steps ({n}): device time per step by kernel, with the scopes that launched "
+                  "a kernel of that name in the eager steps", "",
+                  "| kernel | calls per step | us per step | share | launched (eager) by |", "|---|---|---|---|---|"]
+        ranked = sorted(by_kernel.items(), key=lambda kv: -kv[1][1])
+        for name, (calls, us) in ranked[:top]:
+            seen = ", ".join(sorted(labels_of_kernel.get(name, ()))) or "-"
+            lines.append(f"| {short(name)} | {calls / n:g} | {us / n:.1f} | {us / total * 100 if total else 0:.1f} % | "
+                         f"{short(seen, 120)} |")
+        if len(ranked) > top:
+            rest = sum(us for _, (c, us) in ranked[top:])
+            lines.append(f"| ({len(ranked) - top} other kernels) | | {rest / n:.1f} | {rest / total * 100:.1f} % | |")
+    return lines
+
+
+def self_times(events):
+    """Self time (us) of each event of one thread: its duration less its direct children's."""
+    out, stack = [], []
+    for e in sorted(events, key=lambda e: (e["ts"], -e["dur"])):
+        while stack and stack[-1][0]["ts"] + stack[-1][0]["dur"] < e["ts"]:
+            out.append(tuple(stack.pop()))
+        if stack:
+            stack[-1][1] -= e["dur"]
+        stack.append([e, e["dur"]])
+    out.extend(tuple(s) for s in stack)
+    return out
+
+
+def host_summary(trace, top):
+    steps = len(trace.steps)
+    lines = [f"{steps} steps recorded (no device activity in the trace: a CPU run)", "",
+             "| step | wall ms |", "|---|---|"]
+    for step in trace.steps:
+        lines.append(f"| {step['name'][len(STEP_PREFIX):]} | {step['dur'] / 1e3:.3f} |")
+    in_steps = lambda e: trace.step_of(e["ts"]) is not None
+    scopes, ops = defaultdict(lambda: [0, 0.0]), defaultdict(lambda: [0, 0.0])
+    for thread in trace.host.values():
+        events = [e for e in thread if in_steps(e)]
+        for e in events:
+            if e["name"].startswith("mlrec::"):
+                scopes[e["name"]][0] += 1
+                scopes[e["name"]][1] += e["dur"]
+        for e, own in self_times(events):
+            if e["name"].startswith("aten::"):
+                ops[e["name"]][0] += 1
+                ops[e["name"]][1] += own
+    n = max(steps, 1)
+    wall = sum(s["dur"] for s in trace.steps) / n
+    lines += ["", "mlrec scopes (time includes what runs inside them)", "",
+              "| scope | calls per step | ms per step | of the step |", "|---|---|---|---|"]
+    for name, (calls, us) in sorted(scopes.items(), key=lambda kv: -kv[1][1])[:top]:
+        lines.append(f"| {name} | {calls / n:g} | {us / n / 1e3:.3f} | {us / n / wall * 100 if wall else 0:.1f} % |")
+    lines += ["", "ATen ops by self time", "", "| op | calls per step | ms per step | of the step |", "|---|---|---|---|"]
+    for name, (calls, us) in sorted(ops.items(), key=lambda kv: -kv[1][1])[:top]:
+        lines.append(f"| {name} | {calls / n:g} | {us / n / 1e3:.3f} | {us / n / wall * 100 if wall else 0:.1f} % |")
+    return lines
+
+
+def summarise(trace_json, top=25):
+    events = trace_json.get("traceEvents") if isinstance(trace_json, dict) else None
+    if not isinstance(events, list):
+        raise ValueError("not a Chrome trace: no traceEvents list")
+    trace = Trace(events)
+    if not trace.steps:
+        raise ValueError(f"no {STEP_PREFIX}N events: not a trace of mlrec's training steps")
+    return "\n".join(device_summary(trace, top) if trace.device else host_summary(trace, top))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("trace", help="a trace.rank<R>.json of profile.steps")
+    parser.add_argument("--top", type=int, default=25, help="rows per table")
+    args = parser.parse_args()
+    try:
+        with open(args.trace) as f:
+            trace_json = json.load(f)
+        print(summarise(trace_json, args.top))
+    except (OSError, ValueError) as e:
+        print(f"{args.trace}: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
