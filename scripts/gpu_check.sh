@@ -14,7 +14,8 @@
 #   sharing the GPU over MPI (tests, then BST runs of 1 and 2 ranks, graphs on and off) -> the
 #   BST sweep -> the tuned BST over 3 seeds -> sparse
 #   embedding updates: MF at MovieLens-32M's shape, the BST over 3 seeds (stages sparse_32m,
-#   sparse_bst_seeds) -> the Python reference (speed ratios)
+#   sparse_bst_seeds) -> the Python reference (speed ratios) -> why mlrec's kernels take their
+#   time (ncu_detail: occupancy, stalls, memory traffic)
 #
 # usage: scripts/gpu_check.sh DATA_DIR OUT_DIR [BUDGET_SECONDS] [REFERENCE_PY]
 #   (scripts/gpu_carry.sh prepares the .gpu/ folder to carry to such a machine, and says how)
@@ -39,8 +40,9 @@
 #   MLREC_GPU_STAGES="kernel_tests bf16_kernels tf32_kernels fp32_kernels compile_reference
 #     five_bf16 five_tf32 graph_optimizer_true graph_optimizer_false mf_kernel_mlrec mf_kernel_torch ncu
 #     trace cuda_tests graphed_resume shared_gpu_tests shared_gpu_1_ranks_graphs_true
-#     shared_gpu_2_ranks_graphs_true shared_gpu_2_ranks_graphs_false" MLREC_GPU_COMPILE_BUDGET=200
+#     shared_gpu_2_ranks_graphs_true shared_gpu_2_ranks_graphs_false ncu_detail" MLREC_GPU_COMPILE_BUDGET=200
 #     MLREC_GPU_NCU_PRECISION=bf16 scripts/gpu_check.sh DATA OUT 560 REFERENCE
+#   (ncu_detail, the last stage of the script, runs only where the call has a minute left)
 # OUT_DIR receives log.txt (the summary lines) and results.tar.gz (every log, JSON and run
 # directory), refreshed after each stage.
 set -uo pipefail
@@ -233,8 +235,9 @@ if command -v ncu >/dev/null && want ncu; then
 fi
 # What launched each of those kernels: a profiler trace (profile.*) of the first 8 steps of the
 # same run, the 3 eager ones (op -> kernel) and the capture and replays (kernels as they ran,
-# concurrently, not serialised as under ncu); bench/trace_summary.py tables it.
-if run_stage trace 30 "$bin" bench --config configs/seq_features.yaml "${common[@]}" "${kernels[@]}" \
+# concurrently, not serialised as under ncu); bench/trace_summary.py tables it. Capped: a
+# profiler that stalls must not eat the stages after it.
+if run_stage trace 30 timeout 90 "$bin" bench --config configs/seq_features.yaml "${common[@]}" "${kernels[@]}" \
      --set "output.dir=$work/runs-trace" --set "train.precision=${MLREC_GPU_NCU_PRECISION:-tf32}" \
      --set train.epochs=1 --set train.max_steps_per_epoch=12 --set profile.steps=8 --set profile.skip_steps=0 &&
    want trace; then
@@ -335,6 +338,21 @@ if [ -f "$reference" ]; then
   run_stage reference 60 "$python" bench/compare_reference.py --binary "$bin" --reference "$reference" --data "$data" \
     --models mf,seq_features --epochs 1 --max-steps "$ref_steps" --set "train.device=$device" "${kernels[@]}" \
     --out "$work/compare.json"
+fi
+# Why mlrec's own kernels take what the ncu stage measured (the attention's two, ~50 us each for
+# work the GPU's memory streams in a few us, are the largest): occupancy, launch shape, warp stall
+# reasons and memory traffic of one step's worth of them, ncu's text report. Last, and not in the
+# issue-21 list: it runs where a call has time left.
+if command -v ncu >/dev/null && want ncu_detail; then
+  run_stage ncu_detail 60 timeout 150 ncu --clock-control none \
+    --kernel-name "regex:^(attention|gelu_dropout|partial_column_sums|layer_norm|batch_norm_mish|mf_)" \
+    --launch-skip 60 --launch-count 40 --section SpeedOfLight --section Occupancy --section LaunchStats \
+    --section WarpStateStats --section SchedulerStats --section MemoryWorkloadAnalysis \
+    "$bin" bench --config configs/seq_features.yaml "${common[@]}" --set "output.dir=$work/runs-ncu-detail" \
+    "${kernels[@]}" --set "train.precision=${MLREC_GPU_NCU_PRECISION:-tf32}" --set train.epochs=1 \
+    --set train.max_steps_per_epoch=20
+  grep -E "^  [a-z_]+.*\(|Duration|Achieved Occupancy|Theoretical Occupancy|Registers Per|Block Limit|Stall|Memory Throughput" \
+    "$work/ncu_detail.log" 2>/dev/null | head -80 | tee -a "$log"
 fi
 say "done"
 bundle
