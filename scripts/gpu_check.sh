@@ -8,14 +8,14 @@
 #   kernels, the earlier commit, torch's ops -> mlrec against the reference under torch.compile
 #   (stage compile_reference) -> the five study models in one process, TF32 and fp32 -> MF and BST
 #   with the optimizer's update in the graph and after it -> MF with mlrec's kernel and torch's
-#   ops -> kernel profile (ncu) -> profiler trace (what launched each kernel) -> compute-sanitizer
-#   on the changed kernels' tests -> the other CUDA tests (crashes rerun under cuda-gdb) -> a
-#   graphed run stopped and resumed -> the sequence models over 3 seeds x 2 protocols -> ranks
-#   sharing the GPU over MPI (tests, then BST runs of 1 and 2 ranks, graphs on and off) -> the
-#   BST sweep -> the tuned BST over 3 seeds -> sparse
-#   embedding updates: MF at MovieLens-32M's shape, the BST over 3 seeds (stages sparse_32m,
-#   sparse_bst_seeds) -> the Python reference (speed ratios) -> why mlrec's kernels take their
-#   time (ncu_detail: occupancy, stalls, memory traffic)
+#   ops -> the BST with the residual steps fused and not -> kernel profile (ncu) -> profiler
+#   trace (what launched each kernel) -> compute-sanitizer on the changed kernels' tests -> the
+#   other CUDA tests (crashes rerun under cuda-gdb) -> a graphed run stopped and resumed -> the
+#   sequence models over 3 seeds x 2 protocols -> ranks sharing the GPU over MPI (tests, then BST
+#   runs of 1 and 2 ranks, graphs on and off) -> the BST sweep -> the tuned BST over 3 seeds ->
+#   sparse embedding updates: MF at MovieLens-32M's shape, the BST over 3 seeds (stages
+#   sparse_32m, sparse_bst_seeds) -> the Python reference (speed ratios) -> why mlrec's kernels
+#   take their time (ncu_detail: occupancy, stalls, memory traffic)
 #
 # usage: scripts/gpu_check.sh DATA_DIR OUT_DIR [BUDGET_SECONDS] [REFERENCE_PY]
 #   (scripts/gpu_carry.sh prepares the .gpu/ folder to carry to such a machine, and says how)
@@ -38,8 +38,8 @@
 # the five models 30-60 s, the tests a few seconds per family; the compile stage is capped at
 # 200 s, the most important configurations first, and the stages after it share what is left):
 #   MLREC_GPU_STAGES="kernel_tests bf16_kernels tf32_kernels fp32_kernels compile_reference
-#     five_bf16 five_tf32 graph_optimizer_true graph_optimizer_false mf_kernel_mlrec mf_kernel_torch ncu
-#     trace cuda_tests graphed_resume shared_gpu_tests shared_gpu_1_ranks_graphs_true
+#     five_bf16 five_tf32 graph_optimizer_true graph_optimizer_false mf_kernel_mlrec mf_kernel_torch
+#     residual_norm_mlrec residual_norm_torch ncu trace cuda_tests graphed_resume shared_gpu_tests shared_gpu_1_ranks_graphs_true
 #     shared_gpu_2_ranks_graphs_true shared_gpu_2_ranks_graphs_false ncu_detail" MLREC_GPU_COMPILE_BUDGET=200
 #     MLREC_GPU_NCU_PRECISION=bf16 scripts/gpu_check.sh DATA OUT 560 REFERENCE
 #   (ncu_detail, the last stage of the script, runs only where the call has a minute left)
@@ -159,7 +159,8 @@ if [ -x "$tests_bin" ] && want kernel_tests; then
                 "layer_norm_tests MlrecLayerNorm model.layer_norm=mlrec" \
                 "batch_norm_tests MlrecBatchNormMish model.batch_norm=mlrec" \
                 "linear_tests MlrecLinear model.linear=mlrec" \
-                "mf_tests MlrecMf model.mf_kernel=mlrec"; do
+                "mf_tests MlrecMf model.mf_kernel=mlrec" \
+                "residual_norm_tests MlrecResidualNorm model.residual_norm=mlrec"; do
     read -r name suite setting <<< "$family"
     # (a family that fails is pinned to torch's ops: the default, auto, would select it)
     if run_tests "$name" "$suite.*"; then kernels+=(--set "$setting")
@@ -220,6 +221,12 @@ for mf_kernel in mlrec torch; do
   run_stage "mf_kernel_$mf_kernel" 20 "$bin" bench --config configs/mf.yaml --set train.precision=tf32 \
     "${kernels[@]}" --set "model.mf_kernel=$mf_kernel" "${common[@]}" $(to "mf-kernel-$mf_kernel")
 done
+# The residual steps' dropout + add + LayerNorm as one kernel each way (model.residual_norm=mlrec,
+# where its tests passed) against the separate ops: BST + user features in bf16, one after the other.
+for residual_norm in mlrec torch; do
+  run_stage "residual_norm_$residual_norm" 20 "$bin" "${bst[@]}" --set train.precision=bf16 "${kernels[@]}" \
+    --set "model.residual_norm=$residual_norm" "${common[@]}" $(to "residual-norm-$residual_norm")
+done
 # Where a graph-replayed BST step spends its GPU time: per-kernel durations of ~2 steps with the
 # kernels, in TF32 or MLREC_GPU_NCU_PRECISION. Capped: a profiler that stalls must not eat the stages after it.
 if command -v ncu >/dev/null && want ncu; then
@@ -247,12 +254,12 @@ if run_stage trace 30 timeout 90 "$bin" bench --config configs/seq_features.yaml
     head -60 "$work/trace_summary.md" | tee -a "$log"; bundle
   fi
 fi
-# Out-of-bounds and uninitialised accesses of the feed-forward, linear and BatchNorm kernels (the
-# ones changed since the last GPU run), on exact allocations: torch's caching allocator would
-# hide overruns inside its blocks.
+# Out-of-bounds and uninitialised accesses of the kernels no GPU has run yet (the residual steps',
+# MF's, the scheduled AdamW) and the feed-forward, linear and BatchNorm ones, on exact
+# allocations: torch's caching allocator would hide overruns inside its blocks.
 if [ -x "$tests_bin" ] && command -v compute-sanitizer >/dev/null && want sanitizer; then
   stage sanitizer 60 env PYTORCH_NO_CUDA_MEMORY_CACHING=1 timeout 120 compute-sanitizer --tool memcheck --error-exitcode 99 \
-    "$tests_bin" --gtest_filter='FusedFeedForward.Matches*:MlrecLinear.Matches*:MlrecBatchNormMish.Matches*'
+    "$tests_bin" --gtest_filter='MlrecResidualNorm.Matches*:MlrecMf.Matches*:Cuda.ScheduledAdamW*:FusedFeedForward.Matches*:MlrecLinear.Matches*:MlrecBatchNormMish.Matches*'
   grep -E "ERROR SUMMARY|Invalid|uninitialized" "$work/sanitizer.log" | head -10 | tee -a "$log"
 fi
 # The other GPU tests: NCCL on the device, the training loop, graphs against eager steps.

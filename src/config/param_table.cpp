@@ -184,6 +184,12 @@ std::vector<ParamSpec> build_param_table() {
                           "The sequence models' LayerNorm: mlrec (mlrec's CUDA kernels for rows of <= 256 "
                           "float32 features, where built; torch's elsewhere), torch, or auto (the "
                           "default): mlrec, measured faster on an H200.").one_of({"auto", "torch", "mlrec"}));
+  t.push_back(MLREC_PARAM(model, residual_norm,
+                          "The encoder's residual steps, LayerNorm(x + dropout(sublayer output)): mlrec (on CUDA, "
+                          "where built, for rows of <= 256 float32 features: the dropout, the add and the "
+                          "LayerNorm as one kernel each way), torch (the three as separate ops, the LayerNorm "
+                          "as model.layer_norm says), or auto (the default): torch until a GPU has tested and "
+                          "measured mlrec's.").one_of({"auto", "torch", "mlrec"}));
   t.push_back(MLREC_PARAM(model, batch_norm,
                           "The sequence models' MLP BatchNorm + Mish in training: mlrec (one CUDA kernel "
                           "each way for float32 or bf16 activations, where built; torch's elsewhere), torch, "

@@ -9,6 +9,7 @@
 #include "mlrec/ops/feed_forward.h"
 #include "mlrec/ops/layer_norm.h"
 #include "mlrec/ops/linear.h"
+#include "mlrec/ops/residual_layer_norm.h"
 #include "mlrec/ops/short_attention.h"
 
 namespace mlrec::models {
@@ -63,15 +64,17 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
     attention = attention.transpose(1, 2).reshape({batch, length, dim_});
   }
   const bool mlrec_norm = cuda && kernels_.layer_norm_cuda;
-  auto norm = [&](const torch::nn::LayerNorm& n, const torch::Tensor& t) {
-    return ops::layer_norm(t, n->weight, n->bias, n->options.eps(), mlrec_norm);
+  // LayerNorm(residual + dropout(sublayer)): one op, fused on CUDA with model.residual_norm
+  auto residual_norm = [&](const torch::nn::LayerNorm& n, const torch::Tensor& residual, const torch::Tensor& sublayer) {
+    return ops::dropout_add_layer_norm(residual, sublayer, dropout_, is_training(), n->weight, n->bias,
+                                       n->options.eps(), cuda && kernels_.residual_norm_cuda, mlrec_norm);
   };
-  auto h = norm(norm1_, x + ops::dropout(project(out_proj_, attention, mlrec_linear), p, is_training()));
+  auto h = residual_norm(norm1_, x, project(out_proj_, attention, mlrec_linear));
   auto ff = project(linear2_,
                     ops::linear_gelu_dropout(h, linear1_->weight, linear1_->bias, p, is_training(),
                                         kernels_.fused_feed_forward, mlrec_linear),
                     mlrec_linear);
-  return norm(norm2_, h + ops::dropout(ff, p, is_training()));
+  return residual_norm(norm2_, h, ff);
 }
 
 KernelChoices KernelChoices::from(const config::Config::Model& m) {
@@ -81,6 +84,7 @@ KernelChoices KernelChoices::from(const config::Config::Model& m) {
   k.layer_norm_cuda = m.layer_norm != "torch";
   k.batch_norm_mish_cuda = m.batch_norm != "torch";
   k.linear_cuda = m.linear != "torch";
+  k.residual_norm_cuda = m.residual_norm == "mlrec";
   return k;
 }
 

@@ -82,6 +82,7 @@ struct Config {
     std::string attention = "auto";
     std::string feed_forward = "auto";
     std::string layer_norm = "auto";
+    std::string residual_norm = "auto";      // LayerNorm(x + dropout(sublayer)): auto | torch | mlrec
     std::string batch_norm = "auto";
     std::string linear = "auto";
     std::string mf_kernel = "auto";          // MF's prediction: auto | torch | mlrec

@@ -11,16 +11,19 @@ namespace mlrec::models {
 /// (ops/short_attention.h; model.attention) and the fused feed-forward activation
 /// (ops/feed_forward.h; model.feed_forward) on the CPU and CUDA, and on CUDA only LayerNorm
 /// (ops/layer_norm.h; model.layer_norm), the MLP's BatchNorm + Mish (ops/batch_norm_mish.h;
-/// model.batch_norm) and the linear layers' bias gradients (ops/linear.h; model.linear). Each
-/// applies only where it supports the inputs.
+/// model.batch_norm), the linear layers' bias gradients (ops/linear.h; model.linear) and the
+/// residual steps' dropout + add + LayerNorm as one kernel (ops/residual_layer_norm.h;
+/// model.residual_norm). Each applies only where it supports the inputs.
 struct KernelChoices {
   bool short_attention = true;
   bool fused_feed_forward = true;
   bool layer_norm_cuda = true;
   bool batch_norm_mish_cuda = true;
   bool linear_cuda = true;
+  bool residual_norm_cuda = false;
   /// From model.*: auto means mlrec's kernels wherever they were measured faster than torch's
-  /// ops, which is everywhere they exist (the CPU: 2-core machine; CUDA: H200, BENCHMARKS.md).
+  /// ops, which is everywhere they exist (the CPU: 2-core machine; CUDA: H200, BENCHMARKS.md),
+  /// but for the residual steps' kernel, which no GPU has run yet.
   static KernelChoices from(const config::Config::Model& options);
 };
 

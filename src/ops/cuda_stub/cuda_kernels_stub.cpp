@@ -12,6 +12,7 @@
 #include "ops/cuda/kernel_image.h"
 #include "ops/cuda/layer_norm_kernels.h"
 #include "ops/cuda/mf_kernels.h"
+#include "ops/cuda/residual_layer_norm_kernels.h"
 #include "ops/cuda/scheduled_adamw_kernels.h"
 #include "ops/cuda/short_attention_kernels.h"
 
@@ -68,6 +69,17 @@ at::Tensor gelu_dropout_backward_cuda(const at::Tensor&, const at::Tensor&, cons
 
 std::tuple<at::Tensor, at::Tensor> gelu_dropout_backward_with_column_sums_cuda(const at::Tensor&, const at::Tensor&,
                                                                               const at::Tensor&, double) {
+  not_built(__func__);
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> dropout_add_layer_norm_forward_cuda(
+    const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, double, double) {
+  not_built(__func__);
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> dropout_add_layer_norm_backward_cuda(
+    const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
+    double, at::ScalarType) {
   not_built(__func__);
 }
 
