@@ -4,18 +4,18 @@
 # order of importance; each is skipped when the time budget cannot cover it, so a run cut short
 # still returns what it finished:
 #   build (and an earlier commit's, for before/after) -> the tests of mlrec's CUDA kernels (which
-#   decide whether the runs below use them) -> BST + user features in TF32, bf16 and fp32: mlrec's
-#   kernels, the earlier commit, torch's ops -> mlrec against the reference under torch.compile
-#   (stage compile_reference) -> the five study models in one process, TF32 and fp32 -> MF and BST
-#   with the optimizer's update in the graph and after it -> MF with mlrec's kernel and torch's
-#   ops -> the BST with the residual steps fused and not -> kernel profile (ncu) -> profiler
-#   trace (what launched each kernel) -> compute-sanitizer on the changed kernels' tests -> the
-#   other CUDA tests (crashes rerun under cuda-gdb) -> a graphed run stopped and resumed -> the
-#   sequence models over 3 seeds x 2 protocols -> ranks sharing the GPU over MPI (tests, then BST
-#   runs of 1 and 2 ranks, graphs on and off) -> the BST sweep -> the tuned BST over 3 seeds ->
-#   sparse embedding updates: MF at MovieLens-32M's shape, the BST over 3 seeds (stages
-#   sparse_32m, sparse_bst_seeds) -> the Python reference (speed ratios) -> why mlrec's kernels
-#   take their time (ncu_detail: occupancy, stalls, memory traffic)
+#   decide whether the runs below use them) -> the other CUDA tests (crashes rerun under
+#   cuda-gdb) and the tests of 2 ranks sharing the GPU over MPI -> BST + user features in TF32,
+#   bf16 and fp32: mlrec's kernels, the earlier commit, torch's ops -> mlrec against the reference
+#   under torch.compile (stage compile_reference) -> the five study models in one process, bf16,
+#   TF32 and fp32 -> MF and BST with the optimizer's update in the graph and after it -> MF with
+#   mlrec's kernel and torch's ops -> the BST with the residual steps fused and not -> BST runs of
+#   1 and 2 ranks sharing the GPU, graphs on and off -> kernel profile (ncu) -> a graphed run
+#   stopped and resumed -> profiler trace (what launched each kernel) -> compute-sanitizer on the
+#   changed kernels' tests -> the sequence models over 3 seeds x 2 protocols -> the BST sweep ->
+#   the tuned BST over 3 seeds -> sparse embedding updates: MF at MovieLens-32M's shape, the BST
+#   over 3 seeds (stages sparse_32m, sparse_bst_seeds) -> the Python reference (speed ratios) ->
+#   why mlrec's kernels take their time (ncu_detail: occupancy, stalls, memory traffic)
 #
 # usage: scripts/gpu_check.sh DATA_DIR OUT_DIR [BUDGET_SECONDS] [REFERENCE_PY]
 #   (scripts/gpu_carry.sh prepares the .gpu/ folder to carry to such a machine, and says how)
@@ -35,14 +35,17 @@
 #                           all that is left): the stages after it keep the rest
 #
 # Issue 21 in one call of 600 s (stage times of earlier leases: build ~90 s, each BST run 10-20 s,
-# the five models 30-60 s, the tests a few seconds per family; the compile stage is capped at
-# 200 s, the most important configurations first, and the stages after it share what is left):
-#   MLREC_GPU_STAGES="kernel_tests bf16_kernels tf32_kernels fp32_kernels compile_reference
-#     five_bf16 five_tf32 graph_optimizer_true graph_optimizer_false mf_kernel_mlrec mf_kernel_torch
-#     residual_norm_mlrec residual_norm_torch ncu trace cuda_tests graphed_resume shared_gpu_tests shared_gpu_1_ranks_graphs_true
-#     shared_gpu_2_ranks_graphs_true shared_gpu_2_ranks_graphs_false ncu_detail" MLREC_GPU_COMPILE_BUDGET=200
-#     MLREC_GPU_NCU_PRECISION=bf16 scripts/gpu_check.sh DATA OUT 560 REFERENCE
-#   (ncu_detail, the last stage of the script, runs only where the call has a minute left)
+# the five models ~30 s, the tests a few seconds per family; the compile stage is capped at
+# 180 s, the most important configurations first, and the stages after it share what is left:
+# by that estimate the last two, trace and ncu_detail, may not fit; the five models in TF32 were
+# measured before, 30.6 s):
+#   MLREC_GPU_STAGES="kernel_tests cuda_tests shared_gpu_tests bf16_kernels tf32_kernels fp32_kernels
+#     compile_reference five_bf16 graph_optimizer_true graph_optimizer_false mf_kernel_mlrec
+#     mf_kernel_torch residual_norm_mlrec residual_norm_torch shared_gpu_1_ranks_graphs_true
+#     shared_gpu_2_ranks_graphs_true shared_gpu_2_ranks_graphs_false ncu graphed_resume trace ncu_detail"
+#     MLREC_GPU_COMPILE_BUDGET=180 MLREC_GPU_NCU_PRECISION=bf16 scripts/gpu_check.sh DATA OUT 560 REFERENCE
+#   (stages run in the script's order, whatever the list's; ncu_detail, the script's last, runs
+#   only where the call has a minute left)
 # OUT_DIR receives log.txt (the summary lines) and results.tar.gz (every log, JSON and run
 # directory), refreshed after each stage.
 set -uo pipefail
@@ -174,6 +177,16 @@ if [ -x "$tests_bin" ] && want kernel_tests; then
 fi
 torch_ops=(--set model.attention=torch --set model.feed_forward=torch --set model.layer_norm=torch
   --set model.batch_norm=torch --set model.linear=torch)
+# The other GPU tests: NCCL on the device, the training loop, graphs against eager steps.
+[ -x "$tests_bin" ] && want cuda_tests && run_tests cuda_tests 'Cuda.*'
+# Issue 21, the multi-rank GPU path on the one GPU: NCCL refuses two ranks on a GPU, the MPI
+# communicator (dist.backend=mpi) serves them. The test: 2 ranks sharing the GPU train as 1 rank
+# with the same global batch, eagerly and with graphs (the all-reduces after each replay), and the
+# synchroniser's two paths agree (NCCL inside a captured graph is in cuda_tests). (The BST runs of
+# 1 and 2 ranks sharing the GPU come after the speed stages.)
+dist_tests_bin="$build_dir/tests/mlrec_dist_tests"
+[ -x "$dist_tests_bin" ] && run_stage shared_gpu_tests 30 launch/mpirun_local.sh 2 "$dist_tests_bin" \
+  --gtest_filter='DataParallel.RanksSharingOneGpu*:DataParallel.GradientsAveraged*'
 # Issue 4: BST + user features in TF32, bf16 autocast and strict fp32, each with mlrec's kernels
 # (those whose tests passed), the earlier commit's build (with its defaults) and torch's ops.
 # Each run trains to completion (early stopping), data loading included.
@@ -227,6 +240,16 @@ for residual_norm in mlrec torch; do
   run_stage "residual_norm_$residual_norm" 20 "$bin" "${bst[@]}" --set train.precision=bf16 "${kernels[@]}" \
     --set "model.residual_norm=$residual_norm" "${common[@]}" $(to "residual-norm-$residual_norm")
 done
+# Issue 21: the whole BST + user features run, global batch 1,024, on 1 rank and on 2 ranks sharing
+# the GPU over MPI, graphs on and off (MAE and speed).
+shared_epochs=3; [ "$dry" = 1 ] && shared_epochs=1
+for ranks in 1 2; do
+  for graphs in true false; do
+    run_stage "shared_gpu_${ranks}_ranks_graphs_$graphs" 30 launch/mpirun_local.sh "$ranks" "$bin" "${bst[@]}" \
+      --set dist.backend=mpi --set "train.cuda_graphs=$graphs" "${kernels[@]}" "${common[@]}" \
+      --set "train.epochs=$shared_epochs" $(to "shared-$ranks-ranks-graphs-$graphs")
+  done
+done
 # Where a graph-replayed BST step spends its GPU time: per-kernel durations of ~2 steps with the
 # kernels, in TF32 or MLREC_GPU_NCU_PRECISION. Capped: a profiler that stalls must not eat the stages after it.
 if command -v ncu >/dev/null && want ncu; then
@@ -240,6 +263,11 @@ if command -v ncu >/dev/null && want ncu; then
     head -30 "$work/ncu_summary.md" | tee -a "$log"; bundle
   fi
 fi
+# Issue 21: a graphed run (the optimizer's update in the graph) stopped mid-epoch and resumed ends
+# as the uninterrupted run: MF and the sequence model (tests/e2e/resume_test.sh, section gpu).
+resume_device=cuda; [ "$dry" = 1 ] && resume_device=cpu
+run_stage graphed_resume 40 env MLREC_RESUME_DEVICE="$resume_device" tests/e2e/resume_test.sh "$bin" \
+  launch/mpirun_local.sh "$python" gpu
 # What launched each of those kernels: a profiler trace (profile.*) of the first 8 steps of the
 # same run, the 3 eager ones (op -> kernel) and the capture and replays (kernels as they ran,
 # concurrently, not serialised as under ncu); bench/trace_summary.py tables it. Capped: a
@@ -262,30 +290,6 @@ if [ -x "$tests_bin" ] && command -v compute-sanitizer >/dev/null && want saniti
     "$tests_bin" --gtest_filter='MlrecResidualNorm.Matches*:MlrecMf.Matches*:Cuda.ScheduledAdamW*:FusedFeedForward.Matches*:MlrecLinear.Matches*:MlrecBatchNormMish.Matches*'
   grep -E "ERROR SUMMARY|Invalid|uninitialized" "$work/sanitizer.log" | head -10 | tee -a "$log"
 fi
-# The other GPU tests: NCCL on the device, the training loop, graphs against eager steps.
-[ -x "$tests_bin" ] && want cuda_tests && run_tests cuda_tests 'Cuda.*'
-# Issue 21: a graphed run (the optimizer's update in the graph) stopped mid-epoch and resumed ends
-# as the uninterrupted run: MF and the sequence model (tests/e2e/resume_test.sh, section gpu).
-resume_device=cuda; [ "$dry" = 1 ] && resume_device=cpu
-run_stage graphed_resume 40 env MLREC_RESUME_DEVICE="$resume_device" tests/e2e/resume_test.sh "$bin" \
-  launch/mpirun_local.sh "$python" gpu
-# Issue 21, the multi-rank GPU path on the one GPU: NCCL refuses two ranks on a GPU, the MPI
-# communicator (dist.backend=mpi) serves them. The test: 2 ranks sharing the GPU train as 1 rank
-# with the same global batch, eagerly and with graphs (the all-reduces after each replay), and the
-# synchroniser's two paths agree (NCCL inside a captured graph is in cuda_tests). Then the whole
-# BST + user features run, global batch 1,024: 1 rank and 2 ranks sharing the GPU, graphs on and
-# off (MAE and speed).
-dist_tests_bin="$build_dir/tests/mlrec_dist_tests"
-[ -x "$dist_tests_bin" ] && run_stage shared_gpu_tests 30 launch/mpirun_local.sh 2 "$dist_tests_bin" \
-  --gtest_filter='DataParallel.RanksSharingOneGpu*:DataParallel.GradientsAveraged*'
-shared_epochs=3; [ "$dry" = 1 ] && shared_epochs=1
-for ranks in 1 2; do
-  for graphs in true false; do
-    run_stage "shared_gpu_${ranks}_ranks_graphs_$graphs" 30 launch/mpirun_local.sh "$ranks" "$bin" "${bst[@]}" \
-      --set dist.backend=mpi --set "train.cuda_graphs=$graphs" "${kernels[@]}" "${common[@]}" \
-      --set "train.epochs=$shared_epochs" $(to "shared-$ranks-ranks-graphs-$graphs")
-  done
-done
 # Issue 5: the study's sequence models over 3 seeds on both protocols, the sweep, the tuned model.
 for model in seq seq_ratings seq_features; do
   run_stage "seeds_${model#seq_}_study" 60 "$bin" --config "configs/$model.yaml" "${common[@]}" \
