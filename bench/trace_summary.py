@@ -6,8 +6,10 @@ Chrome trace torch's profiler writes) per training step, in Markdown:
   launched (a step replayed from a CUDA graph says so);
 - on a GPU, device time per step by what launched it: the innermost mlrec scope ("mlrec::linear",
   "mlrec::forward", ...) or the backward function (autograd's "evaluate_function: X") and the
-  outermost ATen op under it; graph-replayed steps are one cudaGraphLaunch, so their kernels are
-  tabled by name, each with the ops that launched a kernel of that name in the eager steps;
+  outermost ATen op under it. A graph-replayed step is one cudaGraphLaunch; its kernels are the
+  captured step's, in order, so they are aligned with the last eager step's kernels (in a trace
+  that starts at step 0, profile.skip_steps=0) and take their launchers from there; and tabled by
+  kernel name;
 - on the CPU (no device activity), time per step by mlrec scope (inclusive) and the ATen ops with
   the most self time.
 
@@ -17,6 +19,7 @@ Standard library only:
 """
 import argparse
 import bisect
+import difflib
 import json
 import sys
 from collections import defaultdict
@@ -100,61 +103,95 @@ def label_of(stack):
     return f"{scope} > {op}" if op else scope
 
 
+def ranked_rows(totals, n, top, label_width=90):
+    """Markdown rows of {label: [calls, us]} per step over n steps, largest first, with shares."""
+    total = sum(us for _, us in totals.values())
+    ranked = sorted(totals.items(), key=lambda kv: -kv[1][1])
+    rows = [f"| {short(label, label_width)} | {calls / n:g} | {us / n:.1f} | {us / total * 100 if total else 0:.1f} % |"
+            for label, (calls, us) in ranked[:top]]
+    if len(ranked) > top:
+        rest = sum(us for _, (c, us) in ranked[top:])
+        rows.append(f"| ({len(ranked) - top} others) | | {rest / n:.1f} | {rest / total * 100:.1f} % |")
+    return rows
+
+
+def align_to_eager(eager, replayed):
+    """The eager step's label for each replayed kernel, None where none matches. A graph replays
+    the kernels of a step captured from the same code as the eager steps, so the replay's kernels
+    in order of start are the eager step's in order of launch: the two name sequences are aligned
+    (difflib), which tolerates the few launches that differ (first-step set-up, side streams)."""
+    matcher = difflib.SequenceMatcher(None, [k["name"] for _, k in eager], [k["name"] for k in replayed],
+                                      autojunk=False)
+    labels = [None] * len(replayed)
+    for block in matcher.get_matching_blocks():
+        for i in range(block.size):
+            labels[block.b + i] = eager[block.a + i][0]
+    return labels
+
+
 def device_summary(trace, top):
     steps = len(trace.steps)
-    per_step = defaultdict(lambda: [0, 0.0, False])  # step -> kernels, device us, graphed
-    by_label = defaultdict(lambda: [0, 0.0])         # eager steps: label -> calls, us
-    by_kernel = defaultdict(lambda: [0, 0.0])        # graphed steps: name -> calls, us
-    labels_of_kernel = defaultdict(set)
-    graphed_steps, eager_steps = set(), set()
+    eager_kernels = defaultdict(list)     # step -> [(label, kernel)] by launch time
+    replayed_kernels = defaultdict(list)  # step -> [kernel] by start time
     for k in trace.device:
         label, step, graph = trace.launcher(k)
         if step is None:
             continue
-        per_step[step][0] += 1
-        per_step[step][1] += k["dur"]
         if graph:
-            per_step[step][2] = True
-            graphed_steps.add(step)
-            by_kernel[k["name"]][0] += 1
-            by_kernel[k["name"]][1] += k["dur"]
+            replayed_kernels[step].append(k)
         else:
-            eager_steps.add(step)
-            by_label[label][0] += 1
-            by_label[label][1] += k["dur"]
-            labels_of_kernel[k["name"]].add(label.split(" > ")[0])
-    eager_steps -= graphed_steps
+            launch = trace.launches.get(k.get("args", {}).get("correlation"))
+            eager_kernels[step].append((launch["ts"] if launch else k["ts"], label, k))
+    for step in list(eager_kernels):
+        if step in replayed_kernels:  # (the capture step: its replay is what ran)
+            del eager_kernels[step]
+        else:
+            eager_kernels[step] = [(label, k) for _, label, k in sorted(eager_kernels[step], key=lambda t: t[0])]
+    for kernels in replayed_kernels.values():
+        kernels.sort(key=lambda k: k["ts"])
+
     lines = [f"{steps} steps recorded; device activity (kernels, memsets, copies) per step:", "",
              "| step | wall ms | device ms | device events | |", "|---|---|---|---|---|"]
     for n, step in enumerate(trace.steps):
-        kernels, us, graph = per_step.get(n, [0, 0.0, False])
-        lines.append(f"| {step['name'][len(STEP_PREFIX):]} | {step['dur'] / 1e3:.3f} | {us / 1e3:.3f} | {kernels} | "
+        graph = n in replayed_kernels
+        kernels = replayed_kernels[n] if graph else [k for _, k in eager_kernels.get(n, [])]
+        lines.append(f"| {step['name'][len(STEP_PREFIX):]} | {step['dur'] / 1e3:.3f} | "
+                     f"{sum(k['dur'] for k in kernels) / 1e3:.3f} | {len(kernels)} | "
                      f"{'CUDA graph replay' if graph else 'eager'} |")
-    if eager_steps:
-        total = sum(us for _, us in by_label.values())
-        n = len(eager_steps)
-        lines += ["", f"Eager steps ({n}): device time per step by what launched it (scope > ATen op)", "",
-                  "| launched by | launches per step | us per step | share |", "|---|---|---|---|"]
-        ranked = sorted(by_label.items(), key=lambda kv: -kv[1][1])
-        for label, (calls, us) in ranked[:top]:
-            lines.append(f"| {short(label)} | {calls / n:g} | {us / n:.1f} | {us / total * 100 if total else 0:.1f} % |")
-        if len(ranked) > top:
-            rest = sum(us for _, (c, us) in ranked[top:])
-            lines.append(f"| ({len(ranked) - top} others) | | {rest / n:.1f} | {rest / total * 100:.1f} % |")
-    if graphed_steps:
-        total = sum(us for _, us in by_kernel.values())
-        n = len(graphed_steps)
-        lines += ["", f"Graph-replayed steps ({n}): device time per step by kernel, with the scopes that launched "
-                  "a kernel of that name in the eager steps", "",
-                  "| kernel | calls per step | us per step | share | launched (eager) by |", "|---|---|---|---|---|"]
-        ranked = sorted(by_kernel.items(), key=lambda kv: -kv[1][1])
-        for name, (calls, us) in ranked[:top]:
-            seen = ", ".join(sorted(labels_of_kernel.get(name, ()))) or "-"
-            lines.append(f"| {short(name)} | {calls / n:g} | {us / n:.1f} | {us / total * 100 if total else 0:.1f} % | "
-                         f"{short(seen, 120)} |")
-        if len(ranked) > top:
-            rest = sum(us for _, (c, us) in ranked[top:])
-            lines.append(f"| ({len(ranked) - top} other kernels) | | {rest / n:.1f} | {rest / total * 100:.1f} % | |")
+    if eager_kernels:
+        by_label = defaultdict(lambda: [0, 0.0])
+        for kernels in eager_kernels.values():
+            for label, k in kernels:
+                by_label[label][0] += 1
+                by_label[label][1] += k["dur"]
+        lines += ["", f"Eager steps ({len(eager_kernels)}): device time per step by what launched it "
+                  "(scope > ATen op)", "", "| launched by | launches per step | us per step | share |",
+                  "|---|---|---|---|"]
+        lines += ranked_rows(by_label, len(eager_kernels), top)
+    if replayed_kernels:
+        n = len(replayed_kernels)
+        by_kernel = defaultdict(lambda: [0, 0.0])
+        by_label = defaultdict(lambda: [0, 0.0])
+        template = eager_kernels[max(eager_kernels)] if eager_kernels else []
+        matched = total = 0
+        for kernels in replayed_kernels.values():
+            labels = align_to_eager(template, kernels)
+            for k, label in zip(kernels, labels):
+                by_kernel[k["name"]][0] += 1
+                by_kernel[k["name"]][1] += k["dur"]
+                key = label if label is not None else "(no match in the eager step)"
+                by_label[key][0] += 1
+                by_label[key][1] += k["dur"]
+                matched += label is not None
+                total += 1
+        if template:
+            lines += ["", f"Graph-replayed steps ({n}): device time per step by what launched each kernel, "
+                      f"read from the last eager step ({matched} of {total} kernels matched in order)", "",
+                      "| launched by (eager step) | kernels per step | us per step | share |", "|---|---|---|---|"]
+            lines += ranked_rows(by_label, n, top)
+        lines += ["", f"Graph-replayed steps ({n}): device time per step by kernel", "",
+                  "| kernel | calls per step | us per step | share |", "|---|---|---|---|"]
+        lines += ranked_rows(by_kernel, n, top)
     return lines
 
 
