@@ -80,13 +80,14 @@ class Trace:
         return None
 
     def launcher(self, kernel):
-        """(label, step index, whether the launch was a graph replay) of a device event."""
+        """(label, step index, whether the launch was a graph replay, launch time) of a device
+        event (its own start where the launch was not recorded)."""
         launch = self.launches.get(kernel.get("args", {}).get("correlation"))
         if launch is None:
-            return "(launch not recorded)", self.step_of(kernel["ts"]), False
+            return "(launch not recorded)", self.step_of(kernel["ts"]), False, kernel["ts"]
         graph = launch["name"].startswith("cudaGraphLaunch")
         stack = self.enclosing((launch["pid"], launch["tid"]), launch["ts"])
-        return label_of(stack), self.step_of(launch["ts"]), graph
+        return label_of(stack), self.step_of(launch["ts"]), graph, launch["ts"]
 
 
 def label_of(stack):
@@ -134,14 +135,13 @@ def device_summary(trace, top):
     eager_kernels = defaultdict(list)     # step -> [(label, kernel)] by launch time
     replayed_kernels = defaultdict(list)  # step -> [kernel] by start time
     for k in trace.device:
-        label, step, graph = trace.launcher(k)
+        label, step, graph, launched = trace.launcher(k)
         if step is None:
             continue
         if graph:
             replayed_kernels[step].append(k)
         else:
-            launch = trace.launches.get(k.get("args", {}).get("correlation"))
-            eager_kernels[step].append((launch["ts"] if launch else k["ts"], label, k))
+            eager_kernels[step].append((launched, label, k))
     for step in list(eager_kernels):
         if step in replayed_kernels:  # (the capture step: its replay is what ran)
             del eager_kernels[step]

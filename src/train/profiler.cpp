@@ -27,9 +27,9 @@ std::set<ActivityType> activities_for(const torch::Device& device) {
   return activities;
 }
 
-// Kineto writes the trace itself and reports no write error; so it writes next to the target,
-// and the text is checked to be whole JSON before it is moved into place through
-// write_file_atomic (which does report a full disk).
+// Kineto writes the trace itself and reports no write error (a full disk cuts the file short):
+// so it writes next to the target, and the file is renamed into place only once it has been
+// read back as whole JSON.
 void save_trace(kineto::ProfilerResult& result, const std::string& path) {
   const std::string kineto_path = path + ".kineto";
   struct RemoveOnExit {
@@ -44,11 +44,11 @@ void save_trace(kineto::ProfilerResult& result, const std::string& path) {
   if (!std::filesystem::exists(kineto_path, error)) {
     throw std::runtime_error(path + ": cannot write: the profiler wrote no trace");
   }
-  const std::string text = read_file(kineto_path, "the profiler's trace");
-  if (!nlohmann::json::accept(text)) {
+  if (!nlohmann::json::accept(read_file(kineto_path, "the profiler's trace"))) {
     throw std::runtime_error(path + ": cannot write: the profiler's trace is cut short (is the disk full?)");
   }
-  write_file_atomic(path, text);
+  std::filesystem::rename(kineto_path, path, error);
+  if (error) throw std::runtime_error(path + ": cannot write: " + error.message());
 }
 
 }  // namespace

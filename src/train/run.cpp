@@ -27,10 +27,10 @@
 #include "mlrec/models/baseline.h"
 #include "mlrec/models/registry.h"
 #include "mlrec/train/callbacks.h"
-#include "mlrec/train/profiler.h"
 #include "mlrec/train/checkpoint.h"
 #include "mlrec/train/checkpoint_store.h"
 #include "mlrec/train/checkpointing.h"
+#include "mlrec/train/profiler.h"
 #include "mlrec/train/run_directory.h"
 #include "mlrec/train/trainer.h"
 
@@ -200,7 +200,7 @@ void fit_model(const config::Config& config, Trainer& trainer, const data::Loade
   // After the others: an epoch-end checkpoint holds their state of that epoch.
   trainer.add_callback(checkpointer);
   if (config.profile.steps > 0) {
-    trainer.add_callback(std::make_shared<StepProfiler>(config.profile, run_dir.path() + "/profile"));
+    trainer.add_callback(std::make_shared<StepProfiler>(config.profile, run_dir.profile_path()));
   }
   for (const auto& callback : extra) trainer.add_callback(callback);
   result.fit = trainer.fit(data.train, data.valid);

@@ -43,6 +43,7 @@ class RunDirectory {
   std::string best_weights_path() const { return file("best.pt"); }
   std::string checkpoints_path() const { return file("checkpoints"); }
   std::string tensorboard_path() const { return file("tensorboard"); }
+  std::string profile_path() const { return file("profile"); }  // every rank's trace (train/profiler.h)
 
   /// Locks the directory for this run (the writer only; nullptr on the other ranks).
   std::unique_ptr<RunDirectoryLock> lock() const;
