@@ -9,9 +9,9 @@
 #   bf16 and fp32: mlrec's kernels, the earlier commit, torch's ops -> mlrec against the reference
 #   under torch.compile (stage compile_reference) -> the five study models in one process, bf16,
 #   TF32 and fp32 -> MF and BST with the optimizer's update in the graph and after it -> MF with
-#   mlrec's kernel and torch's ops -> the BST with the residual steps fused and not -> BST runs of
-#   1 and 2 ranks sharing the GPU, graphs on and off -> kernel profile (ncu) -> a graphed run
-#   stopped and resumed -> profiler trace (what launched each kernel) -> compute-sanitizer on the
+#   mlrec's kernel and torch's ops -> the BST with the residual steps fused and not -> the BST with
+#   the attention's rewrite and its first version -> BST runs of 1 and 2 ranks sharing the GPU,
+#   graphs on and off -> kernel profile (ncu) -> a graphed run stopped and resumed -> profiler trace (what launched each kernel) -> compute-sanitizer on the
 #   changed kernels' tests -> the sequence models over 3 seeds x 2 protocols -> the BST sweep ->
 #   the tuned BST over 3 seeds -> sparse embedding updates: MF at MovieLens-32M's shape, the BST
 #   over 3 seeds (stages sparse_32m, sparse_bst_seeds) -> the Python reference (speed ratios) ->
@@ -41,8 +41,9 @@
 # measured before, 30.6 s):
 #   MLREC_GPU_STAGES="kernel_tests cuda_tests shared_gpu_tests bf16_kernels tf32_kernels fp32_kernels
 #     compile_reference five_bf16 graph_optimizer_true graph_optimizer_false mf_kernel_mlrec
-#     mf_kernel_torch residual_norm_mlrec residual_norm_torch shared_gpu_1_ranks_graphs_true
-#     shared_gpu_2_ranks_graphs_true shared_gpu_2_ranks_graphs_false ncu graphed_resume trace ncu_detail"
+#     mf_kernel_torch residual_norm_mlrec residual_norm_torch attention_short attention_short_v1
+#     shared_gpu_1_ranks_graphs_true shared_gpu_2_ranks_graphs_true shared_gpu_2_ranks_graphs_false ncu
+#     graphed_resume trace ncu_detail"
 #     MLREC_GPU_COMPILE_BUDGET=180 MLREC_GPU_NCU_PRECISION=bf16 scripts/gpu_check.sh DATA OUT 560 REFERENCE
 #   (stages run in the script's order, whatever the list's; ncu_detail, the script's last, runs
 #   only where the call has a minute left)
@@ -156,9 +157,15 @@ run_tests() {  # NAME FILTER
   return $rc
 }
 if [ -x "$tests_bin" ] && want kernel_tests; then
+  # The attention: its rewrite (short) where its tests pass, else its first version (short_v1,
+  # the default on CUDA until the rewrite is measured) where those pass, else torch's.
+  attention=torch
+  run_tests attention_v1_tests 'ShortAttentionV1.*' && attention=short_v1
+  if run_tests attention_tests 'ShortAttention.*'; then attention=short
+  else say "ShortAttention failed: the speed stages run model.attention=$attention"; fi
+  kernels+=(--set "model.attention=$attention")
   # stage name, test suite, the setting that selects the family
-  for family in "attention_tests ShortAttention model.attention=short" \
-                "feed_forward_tests FusedFeedForward model.feed_forward=fused" \
+  for family in "feed_forward_tests FusedFeedForward model.feed_forward=fused" \
                 "layer_norm_tests MlrecLayerNorm model.layer_norm=mlrec" \
                 "batch_norm_tests MlrecBatchNormMish model.batch_norm=mlrec" \
                 "linear_tests MlrecLinear model.linear=mlrec" \
@@ -240,6 +247,14 @@ for residual_norm in mlrec torch; do
   run_stage "residual_norm_$residual_norm" 20 "$bin" "${bst[@]}" --set train.precision=bf16 "${kernels[@]}" \
     --set "model.residual_norm=$residual_norm" "${common[@]}" $(to "residual-norm-$residual_norm")
 done
+# The attention's rewrite (model.attention=short, where its tests passed) against its first
+# version (short_v1): BST + user features in bf16, one after the other.
+if [ "${attention:-}" = short ]; then
+  for version in short short_v1; do
+    run_stage "attention_$version" 20 "$bin" "${bst[@]}" --set train.precision=bf16 "${kernels[@]}" \
+      --set "model.attention=$version" "${common[@]}" $(to "attention-$version")
+  done
+fi
 # Issue 21: the whole BST + user features run, global batch 1,024, on 1 rank and on 2 ranks sharing
 # the GPU over MPI, graphs on and off (MAE and speed).
 shared_epochs=3; [ "$dry" = 1 ] && shared_epochs=1
@@ -282,12 +297,12 @@ if run_stage trace 30 timeout 90 "$bin" bench --config configs/seq_features.yaml
     head -60 "$work/trace_summary.md" | tee -a "$log"; bundle
   fi
 fi
-# Out-of-bounds and uninitialised accesses of the kernels no GPU has run yet (the residual steps',
-# MF's, the scheduled AdamW) and the feed-forward, linear and BatchNorm ones, on exact
+# Out-of-bounds and uninitialised accesses of the kernels no GPU has run yet (the attention's
+# rewrite, the residual steps', MF's, the scheduled AdamW) and the feed-forward, linear and BatchNorm ones, on exact
 # allocations: torch's caching allocator would hide overruns inside its blocks.
 if [ -x "$tests_bin" ] && command -v compute-sanitizer >/dev/null && want sanitizer; then
   stage sanitizer 60 env PYTORCH_NO_CUDA_MEMORY_CACHING=1 timeout 120 compute-sanitizer --tool memcheck --error-exitcode 99 \
-    "$tests_bin" --gtest_filter='MlrecResidualNorm.Matches*:MlrecMf.Matches*:Cuda.ScheduledAdamW*:FusedFeedForward.Matches*:MlrecLinear.Matches*:MlrecBatchNormMish.Matches*'
+    "$tests_bin" --gtest_filter='ShortAttention.Matches*:MlrecResidualNorm.Matches*:MlrecMf.Matches*:Cuda.ScheduledAdamW*:FusedFeedForward.Matches*:MlrecLinear.Matches*:MlrecBatchNormMish.Matches*'
   grep -E "ERROR SUMMARY|Invalid|uninitialized" "$work/sanitizer.log" | head -10 | tee -a "$log"
 fi
 # Issue 5: the study's sequence models over 3 seeds on both protocols, the sweep, the tuned model.

@@ -173,8 +173,10 @@ std::vector<ParamSpec> build_param_table() {
   t.push_back(MLREC_PARAM(model, attention,
                           "Attention of the sequence models: short (mlrec's kernels for windows of <= "
                           "32 tokens: a fused loop per sample on the CPU, fused kernels on CUDA where "
-                          "built), torch (scaled_dot_product_attention), or auto (the default): mlrec's, "
-                          "measured faster on the CPU and on an H200.").one_of({"auto", "torch", "short"}));
+                          "built), short_v1 (on CUDA the first version of those kernels, float32), torch "
+                          "(scaled_dot_product_attention), or auto (the default): mlrec's, measured faster "
+                          "on the CPU and on an H200; on CUDA short_v1 until a GPU has tested and measured "
+                          "short's rewrite.").one_of({"auto", "torch", "short", "short_v1"}));
   t.push_back(MLREC_PARAM(model, feed_forward,
                           "The feed-forward's bias + GELU + dropout in the sequence models: fused (one "
                           "pass each way: on the CPU in float32, on CUDA in float32 or under bf16 "

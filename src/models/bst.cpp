@@ -53,7 +53,10 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
   auto packed = ops::linear(x, in_proj_weight_, in_proj_bias_, mlrec_linear);
   torch::Tensor attention;
   if (kernels_.short_attention && ops::short_attention_supports(packed, heads_)) {
-    attention = ops::short_attention(packed, pad_mask, heads_, p);  // fp32; out_proj casts under autocast
+    // kV2 answers in packed's type (bf16 under autocast), kV1 in float32
+    attention = ops::short_attention(packed, pad_mask, heads_, p,
+                                     kernels_.short_attention_v1 ? ops::ShortAttentionCuda::kV1
+                                                                 : ops::ShortAttentionCuda::kV2);
   } else {
     // -> 3 x [B, heads, L, head_dim]
     auto qkv = packed.view({batch, length, 3, heads_, head_dim}).permute({2, 0, 3, 1, 4});
@@ -80,6 +83,7 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
 KernelChoices KernelChoices::from(const config::Config::Model& m) {
   KernelChoices k;
   k.short_attention = m.attention != "torch";
+  k.short_attention_v1 = m.attention == "auto" || m.attention == "short_v1";
   k.fused_feed_forward = m.feed_forward != "torch";
   k.layer_norm_cuda = m.layer_norm != "torch";
   k.batch_norm_mish_cuda = m.batch_norm != "torch";

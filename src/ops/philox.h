@@ -89,4 +89,18 @@ MLREC_HOST_DEVICE uint32_t keep_bits8(uint64_t seed, uint64_t offset, uint64_t g
   return bits;
 }
 
+/// Bit t set: element first + t is kept, for the `count` elements from `first` (count <= 56, so
+/// that the groups covering them fit 64 bits): the bits of keep_bits8 for each element's group,
+/// whatever the elements' alignment to groups of 8.
+MLREC_HOST_DEVICE uint64_t keep_bits(uint64_t seed, uint64_t offset, uint64_t first, int count, uint32_t threshold) {
+  const int shift = static_cast<int>(first % 8);
+  const int groups = (shift + count + 7) / 8;
+  uint64_t bits = 0;
+  for (int g = 0; g < groups; ++g) {
+    bits |= static_cast<uint64_t>(keep_bits8(seed, offset, first / 8 + g, threshold)) << (8 * g);
+  }
+  bits >>= shift;
+  return count >= 64 ? bits : bits & ((uint64_t{1} << count) - 1);
+}
+
 }  // namespace mlrec::ops::philox

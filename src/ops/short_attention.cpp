@@ -22,9 +22,9 @@ class ShortAttentionFunction : public torch::autograd::Function<ShortAttentionFu
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& qkv,
                                const torch::Tensor& pad_mask, int64_t heads, double dropout_p) {
     const double scale = 1.0 / std::sqrt(double(qkv.size(2) / 3 / heads));
-    auto [out, probs, dropped] =
+    auto [out, probs, rng_used] =
         detail::short_attention_forward_cuda(qkv, pad_mask.contiguous(), heads, dropout_p, scale);
-    ctx->save_for_backward({qkv, probs, dropped});
+    ctx->save_for_backward({qkv, probs, rng_used});
     ctx->saved_data["heads"] = heads;
     ctx->saved_data["dropout_p"] = dropout_p;
     ctx->saved_data["scale"] = scale;
@@ -35,6 +35,31 @@ class ShortAttentionFunction : public torch::autograd::Function<ShortAttentionFu
                                                  torch::autograd::variable_list grads) {
     const auto saved = ctx->get_saved_variables();
     auto grad_qkv = detail::short_attention_backward_cuda(
+        grads[0], saved[0], saved[1], saved[2], ctx->saved_data["heads"].toInt(),
+        ctx->saved_data["dropout_p"].toDouble(), ctx->saved_data["scale"].toDouble());
+    return {grad_qkv, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+// The first version of the CUDA kernels (ShortAttentionCuda::kV1), float32.
+class ShortAttentionV1Function : public torch::autograd::Function<ShortAttentionV1Function> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& qkv,
+                               const torch::Tensor& pad_mask, int64_t heads, double dropout_p) {
+    const double scale = 1.0 / std::sqrt(double(qkv.size(2) / 3 / heads));
+    auto [out, probs, dropped] =
+        detail::short_attention_v1_forward_cuda(qkv, pad_mask.contiguous(), heads, dropout_p, scale);
+    ctx->save_for_backward({qkv, probs, dropped});
+    ctx->saved_data["heads"] = heads;
+    ctx->saved_data["dropout_p"] = dropout_p;
+    ctx->saved_data["scale"] = scale;
+    return out;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    auto grad_qkv = detail::short_attention_v1_backward_cuda(
         grads[0], saved[0], saved[1], saved[2], ctx->saved_data["heads"].toInt(),
         ctx->saved_data["dropout_p"].toDouble(), ctx->saved_data["scale"].toDouble());
     return {grad_qkv, torch::Tensor(), torch::Tensor(), torch::Tensor()};
@@ -127,7 +152,8 @@ bool short_attention_supports(const at::Tensor& qkv, int64_t heads) {
          detail::short_attention_shared_bytes(length, dim, heads) <= 48 * 1024;
 }
 
-at::Tensor short_attention(const at::Tensor& qkv, const at::Tensor& pad_mask, int64_t heads, double dropout_p) {
+at::Tensor short_attention(const at::Tensor& qkv, const at::Tensor& pad_mask, int64_t heads, double dropout_p,
+                           ShortAttentionCuda cuda) {
   RECORD_FUNCTION("mlrec::short_attention", std::vector<c10::IValue>({qkv}));
   if (cpu_supports(qkv, heads)) {
     return ShortAttentionCpuFunction::apply(qkv.contiguous(), pad_mask, heads, dropout_p);
@@ -135,7 +161,13 @@ at::Tensor short_attention(const at::Tensor& qkv, const at::Tensor& pad_mask, in
   TORCH_CHECK(short_attention_supports(qkv, heads), "short attention: unsupported input (",
               cuda_kernels_built() ? "needs CUDA, <= 32 tokens, a small model" : "built without CUDA kernels",
               ")");
-  return ShortAttentionFunction::apply(qkv.to(torch::kFloat32).contiguous(), pad_mask, heads, dropout_p);
+  if (cuda == ShortAttentionCuda::kV1) {
+    return ShortAttentionV1Function::apply(qkv.to(torch::kFloat32).contiguous(), pad_mask, heads, dropout_p);
+  }
+  // bf16 (the input projection's output under bf16 autocast) stays bf16: the kernels compute in
+  // float32 and write the output and the gradient in bf16, where a conversion each way would.
+  const auto type = qkv.scalar_type() == at::kBFloat16 ? at::kBFloat16 : at::kFloat;
+  return ShortAttentionFunction::apply(qkv.to(type).contiguous(), pad_mask, heads, dropout_p);
 }
 
 }  // namespace mlrec::ops

@@ -79,7 +79,7 @@ struct Config {
     int keep_every = 5;                 // bayes_svdpp: of the later sweeps, every this-many-th is kept
     std::string linear_init = "default";
     // mlrec's kernels or torch's ops, per part of the sequence models (models/bst.h)
-    std::string attention = "auto";
+    std::string attention = "auto";          // auto | torch | short | short_v1 (CUDA: the first kernels)
     std::string feed_forward = "auto";
     std::string layer_norm = "auto";
     std::string residual_norm = "auto";      // LayerNorm(x + dropout(sublayer)): auto | torch | mlrec

@@ -16,6 +16,7 @@ namespace mlrec::models {
 /// model.residual_norm). Each applies only where it supports the inputs.
 struct KernelChoices {
   bool short_attention = true;
+  bool short_attention_v1 = true;  // on CUDA the first version of the kernels (ops::ShortAttentionCuda)
   bool fused_feed_forward = true;
   bool layer_norm_cuda = true;
   bool batch_norm_mish_cuda = true;
@@ -23,7 +24,8 @@ struct KernelChoices {
   bool residual_norm_cuda = false;
   /// From model.*: auto means mlrec's kernels wherever they were measured faster than torch's
   /// ops, which is everywhere they exist (the CPU: 2-core machine; CUDA: H200, BENCHMARKS.md),
-  /// but for the residual steps' kernel, which no GPU has run yet.
+  /// but for the residual steps' kernel, which no GPU has run yet; and on CUDA the attention's
+  /// first version, until a GPU has measured its rewrite.
   static KernelChoices from(const config::Config::Model& options);
 };
 

@@ -15,10 +15,18 @@ namespace mlrec::ops {
 /// sample fits 48 KiB of shared memory.
 bool short_attention_supports(const at::Tensor& qkv, int64_t heads);
 
+/// Which CUDA kernels short_attention runs (the CPU has one version): kV2, the rewrite (scores
+/// in registers, the dropout mask drawn again in backward, bf16 in and out), or kV1, the first
+/// version (float32; measured on an H200), which model.attention = auto keeps on CUDA until a
+/// GPU has tested and measured kV2.
+enum class ShortAttentionCuda { kV2, kV1 };
+
 /// qkv: [B, L, 3 * dim] as an input projection packs query, key and value (on CUDA any float
 /// dtype, computed in fp32); pad_mask: bool [B, L], true where a key is padding. Returns
-/// softmax(q k^T / sqrt(head_dim), padded keys masked) with dropout, times v, as [B, L, dim]
-/// (float). Differentiable with respect to qkv.
-at::Tensor short_attention(const at::Tensor& qkv, const at::Tensor& pad_mask, int64_t heads, double dropout_p);
+/// softmax(q k^T / sqrt(head_dim), padded keys masked) with dropout, times v, as [B, L, dim]:
+/// with kV2 bfloat16 for bfloat16 qkv (as torch's attention returns under bf16 autocast), else
+/// float32. Differentiable with respect to qkv.
+at::Tensor short_attention(const at::Tensor& qkv, const at::Tensor& pad_mask, int64_t heads, double dropout_p,
+                           ShortAttentionCuda cuda = ShortAttentionCuda::kV2);
 
 }  // namespace mlrec::ops

@@ -46,12 +46,7 @@ __device__ __forceinline__ float warp_sum(float v) {
 
 // Bit t set: element first + t is kept.
 __device__ __forceinline__ uint32_t keep_bits_from(uint64_t seed, uint64_t offset, int64_t first, uint32_t threshold) {
-  const uint64_t group = static_cast<uint64_t>(first) / kPerLane;
-  const int shift = static_cast<int>(first % kPerLane);
-  const uint32_t low = philox::keep_bits8(seed, offset, group, threshold);
-  if (shift == 0) return low;
-  const uint32_t high = philox::keep_bits8(seed, offset, group + 1, threshold);
-  return ((low >> shift) | (high << (kPerLane - shift))) & 0xFFu;
+  return static_cast<uint32_t>(philox::keep_bits(seed, offset, static_cast<uint64_t>(first), kPerLane, threshold));
 }
 
 template <typename T>

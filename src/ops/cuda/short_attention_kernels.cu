@@ -4,6 +4,24 @@
 // for 10 x 10 heads its math path launches ~12 kernels per direction (batched GEMMs on 10 x 10
 // matrices, mask, softmax, dropout, layout copies) and its memory-efficient kernel pads every
 // head to 64 x 64 tiles (profiled on an H200: BENCHMARKS.md).
+//
+// Layout. A thread owns a (head, query) row: its scores against every key live in registers
+// (arrays of kMaxL, a template bound, indexed only in unrolled loops, so that nvcc keeps them out
+// of local memory; the first version indexed them with the runtime length and ptxas gave it 128-
+// and 256-byte stack frames). Each row reads its query once per feature and every key's feature
+// as a broadcast among the head's rows. The products whose outputs are elements ([L, dim]) run a
+// thread per element, so that consecutive threads write consecutive addresses; the softmax goes
+// out through shared memory for the same reason.
+//
+// Types. q, k, v, the output and the gradients are float32 or bfloat16 (under bf16 autocast the
+// input projection's output), computed in float32: in bf16 no conversion kernels around the op.
+// The softmax saved for backward is float32.
+//
+// Dropout. The mask is drawn as the other kernels draw theirs (src/ops/philox.h): element e of
+// the [B, heads, L, L] weights is kept by bit e % 8 of group e / 8's Philox block, a function of
+// (seed, offset, e) alone. Forward writes the seed and offset it used to the device (a graph
+// replay draws new ones there); backward reads them and draws the same mask, so that no mask or
+// dropped weights are stored.
 #include "ops/cuda/short_attention_kernels.h"
 
 #include <ATen/ATen.h>
@@ -11,160 +29,222 @@
 #include <ATen/cuda/CUDAGeneratorImpl.h>
 #include <ATen/cuda/PhiloxUtils.cuh>
 #include <c10/cuda/CUDAGuard.h>
-#include <curand_kernel.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <mutex>
+#include <type_traits>
+
+#include "ops/cuda/cuda_types.cuh"
+#include "ops/philox.h"
 
 namespace mlrec::ops::detail {
 namespace {
 
-constexpr int kThreads = 256;
+// 128 threads, about a thread per (head, query) row of the BST's 12 heads x 10 tokens; a block per
+// sample. Eight such blocks per SM hold an H100's or H200's 132 SMs' share of a 1,024 batch in one
+// wave (the 16-key kernels are held to the 64 registers that allows, without spills).
+constexpr int kThreads = 128;
+constexpr int kBlocksPerSm(int max_length) { return max_length <= 16 ? 8 : 4; }
 constexpr int kMaxLength = static_cast<int>(kShortAttentionMaxLength);
+constexpr int kShortRows = 16;  // windows up to this long use the kernels with 16-element rows
+static_assert(kMaxLength <= 56, "a row's dropout bits come from one philox::keep_bits call");
 
 int64_t forward_shared_floats(int64_t length, int64_t dim, int64_t heads) {
-  return length * 3 * dim + heads * length * length;  // qkv, dropped probs
+  return length * 3 * dim + 2 * heads * length * length;  // qkv, softmax, weights after dropout
 }
 
 int64_t backward_shared_floats(int64_t length, int64_t dim, int64_t heads) {
-  return length * 3 * dim + length * dim + 2 * heads * length * length;  // qkv, grad out, dS, dropped
+  return length * 3 * dim + length * dim + 2 * heads * length * length;  // qkv, grad out, dS, weights
 }
 
-// One block per sample. Each thread owns (head, query) rows: scores against every key, masked
-// softmax, dropout; then each thread computes output elements from the dropped probabilities.
-__global__ void attention_forward(const float* __restrict__ qkv, const bool* __restrict__ pad,
-                                  float* __restrict__ out, float* __restrict__ probs,
-                                  float* __restrict__ dropped, int length, int heads, int head_dim, float scale,
-                                  float dropout_p, at::PhiloxCudaState philox) {
+struct Dropout {
+  bool on = false;
+  uint32_t threshold = 0;  // philox::Dropout16
+  float scale = 1.f;
+};
+
+// Bit j set: key j of the row whose first weight is element `first` of the [B, heads, L, L]
+// weights is kept (all bits without dropout).
+__device__ __forceinline__ uint64_t kept_keys(const Dropout& dropout, uint64_t seed, uint64_t offset, uint64_t first,
+                                              int length) {
+  return dropout.on ? philox::keep_bits(seed, offset, first, length, dropout.threshold) : ~uint64_t{0};
+}
+
+// One block per sample.
+template <typename T, int kMaxL>
+__global__ void __launch_bounds__(kThreads, kBlocksPerSm(kMaxL))
+    attention_forward(const T* __restrict__ qkv, const bool* __restrict__ pad, T* __restrict__ out,
+                      float* __restrict__ probs, int length, int heads, int head_dim, float scale, Dropout dropout,
+                      at::PhiloxCudaState philox, int64_t* __restrict__ rng_used) {
   extern __shared__ float shared[];
-  const int dim = heads * head_dim, row = 3 * dim, b = blockIdx.x;
-  float* s_qkv = shared;                   // [L][3 * dim]
-  float* s_dropped = s_qkv + length * row; // [heads][L][L]
-  const float* g_qkv = qkv + static_cast<size_t>(b) * length * row;
-  for (int e = threadIdx.x; e < length * row; e += blockDim.x) s_qkv[e] = g_qkv[e];
-  const bool* g_pad = pad + static_cast<size_t>(b) * length;
+  const int dim = heads * head_dim, row = 3 * dim, rows = heads * length;
+  const int64_t b = blockIdx.x;
+  float* s_qkv = shared;                        // [L][3 * dim]
+  float* s_probs = s_qkv + length * row;        // [heads][L][L]: softmax
+  float* s_weights = s_probs + rows * length;   // [heads][L][L]: after dropout
+  const T* g_qkv = qkv + b * length * row;
+  for (int e = threadIdx.x; e < length * row; e += blockDim.x) s_qkv[e] = to_float(g_qkv[e]);
+  uint32_t padded = 0;  // bit j: key j is padding
+  for (int j = 0; j < length; ++j) padded |= static_cast<uint32_t>(pad[b * length + j]) << j;
+  uint64_t seed = 0, offset = 0;
+  if (dropout.on) {
+    const auto seeds = at::cuda::philox::unpack(philox);
+    seed = std::get<0>(seeds), offset = std::get<1>(seeds);
+    if (b == 0 && threadIdx.x == 0) {
+      rng_used[0] = static_cast<int64_t>(seed);
+      rng_used[1] = static_cast<int64_t>(offset);
+    }
+  }
   __syncthreads();
 
-  const bool use_dropout = dropout_p > 0.f;
-  const float keep_scale = use_dropout ? 1.f / (1.f - dropout_p) : 1.f;
-  curandStatePhilox4_32_10_t rng;
-  if (use_dropout) {
-    const auto seeds = at::cuda::philox::unpack(philox);
-    curand_init(std::get<0>(seeds), static_cast<uint64_t>(b) * blockDim.x + threadIdx.x, std::get<1>(seeds), &rng);
-  }
-  const size_t sample_base = static_cast<size_t>(b) * heads * length * length;
-  for (int r = threadIdx.x; r < heads * length; r += blockDim.x) {
+  for (int r = threadIdx.x; r < rows; r += blockDim.x) {
     const int h = r / length, i = r % length;
     const float* q = s_qkv + i * row + h * head_dim;
-    float s[kMaxLength];
-    float top = -INFINITY;
-    for (int j = 0; j < length; ++j) {
-      float acc = -INFINITY;
-      if (!g_pad[j]) {
-        const float* k = s_qkv + j * row + dim + h * head_dim;
-        acc = 0.f;
-        for (int d = 0; d < head_dim; ++d) acc = fmaf(q[d], k[d], acc);
-        acc *= scale;
+    const float* k = s_qkv + dim + h * head_dim;  // key j at k + j * row
+    float s[kMaxL];
+#pragma unroll
+    for (int j = 0; j < kMaxL; ++j) s[j] = 0.f;
+    for (int d = 0; d < head_dim; ++d) {
+      const float qd = q[d];
+#pragma unroll
+      for (int j = 0; j < kMaxL; ++j) {
+        if (j < length) s[j] = fmaf(qd, k[j * row + d], s[j]);
       }
-      s[j] = acc;
-      top = fmaxf(top, acc);
+    }
+    float top = -INFINITY;
+#pragma unroll
+    for (int j = 0; j < kMaxL; ++j) {
+      if (j < length && !((padded >> j) & 1u)) top = fmaxf(top, s[j] * scale);
     }
     float sum = 0.f;
-    for (int j = 0; j < length; ++j) {
-      s[j] = g_pad[j] ? 0.f : __expf(s[j] - top);
+#pragma unroll
+    for (int j = 0; j < kMaxL; ++j) {
+      s[j] = j < length && !((padded >> j) & 1u) ? __expf(s[j] * scale - top) : 0.f;
       sum += s[j];
     }
     const float inv = sum > 0.f ? 1.f / sum : 0.f;  // a row with every key padded attends to nothing
-    const size_t base = sample_base + static_cast<size_t>(r) * length;
-    for (int j0 = 0; j0 < length; j0 += 4) {
-      const float4 u = use_dropout ? curand_uniform4(&rng) : make_float4(1.f, 1.f, 1.f, 1.f);
-      const float draws[4] = {u.x, u.y, u.z, u.w};
-      for (int t = 0; t < 4 && j0 + t < length; ++t) {
-        const int j = j0 + t;
+    const uint64_t kept = kept_keys(dropout, seed, offset, static_cast<uint64_t>(b * rows + r) * length, length);
+#pragma unroll
+    for (int j = 0; j < kMaxL; ++j) {
+      if (j < length) {
         const float p = s[j] * inv;
-        // curand_uniform4 draws from (0, 1]: kept with probability 1 - dropout_p
-        const float kept = draws[t] > dropout_p ? p * keep_scale : 0.f;
-        probs[base + j] = p;
-        dropped[base + j] = kept;
-        s_dropped[r * length + j] = kept;
+        s_probs[r * length + j] = p;
+        s_weights[r * length + j] = (kept >> j) & 1u ? p * dropout.scale : 0.f;
       }
     }
   }
   __syncthreads();
 
-  float* g_out = out + static_cast<size_t>(b) * length * dim;
+  // out[i][c] = sum_j weights[h][i][j] v[j][c], c in head h
+  T* g_out = out + b * length * dim;
+  const float* v = s_qkv + 2 * dim;
   for (int e = threadIdx.x; e < length * dim; e += blockDim.x) {
     const int i = e / dim, c = e % dim, h = c / head_dim;
-    const float* weights = s_dropped + (h * length + i) * length;
+    const float* w = s_weights + (h * length + i) * length;
     float acc = 0.f;
-    for (int j = 0; j < length; ++j) acc = fmaf(weights[j], s_qkv[j * row + 2 * dim + c], acc);
-    g_out[e] = acc;
+    for (int j = 0; j < length; ++j) acc = fmaf(w[j], v[j * row + c], acc);
+    g_out[e] = from_float<T>(acc);
   }
+  float* g_probs = probs + b * rows * length;
+  for (int e = threadIdx.x; e < rows * length; e += blockDim.x) g_probs[e] = s_probs[e];
 }
 
-// One block per sample: dS = P * (dP - rowsum(P * dP)) per (head, query) row, then the query,
-// key and value gradients of every element of the sample.
-__global__ void attention_backward(const float* __restrict__ grad_out, const float* __restrict__ qkv,
-                                   const float* __restrict__ probs, const float* __restrict__ dropped,
-                                   float* __restrict__ grad_qkv, int length, int heads, int head_dim, float scale,
-                                   float dropout_p) {
+// One block per sample: per (head, query) row dS = P * (dP - rowsum(P * dP)), dP taken through
+// the dropout; then the query, key and value gradients of every element of the sample.
+template <typename T, int kMaxL>
+__global__ void __launch_bounds__(kThreads, kBlocksPerSm(kMaxL))
+    attention_backward(const T* __restrict__ grad_out, const T* __restrict__ qkv, const float* __restrict__ probs,
+                       T* __restrict__ grad_qkv, int length, int heads, int head_dim, float scale, Dropout dropout,
+                       const int64_t* __restrict__ rng_used) {
   extern __shared__ float shared[];
-  const int dim = heads * head_dim, row = 3 * dim, b = blockIdx.x, square = length * length;
-  float* s_qkv = shared;                         // [L][3 * dim]
-  float* s_grad = s_qkv + length * row;          // [L][dim]
-  float* s_ds = s_grad + length * dim;           // [heads][L][L]
-  float* s_dropped = s_ds + heads * square;      // [heads][L][L]
-  const size_t sample_base = static_cast<size_t>(b) * heads * square;
-  for (int e = threadIdx.x; e < length * row; e += blockDim.x) s_qkv[e] = qkv[static_cast<size_t>(b) * length * row + e];
-  for (int e = threadIdx.x; e < length * dim; e += blockDim.x) s_grad[e] = grad_out[static_cast<size_t>(b) * length * dim + e];
-  for (int e = threadIdx.x; e < heads * square; e += blockDim.x) s_dropped[e] = dropped[sample_base + e];
+  const int dim = heads * head_dim, row = 3 * dim, rows = heads * length, square = length * length;
+  const int64_t b = blockIdx.x;
+  float* s_qkv = shared;                   // [L][3 * dim]
+  float* s_grad = s_qkv + length * row;    // [L][dim]
+  float* s_ds = s_grad + length * dim;     // [heads][L][L]
+  float* s_weights = s_ds + rows * length; // [heads][L][L]: the softmax, then the weights after dropout
+  for (int e = threadIdx.x; e < length * row; e += blockDim.x) s_qkv[e] = to_float(qkv[b * length * row + e]);
+  for (int e = threadIdx.x; e < length * dim; e += blockDim.x) s_grad[e] = to_float(grad_out[b * length * dim + e]);
+  for (int e = threadIdx.x; e < rows * length; e += blockDim.x) s_weights[e] = probs[b * rows * length + e];
+  const uint64_t seed = dropout.on ? static_cast<uint64_t>(rng_used[0]) : 0;
+  const uint64_t offset = dropout.on ? static_cast<uint64_t>(rng_used[1]) : 0;
   __syncthreads();
 
-  const float keep_scale = dropout_p > 0.f ? 1.f / (1.f - dropout_p) : 1.f;
-  for (int r = threadIdx.x; r < heads * length; r += blockDim.x) {
+  for (int r = threadIdx.x; r < rows; r += blockDim.x) {
     const int h = r / length, i = r % length;
     const float* g = s_grad + i * dim + h * head_dim;
-    float dp[kMaxLength];
-    float p[kMaxLength];
-    float weighted = 0.f;
-    for (int j = 0; j < length; ++j) {
-      const float* v = s_qkv + j * row + 2 * dim + h * head_dim;
-      float acc = 0.f;
-      for (int d = 0; d < head_dim; ++d) acc = fmaf(g[d], v[d], acc);
-      // Through dropout: dropped elements pass no gradient, kept ones are scaled. A kept
-      // element with probability 0 (a padded key) gets no gradient either way: dS = P * (...).
-      dp[j] = dropout_p <= 0.f ? acc : s_dropped[r * length + j] != 0.f ? acc * keep_scale : 0.f;
-      p[j] = probs[sample_base + static_cast<size_t>(r) * length + j];
-      weighted = fmaf(p[j], dp[j], weighted);
+    const float* v = s_qkv + 2 * dim + h * head_dim;  // value j at v + j * row
+    float dp[kMaxL];
+#pragma unroll
+    for (int j = 0; j < kMaxL; ++j) dp[j] = 0.f;
+    for (int d = 0; d < head_dim; ++d) {
+      const float gd = g[d];
+#pragma unroll
+      for (int j = 0; j < kMaxL; ++j) {
+        if (j < length) dp[j] = fmaf(gd, v[j * row + d], dp[j]);
+      }
     }
-    for (int j = 0; j < length; ++j) s_ds[r * length + j] = p[j] * (dp[j] - weighted);
+    // Through dropout: dropped weights pass no gradient, kept ones are scaled.
+    const uint64_t kept = kept_keys(dropout, seed, offset, static_cast<uint64_t>(b * rows + r) * length, length);
+    float* w = s_weights + r * length;  // this thread's row alone until the barrier
+    float p[kMaxL];
+    float weighted = 0.f;
+#pragma unroll
+    for (int j = 0; j < kMaxL; ++j) {
+      p[j] = 0.f;
+      if (j < length) {
+        p[j] = w[j];
+        dp[j] = (kept >> j) & 1u ? dp[j] * dropout.scale : 0.f;
+        weighted = fmaf(p[j], dp[j], weighted);
+      }
+    }
+#pragma unroll
+    for (int j = 0; j < kMaxL; ++j) {
+      if (j < length) {
+        s_ds[r * length + j] = p[j] * (dp[j] - weighted);
+        w[j] = (kept >> j) & 1u ? p[j] * dropout.scale : 0.f;
+      }
+    }
   }
   __syncthreads();
 
-  float* g_qkv = grad_qkv + static_cast<size_t>(b) * length * row;
+  T* g_qkv = grad_qkv + b * length * row;
   for (int e = threadIdx.x; e < length * dim; e += blockDim.x) {
     const int n = e / dim, c = e % dim, h = c / head_dim;
     const float* ds_row = s_ds + (h * length + n) * length;  // dS[h][n][*]: n as the query
     const float* ds_col = s_ds + h * square + n;             // dS[h][*][n]: n as the key
-    const float* kept_col = s_dropped + h * square + n;
+    const float* w_col = s_weights + h * square + n;         // weights[h][*][n]
     float dq = 0.f, dk = 0.f, dv = 0.f;
     for (int m = 0; m < length; ++m) {
-      dq = fmaf(ds_row[m], s_qkv[m * row + dim + c], dq);       // keys
-      dk = fmaf(ds_col[m * length], s_qkv[m * row + c], dk);    // queries
-      dv = fmaf(kept_col[m * length], s_grad[m * dim + c], dv); // output gradients
+      dq = fmaf(ds_row[m], s_qkv[m * row + dim + c], dq);      // keys
+      dk = fmaf(ds_col[m * length], s_qkv[m * row + c], dk);   // queries
+      dv = fmaf(w_col[m * length], s_grad[m * dim + c], dv);   // output gradients
     }
-    g_qkv[n * row + c] = dq * scale;
-    g_qkv[n * row + dim + c] = dk * scale;
-    g_qkv[n * row + 2 * dim + c] = dv;
+    g_qkv[n * row + c] = from_float<T>(dq * scale);
+    g_qkv[n * row + dim + c] = from_float<T>(dk * scale);
+    g_qkv[n * row + 2 * dim + c] = from_float<T>(dv);
   }
 }
 
 void check_inputs(const at::Tensor& qkv, int64_t heads) {
-  TORCH_CHECK(qkv.is_cuda() && qkv.scalar_type() == at::kFloat && qkv.dim() == 3 && qkv.is_contiguous(),
-              "short attention: qkv must be a contiguous float CUDA tensor [B, L, 3 * dim]");
+  TORCH_CHECK(qkv.is_cuda() && (qkv.scalar_type() == at::kFloat || qkv.scalar_type() == at::kBFloat16) &&
+                  qkv.dim() == 3 && qkv.is_contiguous(),
+              "short attention: qkv must be a contiguous float32 or bfloat16 CUDA tensor [B, L, 3 * dim]");
   TORCH_CHECK(qkv.size(2) % (3 * heads) == 0, "short attention: 3 * dim must divide into heads");
   TORCH_CHECK(qkv.size(1) <= kShortAttentionMaxLength, "short attention: at most ", kShortAttentionMaxLength,
               " tokens");
+}
+
+Dropout dropout_of(double p) {
+  Dropout d;
+  if (p > 0) {
+    const auto sixteen = philox::dropout16(p);
+    d.on = true;
+    d.threshold = sixteen.threshold;
+    d.scale = sixteen.scale;
+  }
+  return d;
 }
 
 }  // namespace
@@ -179,46 +259,73 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> short_attention_forward_cuda(
   check_inputs(qkv, heads);
   TORCH_CHECK(pad.scalar_type() == at::kBool && pad.is_contiguous() && pad.sizes() == qkv.sizes().slice(0, 2),
               "short attention: pad must be a contiguous bool [B, L]");
+  TORCH_CHECK(dropout_p >= 0 && dropout_p < 1, "short attention: dropout must be in [0, 1)");
   const c10::cuda::CUDAGuard guard(qkv.device());
   const int64_t batch = qkv.size(0), length = qkv.size(1), dim = qkv.size(2) / 3, head_dim = dim / heads;
   auto out = at::empty({batch, length, dim}, qkv.options());
-  auto probs = at::empty({batch, heads, length, length}, qkv.options());
-  auto dropped = at::empty_like(probs);
-  if (batch == 0) return {out, probs, dropped};
+  auto probs = at::empty({batch, heads, length, length}, qkv.options().dtype(at::kFloat));
+  const Dropout dropout = dropout_of(dropout_p);
+  auto rng_used = dropout.on ? at::empty({2}, qkv.options().dtype(at::kLong)) : at::Tensor();  // written by the kernel
+  if (batch == 0) return {out, probs, rng_used};
 
   at::PhiloxCudaState philox;
-  if (dropout_p > 0) {
-    // Each thread draws 4 numbers per curand_uniform4 call, one call per 4 keys of each row it owns.
-    const int64_t rows_per_thread = (heads * length + kThreads - 1) / kThreads;
-    const int64_t increment = rows_per_thread * ((length + 3) / 4) * 4;
+  if (dropout.on) {
     auto* generator = at::get_generator_or_default<at::CUDAGeneratorImpl>(
         std::nullopt, at::cuda::detail::getDefaultCUDAGenerator());
     std::lock_guard<std::mutex> lock(generator->mutex_);
-    philox = generator->philox_cuda_state(static_cast<uint64_t>(increment));
+    philox = generator->philox_cuda_state(4);  // one Philox block per subsequence
   }
   const size_t shared = sizeof(float) * static_cast<size_t>(forward_shared_floats(length, dim, heads));
-  attention_forward<<<static_cast<unsigned>(batch), kThreads, shared, at::cuda::getCurrentCUDAStream()>>>(
-      qkv.data_ptr<float>(), pad.data_ptr<bool>(), out.data_ptr<float>(), probs.data_ptr<float>(),
-      dropped.data_ptr<float>(), static_cast<int>(length), static_cast<int>(heads), static_cast<int>(head_dim),
-      static_cast<float>(scale), static_cast<float>(dropout_p), philox);
+  auto launch = [&](auto kernel, auto* type) {
+    using T = std::remove_pointer_t<decltype(type)>;
+    kernel<<<static_cast<unsigned>(batch), kThreads, shared, at::cuda::getCurrentCUDAStream()>>>(
+        elements<T>(qkv), pad.data_ptr<bool>(), elements<T>(out), probs.data_ptr<float>(), static_cast<int>(length),
+        static_cast<int>(heads), static_cast<int>(head_dim), static_cast<float>(scale), dropout, philox,
+        dropout.on ? rng_used.data_ptr<int64_t>() : nullptr);
+  };
+  const bool bf16 = qkv.scalar_type() == at::kBFloat16;
+  if (length <= kShortRows) {
+    bf16 ? launch(attention_forward<__nv_bfloat16, kShortRows>, static_cast<__nv_bfloat16*>(nullptr))
+         : launch(attention_forward<float, kShortRows>, static_cast<float*>(nullptr));
+  } else {
+    bf16 ? launch(attention_forward<__nv_bfloat16, kMaxLength>, static_cast<__nv_bfloat16*>(nullptr))
+         : launch(attention_forward<float, kMaxLength>, static_cast<float*>(nullptr));
+  }
   C10_CUDA_KERNEL_LAUNCH_CHECK();
-  return {out, probs, dropped};
+  return {out, probs, rng_used};
 }
 
-at::Tensor short_attention_backward_cuda(const at::Tensor& grad_out, const at::Tensor& qkv,
-                                         const at::Tensor& probs, const at::Tensor& dropped, int64_t heads,
-                                         double dropout_p, double scale) {
+at::Tensor short_attention_backward_cuda(const at::Tensor& grad_out, const at::Tensor& qkv, const at::Tensor& probs,
+                                         const at::Tensor& rng_used, int64_t heads, double dropout_p, double scale) {
   check_inputs(qkv, heads);
   const c10::cuda::CUDAGuard guard(qkv.device());
   const int64_t batch = qkv.size(0), length = qkv.size(1), dim = qkv.size(2) / 3, head_dim = dim / heads;
-  auto grad = grad_out.contiguous();
+  // The gradient arrives in the output's type, which is qkv's.
+  auto grad = grad_out.to(qkv.scalar_type()).contiguous();
+  TORCH_CHECK(probs.scalar_type() == at::kFloat && probs.is_contiguous() &&
+                  probs.sizes() == at::IntArrayRef({batch, heads, length, length}),
+              "short attention: probs must be the forward's float [B, heads, L, L]");
+  const Dropout dropout = dropout_of(dropout_p);
+  TORCH_CHECK(!dropout.on || (rng_used.defined() && rng_used.numel() == 2),
+              "short attention: backward with dropout needs the forward's seed and offset");
   auto grad_qkv = at::empty_like(qkv);
   if (batch == 0) return grad_qkv;
   const size_t shared = sizeof(float) * static_cast<size_t>(backward_shared_floats(length, dim, heads));
-  attention_backward<<<static_cast<unsigned>(batch), kThreads, shared, at::cuda::getCurrentCUDAStream()>>>(
-      grad.data_ptr<float>(), qkv.data_ptr<float>(), probs.data_ptr<float>(), dropped.data_ptr<float>(),
-      grad_qkv.data_ptr<float>(), static_cast<int>(length), static_cast<int>(heads), static_cast<int>(head_dim),
-      static_cast<float>(scale), static_cast<float>(dropout_p));
+  auto launch = [&](auto kernel, auto* type) {
+    using T = std::remove_pointer_t<decltype(type)>;
+    kernel<<<static_cast<unsigned>(batch), kThreads, shared, at::cuda::getCurrentCUDAStream()>>>(
+        elements<T>(grad), elements<T>(qkv), probs.data_ptr<float>(), elements<T>(grad_qkv), static_cast<int>(length),
+        static_cast<int>(heads), static_cast<int>(head_dim), static_cast<float>(scale), dropout,
+        dropout.on ? rng_used.data_ptr<int64_t>() : nullptr);
+  };
+  const bool bf16 = qkv.scalar_type() == at::kBFloat16;
+  if (length <= kShortRows) {
+    bf16 ? launch(attention_backward<__nv_bfloat16, kShortRows>, static_cast<__nv_bfloat16*>(nullptr))
+         : launch(attention_backward<float, kShortRows>, static_cast<float*>(nullptr));
+  } else {
+    bf16 ? launch(attention_backward<__nv_bfloat16, kMaxLength>, static_cast<__nv_bfloat16*>(nullptr))
+         : launch(attention_backward<float, kMaxLength>, static_cast<float*>(nullptr));
+  }
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   return grad_qkv;
 }

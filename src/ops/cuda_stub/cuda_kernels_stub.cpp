@@ -111,5 +111,15 @@ at::Tensor short_attention_backward_cuda(const at::Tensor&, const at::Tensor&, c
   not_built(__func__);
 }
 
+std::tuple<at::Tensor, at::Tensor, at::Tensor> short_attention_v1_forward_cuda(const at::Tensor&, const at::Tensor&,
+                                                                               int64_t, double, double) {
+  not_built(__func__);
+}
+
+at::Tensor short_attention_v1_backward_cuda(const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                                            const at::Tensor&, int64_t, double, double) {
+  not_built(__func__);
+}
+
 }  // namespace detail
 }  // namespace mlrec::ops

@@ -1,15 +1,11 @@
 // mlrec's fused dropout + residual add + LayerNorm (ops/residual_layer_norm.h) against the
 // separate ops in float64, under the mask the kernels must have drawn.
-#include <ATen/cuda/CUDAGeneratorImpl.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include <mutex>
-#include <utility>
-
 #include "mlrec/ops/residual_layer_norm.h"
-#include "ops/philox.h"
 #include "support/cuda_fixture.h"
+#include "support/philox_mask.h"
 
 namespace mlrec {
 namespace {
@@ -17,27 +13,6 @@ namespace {
 using namespace test_support;  // the CUDA fixtures and helpers (support/cuda_fixture.h)
 
 class MlrecResidualNorm : public CudaKernels {};
-
-// The generator's seed and the offset its next draw hands out: what the op's forward takes.
-std::pair<uint64_t, uint64_t> next_philox() {
-  auto generator = at::cuda::detail::getDefaultCUDAGenerator();
-  std::lock_guard<std::mutex> lock(generator.mutex());
-  auto* impl = generator.get<at::CUDAGeneratorImpl>();
-  return {impl->current_seed(), impl->get_offset()};
-}
-
-// The mask times the keep scale, computed on the host as the kernels must draw it: element e is
-// kept by bit e % 8 of the Philox block of group e / 8 (src/ops/philox.h).
-torch::Tensor expected_mask(uint64_t seed, uint64_t offset, int64_t n, double p) {
-  const auto dropout = ops::philox::dropout16(p);
-  auto mask = torch::empty({n}, torch::kFloat64);
-  double* m = mask.data_ptr<double>();
-  for (int64_t group = 0; group * 8 < n; ++group) {
-    const uint32_t bits = ops::philox::keep_bits8(seed, offset, static_cast<uint64_t>(group), dropout.threshold);
-    for (int64_t j = 0; j < 8 && group * 8 + j < n; ++j) m[group * 8 + j] = (bits >> j) & 1u ? dropout.scale : 0.0;
-  }
-  return mask;
-}
 
 TEST_F(MlrecResidualNorm, MatchesTheSeparateOpsUnderTheMaskItDrew) {
   torch::manual_seed(5);

@@ -171,6 +171,26 @@ TEST(Bst, EveryAttentionChoiceComputesTheSameModelOnTheCpu) {
   const auto with_short = predictions("short");
   EXPECT_TRUE(torch::allclose(with_torch, with_short, 1e-5, 1e-5));
   EXPECT_TRUE(torch::equal(predictions("auto"), with_short));
+  EXPECT_TRUE(torch::equal(predictions("short_v1"), with_short));  // a CUDA choice: one CPU loop
+}
+
+TEST(Bst, AutoSelectsOnlyKernelsAGpuHasTestedAndMeasured) {
+  config::Config::Model options;
+  auto choices = KernelChoices::from(options);
+  EXPECT_TRUE(choices.short_attention && choices.fused_feed_forward && choices.layer_norm_cuda &&
+              choices.batch_norm_mish_cuda && choices.linear_cuda);
+  // Written but not yet run on a GPU: the attention's rewrite (auto keeps its first version) and
+  // the fused residual steps.
+  EXPECT_TRUE(choices.short_attention_v1);
+  EXPECT_FALSE(choices.residual_norm_cuda);
+  options.attention = "short";
+  options.residual_norm = "mlrec";
+  choices = KernelChoices::from(options);
+  EXPECT_TRUE(choices.short_attention);
+  EXPECT_FALSE(choices.short_attention_v1);
+  EXPECT_TRUE(choices.residual_norm_cuda);
+  options.attention = "torch";
+  EXPECT_FALSE(KernelChoices::from(options).short_attention);
 }
 
 TEST(MedianBaseline, FitsTheMedianAsNumpyDoes) {

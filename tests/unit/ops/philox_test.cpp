@@ -56,6 +56,20 @@ TEST(Philox, SixteenBitDropoutIsUnbiasedAndDropsAboutPAtEachOfTheEightPositions)
   EXPECT_EQ(keep_bits8(7, 12, 3, 0), 0xFFu);  // threshold 0 keeps everything
 }
 
+TEST(Philox, AnyRunOfElementsGetsTheBitsOfItsElementsGroups) {
+  const uint32_t threshold = dropout16(0.4).threshold;
+  for (uint64_t first : {uint64_t(0), uint64_t(3), uint64_t(8), uint64_t(13), uint64_t(1200007)}) {
+    for (int count : {1, 5, 8, 10, 17, 32, 56}) {
+      const uint64_t bits = keep_bits(7, 12, first, count, threshold);
+      for (int t = 0; t < 64; ++t) {
+        const uint64_t e = first + static_cast<uint64_t>(t);
+        const uint64_t expected = t < count ? (keep_bits8(7, 12, e / 8, threshold) >> (e % 8)) & 1u : 0u;
+        ASSERT_EQ((bits >> t) & 1u, expected) << "first " << first << ", count " << count << ", bit " << t;
+      }
+    }
+  }
+}
+
 TEST(Philox, MasksDependOnTheOffsetTheSeedAndTheGroup) {
   const uint32_t threshold = dropout16(0.5).threshold;
   int same_offset = 0, same_seed = 0, same_group = 0;
