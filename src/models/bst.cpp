@@ -21,16 +21,24 @@ namespace {
 // then adds the bias in a separate broadcast kernel; ATen flattens them to one addmm, whose
 // cuBLASLt epilogue adds the bias on CUDA. The separate adds cost the encoder's four projections
 // a noticeable share of the step on an H200 and nothing on the CPU (BENCHMARKS.md, "Why each kernel exists").
-torch::Tensor project(const torch::nn::Linear& layer, const torch::Tensor& x, bool use_kernels) {
-  return ops::linear(x, layer->weight, layer->bias, use_kernels);
+torch::Tensor project(const torch::nn::Linear& layer, const torch::Tensor& x, bool use_kernels,
+                      const ops::Bf16Copy& copy) {
+  return ops::linear(x, layer->weight, layer->bias, use_kernels, copy);
 }
+
+// cuBLAS runs its fast GEMM kernels only where the rows of both operands are 16-byte aligned.
+// With user features the MLP's input has 10 x 120 + 120 + 17 = 1,337 columns, and on an H200
+// the first layer's three GEMMs ran on CUTLASS's unaligned ("align1") kernels (BENCHMARKS.md, "Why
+// each kernel exists"). On CUDA, zero columns pad that input and the layer's weight to a
+// multiple of 8: the same products, the same parameter (its gradient is the padded one's slice).
+int64_t aligned_columns(int64_t features) { return (features + 7) / 8 * 8; }
 
 }  // namespace
 
 
 EncoderLayerImpl::EncoderLayerImpl(int64_t dim, int64_t heads, int64_t ff_dim, double dropout,
-                                   KernelChoices kernels)
-    : dim_(dim), heads_(heads), dropout_(dropout), kernels_(kernels) {
+                                   KernelChoices kernels, std::shared_ptr<ops::Bf16Copies> copies)
+    : dim_(dim), heads_(heads), dropout_(dropout), kernels_(kernels), copies_(std::move(copies)) {
   TORCH_CHECK(dim % heads == 0, "embedding dim ", dim, " is not divisible by ", heads, " heads");
   // Initialised as nn.MultiheadAttention does: xavier-uniform packed projection, zero biases.
   in_proj_weight_ = register_parameter("in_proj_weight", torch::empty({3 * dim, dim}));
@@ -42,6 +50,12 @@ EncoderLayerImpl::EncoderLayerImpl(int64_t dim, int64_t heads, int64_t ff_dim, d
   linear2_ = register_module("linear2", torch::nn::Linear(ff_dim, dim));
   norm1_ = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(1e-5)));
   norm2_ = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(1e-5)));
+  if (copies_) {
+    in_proj_copy_ = copies_->add(in_proj_weight_, in_proj_bias_);
+    out_proj_copy_ = copies_->add(out_proj_->weight, out_proj_->bias);
+    linear1_copy_ = copies_->add(linear1_->weight, linear1_->bias);
+    linear2_copy_ = copies_->add(linear2_->weight, linear2_->bias);
+  }
 }
 
 torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& pad_mask) {
@@ -50,7 +64,8 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
   // [B, L, 3 * dim]: query, key, value, each heads x head_dim
   const bool cuda = x.is_cuda();
   const bool mlrec_linear = cuda && kernels_.linear_cuda;
-  auto packed = ops::linear(x, in_proj_weight_, in_proj_bias_, mlrec_linear);
+  auto copy = [&](size_t index) { return copies_ ? (*copies_)[index] : ops::Bf16Copy{}; };
+  auto packed = ops::linear(x, in_proj_weight_, in_proj_bias_, mlrec_linear, copy(in_proj_copy_));
   torch::Tensor attention;
   if (kernels_.short_attention && ops::short_attention_supports(packed, heads_)) {
     // kV2 answers in packed's type (bf16 under autocast), kV1 in float32
@@ -72,11 +87,11 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
     return ops::dropout_add_layer_norm(residual, sublayer, dropout_, is_training(), n->weight, n->bias,
                                        n->options.eps(), cuda && kernels_.residual_norm_cuda, mlrec_norm);
   };
-  auto h = residual_norm(norm1_, x, project(out_proj_, attention, mlrec_linear));
+  auto h = residual_norm(norm1_, x, project(out_proj_, attention, mlrec_linear, copy(out_proj_copy_)));
   auto ff = project(linear2_,
                     ops::linear_gelu_dropout(h, linear1_->weight, linear1_->bias, p, is_training(),
-                                        kernels_.fused_feed_forward, mlrec_linear),
-                    mlrec_linear);
+                                             kernels_.fused_feed_forward, mlrec_linear, copy(linear1_copy_)),
+                    mlrec_linear, copy(linear2_copy_));
   return residual_norm(norm2_, h, ff);
 }
 
@@ -97,7 +112,8 @@ BehaviorSequenceTransformer::BehaviorSequenceTransformer(const config::Config::M
       use_user_features_(o.name == "seq_features"),
       mlp_dropout_(o.mlp_dropout),
       kernels_(KernelChoices::from(o)),
-      range_(RatingRange::from(data)) {
+      range_(RatingRange::from(data)),
+      copies_(std::make_shared<ops::Bf16Copies>()) {
   const double std = o.embedding_init_std;
   auto embedding = [&](const char* name, int64_t rows, int64_t dim, int64_t padding_idx) {
     auto options = torch::nn::EmbeddingOptions(rows, dim);
@@ -136,15 +152,17 @@ BehaviorSequenceTransformer::BehaviorSequenceTransformer(const config::Config::M
   }
   for (int64_t i = 0; i < o.encoder_layers; ++i) {
     encoder_.push_back(register_module("encoder" + std::to_string(i),
-                                       EncoderLayer(o.embedding_dim, o.heads, o.ff_dim, o.dropout, kernels_)));
+                                       EncoderLayer(o.embedding_dim, o.heads, o.ff_dim, o.dropout, kernels_, copies_)));
   }
   int64_t in = int64_t{data.sequence_length} * o.embedding_dim + o.embedding_dim + extra;
   for (size_t i = 0; i < o.mlp_dims.size(); ++i) {
     hidden_.push_back(register_module("mlp_linear" + std::to_string(i), torch::nn::Linear(in, o.mlp_dims[i])));
     norms_.push_back(register_module("mlp_norm" + std::to_string(i), torch::nn::BatchNorm1d(o.mlp_dims[i])));
+    hidden_copies_.push_back(copies_->add(hidden_[i]->weight, hidden_[i]->bias, i == 0 ? aligned_columns(in) : 0));
     in = o.mlp_dims[i];
   }
   output_ = register_module("mlp_output", torch::nn::Linear(in, 1));
+  output_copy_ = copies_->add(output_->weight, output_->bias);
   if (o.linear_init == "xavier_uniform") {
     torch::NoGradGuard no_grad;
     for (auto& module : modules(/*include_self=*/false)) {
@@ -159,6 +177,7 @@ BehaviorSequenceTransformer::BehaviorSequenceTransformer(const config::Config::M
 torch::Tensor BehaviorSequenceTransformer::forward(const data::Batch& batch) {
   const int64_t length = batch.movies.size(1);
   auto x = ops::lookup(movie_, batch.movies);  // [B, L, dim]
+  copies_->refresh(ops::bf16_copies_apply(x, kernels_.linear_cuda));
   if (!item_side_.empty()) {
     auto codes = item_side_codes_.index_select(0, batch.movies.flatten().to(torch::kInt64))
                      .view({batch.movies.size(0), length, -1});
@@ -187,24 +206,22 @@ torch::Tensor BehaviorSequenceTransformer::forward(const data::Batch& batch) {
     auto codes = user_side_codes_.index_select(0, batch.user.to(torch::kInt64));
     for (size_t f = 0; f < user_side_.size(); ++f) parts.push_back(ops::lookup(user_side_[f], codes.select(1, int64_t(f))));
   }
-  // cuBLAS runs its fast GEMM kernels only where the rows of both operands are 16-byte aligned.
-  // With user features the MLP's input has 10 x 120 + 120 + 17 = 1,337 columns, and on an H200
-  // the first layer's three GEMMs ran on CUTLASS's unaligned ("align1") kernels (BENCHMARKS.md, "Why each kernel exists").
-  // On CUDA, zero columns pad that input and the layer's weight to a
-  // multiple of 8: the same products, the same parameter (its gradient is the padded one's slice).
+  // On CUDA the MLP's input and its first weight zero-padded to aligned rows (aligned_columns);
+  // a bf16 copy of that weight is kept at the padded width.
   const int64_t features = hidden_.empty() ? 0 : hidden_[0]->weight.size(1);
-  const int64_t padding = x.is_cuda() ? (8 - features % 8) % 8 : 0;
+  const int64_t padding = x.is_cuda() ? aligned_columns(features) - features : 0;
   if (padding > 0) parts.push_back(torch::zeros({x.size(0), padding}, parts.front().options()));
   auto h = torch::cat(parts, 1);
   const bool mlrec_linear = x.is_cuda() && kernels_.linear_cuda;
   for (size_t i = 0; i < hidden_.size(); ++i) {
-    auto z = i == 0 && padding > 0 ? ops::linear(h, at::constant_pad_nd(hidden_[0]->weight, {0, padding}),
-                                                    hidden_[0]->bias, mlrec_linear)
-                                   : project(hidden_[i], h, mlrec_linear);
+    const auto copy = (*copies_)[hidden_copies_[i]];
+    auto z = i == 0 && padding > 0 && !copy.weight.defined()
+                 ? ops::linear(h, at::constant_pad_nd(hidden_[0]->weight, {0, padding}), hidden_[0]->bias, mlrec_linear)
+                 : project(hidden_[i], h, mlrec_linear, copy);
     h = ops::batch_norm_mish(z, norms_[i], kernels_.batch_norm_mish_cuda);
     if (i == 1) h = ops::dropout(h, mlp_dropout_, is_training());  // after the 2nd block, as the study
   }
-  auto score = torch::sigmoid(project(output_, h, mlrec_linear)).squeeze(1);
+  auto score = torch::sigmoid(project(output_, h, mlrec_linear, (*copies_)[output_copy_])).squeeze(1);
   return score * (range_.high - range_.low) + range_.low;
 }
 

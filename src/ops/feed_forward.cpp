@@ -92,9 +92,11 @@ class GeluDropoutCuda : public torch::autograd::Function<GeluDropoutCuda> {
 class LinearGeluDropoutCuda : public torch::autograd::Function<LinearGeluDropoutCuda> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
-                               const torch::Tensor& weight, const torch::Tensor& bias, int64_t type, double p) {
+                               const torch::Tensor& weight, const torch::Tensor& bias, int64_t type, double p,
+                               const torch::Tensor& weight_copy, const torch::Tensor& bias_copy) {
     detail::LinearProduct product;
-    const auto t = detail::linear_forward_cuda(x, weight, bias, static_cast<at::ScalarType>(type), product);
+    const auto t = detail::linear_forward_cuda(x, weight, bias, static_cast<at::ScalarType>(type), product,
+                                               weight_copy, bias_copy);
     auto [y, rng_used] = detail::gelu_dropout_forward_cuda(t, p);
     detail::save_linear_product(ctx, product, {t, rng_used});
     ctx->saved_data["p"] = p;
@@ -110,8 +112,9 @@ class LinearGeluDropoutCuda : public torch::autograd::Function<LinearGeluDropout
     const auto product = detail::saved_linear_product(ctx, saved);
     auto [grad_x, grad_weight] =
         detail::linear_backward_cuda(grad_t, product, ctx->needs_input_grad(0), ctx->needs_input_grad(1));
-    return {grad_x, grad_weight, ctx->needs_input_grad(2) ? grad_bias : torch::Tensor(), torch::Tensor(),
-            torch::Tensor()};
+    // (nothing for the type, p and the bf16 copies)
+    return {grad_x,          grad_weight,     ctx->needs_input_grad(2) ? grad_bias : torch::Tensor(),
+            torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -129,18 +132,21 @@ bool runs_fused_cpu(const torch::Tensor& x, const torch::Tensor& weight, const t
 
 
 torch::Tensor linear_gelu_dropout(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
-                                  double p, bool training, bool fused, bool linear_kernels) {
+                                  double p, bool training, bool fused, bool linear_kernels, const Bf16Copy& copy) {
   RECORD_FUNCTION("mlrec::linear_gelu_dropout", std::vector<c10::IValue>({x, weight}));
   const double drop = training ? p : 0.0;
   // (the product's type also decides the kernels' own: bf16 under bf16 autocast, else float32)
   if (fused && drop > 0 && drop < 1) {
     if (const auto type = detail::cuda_linear_type(x, weight, bias)) {
-      if (linear_kernels) return LinearGeluDropoutCuda::apply(x, weight, bias, static_cast<int64_t>(*type), drop);
+      if (linear_kernels) {
+        return LinearGeluDropoutCuda::apply(x, weight, bias, static_cast<int64_t>(*type), drop, copy.weight,
+                                            copy.bias);
+      }
       return GeluDropoutCuda::apply(at::linear(x, weight, bias).contiguous(), drop);
     }
   }
   if (!fused || !runs_fused_cpu(x, weight, bias) || drop >= 1) {
-    return ops::dropout(torch::gelu(ops::linear(x, weight, bias, linear_kernels)), p, training);
+    return ops::dropout(torch::gelu(ops::linear(x, weight, bias, linear_kernels, copy)), p, training);
   }
   auto sizes = x.sizes().vec();
   sizes.back() = weight.size(0);

@@ -3,6 +3,9 @@
 #include <ATen/autocast_mode.h>
 #include <ATen/record_function.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "mlrec/ops/cuda_kernels.h"
 #include "ops/cuda/column_sums_kernels.h"
 #include "ops/linear_cuda.h"
@@ -26,14 +29,19 @@ std::optional<at::ScalarType> cuda_linear_type(const at::Tensor& x, const at::Te
 }
 
 at::Tensor linear_forward_cuda(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
-                               at::ScalarType type, LinearProduct& product) {
+                               at::ScalarType type, LinearProduct& product, const at::Tensor& weight_copy,
+                               const at::Tensor& bias_copy) {
   product.input_sizes = x.sizes().vec();
   product.input_type = x.scalar_type();
-  // The casts autocast would make (no-ops in float32); the product then runs in `type` whether
-  // autocast is on or not.
+  product.weight_columns = weight.size(1);
+  // The casts autocast would make (no-ops in float32), or the copies made for this forward; the
+  // product then runs in `type` whether autocast is on or not.
+  const bool copies = type == at::kBFloat16 && weight_copy.defined() && bias_copy.defined();
+  TORCH_CHECK(copies || x.size(-1) == weight.size(1), "linear: x has ", x.size(-1), " features, the weight ",
+              weight.size(1));
   product.rows = x.reshape({-1, x.size(-1)}).to(type);
-  product.weight = weight.to(type);
-  return at::addmm(bias.to(type), product.rows, product.weight.t());
+  product.weight = copies ? weight_copy : weight.to(type);
+  return at::addmm(copies ? bias_copy : bias.to(type), product.rows, product.weight.t());
 }
 
 std::pair<at::Tensor, at::Tensor> linear_backward_cuda(const at::Tensor& grad_rows, const LinearProduct& product,
@@ -48,7 +56,10 @@ std::pair<at::Tensor, at::Tensor> linear_backward_cuda(const at::Tensor& grad_ro
   };
   at::Tensor grad_x, grad_weight;
   if (input_needed) grad_x = product_in(grad, product.weight, product.input_type).view(product.input_sizes);
-  if (weight_needed) grad_weight = product_in(grad.t(), product.rows, at::kFloat);
+  if (weight_needed) {
+    grad_weight = product_in(grad.t(), product.rows, at::kFloat);
+    if (grad_weight.size(1) != product.weight_columns) grad_weight = grad_weight.narrow(1, 0, product.weight_columns);
+  }
   return {grad_x, grad_weight};
 }
 
@@ -58,11 +69,13 @@ void save_linear_product(torch::autograd::AutogradContext* ctx, const LinearProd
   ctx->save_for_backward(more);
   ctx->saved_data["input_sizes"] = product.input_sizes;
   ctx->saved_data["input_type"] = static_cast<int64_t>(product.input_type);
+  ctx->saved_data["weight_columns"] = product.weight_columns;
 }
 
 LinearProduct saved_linear_product(torch::autograd::AutogradContext* ctx, const std::vector<at::Tensor>& saved) {
   return {saved[0], saved[1], ctx->saved_data["input_sizes"].toIntVector(),
-          static_cast<at::ScalarType>(ctx->saved_data["input_type"].toInt())};
+          static_cast<at::ScalarType>(ctx->saved_data["input_type"].toInt()),
+          ctx->saved_data["weight_columns"].toInt()};
 }
 
 std::vector<int64_t> output_sizes(const LinearProduct& product, int64_t out) {
@@ -78,9 +91,11 @@ namespace {
 class LinearCuda : public torch::autograd::Function<LinearCuda> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
-                               const torch::Tensor& weight, const torch::Tensor& bias, int64_t type) {
+                               const torch::Tensor& weight, const torch::Tensor& bias, int64_t type,
+                               const torch::Tensor& weight_copy, const torch::Tensor& bias_copy) {
     detail::LinearProduct product;
-    auto y = detail::linear_forward_cuda(x, weight, bias, static_cast<at::ScalarType>(type), product);
+    auto y = detail::linear_forward_cuda(x, weight, bias, static_cast<at::ScalarType>(type), product, weight_copy,
+                                         bias_copy);
     detail::save_linear_product(ctx, product);
     return y.view(detail::output_sizes(product, weight.size(0)));
   }
@@ -93,21 +108,64 @@ class LinearCuda : public torch::autograd::Function<LinearCuda> {
         detail::linear_backward_cuda(grad, product, ctx->needs_input_grad(0), ctx->needs_input_grad(1));
     torch::Tensor grad_bias;
     if (ctx->needs_input_grad(2)) grad_bias = detail::column_sums_cuda(grad);  // float32, as the bias
-    return {grad_x, grad_weight, grad_bias, torch::Tensor()};
+    return {grad_x, grad_weight, grad_bias, torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
 }  // namespace
 
 
+size_t Bf16Copies::add(const torch::Tensor& weight, const torch::Tensor& bias, int64_t columns) {
+  TORCH_CHECK(weight.dim() == 2 && bias.dim() == 1 && bias.size(0) == weight.size(0),
+              "Bf16Copies: a weight [out, in] and a bias [out]");
+  layers_.push_back({weight, bias, {}, {}, std::max(columns, weight.size(1))});
+  return layers_.size() - 1;
+}
+
+void Bf16Copies::refresh(bool active) {
+  fresh_ = active;
+  if (!active || layers_.empty()) return;
+  torch::NoGradGuard no_grad;  // the copies are not part of the graph: products read them as constants
+  std::vector<at::Tensor> sources, copies;
+  for (auto& layer : layers_) {
+    if (!layer.weight_copy.defined() || layer.weight_copy.device() != layer.weight.device()) {
+      const auto options = layer.weight.options().dtype(at::kBFloat16);
+      layer.weight_copy = at::zeros({layer.weight.size(0), layer.columns}, options);  // widened columns stay 0
+      layer.bias_copy = at::empty(layer.bias.sizes(), options);
+    }
+    if (layer.columns == layer.weight.size(1)) {
+      sources.push_back(layer.weight);
+      copies.push_back(layer.weight_copy);
+    } else {
+      // (a strided target: at::_foreach_copy_ would take its slow path for every pair)
+      layer.weight_copy.narrow(1, 0, layer.weight.size(1)).copy_(layer.weight);
+    }
+    sources.push_back(layer.bias);
+    copies.push_back(layer.bias_copy);
+  }
+  at::_foreach_copy_(copies, sources);
+}
+
+Bf16Copy Bf16Copies::operator[](size_t index) const {
+  if (!fresh_) return {};
+  return {layers_.at(index).weight_copy, layers_.at(index).bias_copy};
+}
+
+bool bf16_copies_apply(const torch::Tensor& x, bool use_kernels) {
+  return use_kernels && x.is_cuda() && at::autocast::is_autocast_enabled(at::kCUDA) &&
+         at::autocast::get_autocast_dtype(at::kCUDA) == at::kBFloat16 && cuda_kernels_run_on(x.get_device());
+}
+
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
-                     bool use_kernels) {
+                     bool use_kernels, const Bf16Copy& copy) {
   RECORD_FUNCTION("mlrec::linear", std::vector<c10::IValue>({x, weight}));
   if (use_kernels) {
     if (const auto type = detail::cuda_linear_type(x, weight, bias)) {
-      return LinearCuda::apply(x, weight, bias, static_cast<int64_t>(*type));
+      return LinearCuda::apply(x, weight, bias, static_cast<int64_t>(*type), copy.weight, copy.bias);
     }
   }
+  TORCH_CHECK(!copy.weight.defined() || x.size(-1) == weight.size(1), "linear: x has ", x.size(-1),
+              " features, the weight ", weight.size(1), " (a widened bf16 copy needs mlrec's CUDA kernels)");
   return at::linear(x, weight, bias);
 }
 

@@ -24,6 +24,7 @@ struct LinearProduct {
   at::Tensor weight;  // [out, in], in the product's type
   std::vector<int64_t> input_sizes;
   at::ScalarType input_type;
+  int64_t weight_columns;  // the parameter's: fewer than `weight`'s where that is a widened bf16 copy
 };
 
 /// Saves `product` for backward: its tensors become saved variables 0 and 1, `more` follow.
@@ -37,14 +38,17 @@ LinearProduct saved_linear_product(torch::autograd::AutogradContext* ctx, const 
 std::vector<int64_t> output_sizes(const LinearProduct& product, int64_t out);
 
 /// x W^T + b as [rows, out] in `type` (bias added by cuBLASLt's epilogue), and what backward
-/// needs in `product`.
+/// needs in `product`. In bf16, weight_copy and bias_copy (ops::Bf16Copies), where defined,
+/// stand in for the casts of weight and bias.
 at::Tensor linear_forward_cuda(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
-                               at::ScalarType type, LinearProduct& product);
+                               at::ScalarType type, LinearProduct& product, const at::Tensor& weight_copy = {},
+                               const at::Tensor& bias_copy = {});
 
 /// The gradients of x (in x's shape and type) and of W (float32, as the weights
 /// cuda_linear_type accepts) from the gradient of the output as [rows, out]; an undefined
 /// tensor where not `needed`. A bf16 product returns its float32 gradients as cuBLAS
-/// accumulated them, not rounded to bf16 on the way.
+/// accumulated them, not rounded to bf16 on the way; W's is its parameter's columns of the
+/// product's (a widened copy's extra columns dropped).
 std::pair<at::Tensor, at::Tensor> linear_backward_cuda(const at::Tensor& grad_rows, const LinearProduct& product,
                                                        bool input_needed, bool weight_needed);
 

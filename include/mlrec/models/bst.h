@@ -1,9 +1,14 @@
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "mlrec/config/config.h"
 #include "mlrec/models/model.h"
+
+namespace mlrec::ops {
+class Bf16Copies;  // ops/linear.h
+}
 
 namespace mlrec::models {
 
@@ -39,7 +44,9 @@ struct KernelChoices {
 /// BENCHMARKS.md, "Why each kernel exists".
 class EncoderLayerImpl : public torch::nn::Module {
  public:
-  EncoderLayerImpl(int64_t dim, int64_t heads, int64_t ff_dim, double dropout, KernelChoices kernels = {});
+  /// `copies`, where given, takes the layer's four linear layers (the model refreshes them).
+  EncoderLayerImpl(int64_t dim, int64_t heads, int64_t ff_dim, double dropout, KernelChoices kernels = {},
+                   std::shared_ptr<ops::Bf16Copies> copies = nullptr);
   /// x: [B, L, dim]; pad_mask: bool [B, L], true where the token is padding.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& pad_mask);
 
@@ -50,6 +57,8 @@ class EncoderLayerImpl : public torch::nn::Module {
   torch::Tensor in_proj_weight_, in_proj_bias_;
   torch::nn::Linear out_proj_{nullptr}, linear1_{nullptr}, linear2_{nullptr};
   torch::nn::LayerNorm norm1_{nullptr}, norm2_{nullptr};
+  std::shared_ptr<ops::Bf16Copies> copies_;
+  size_t in_proj_copy_ = 0, out_proj_copy_ = 0, linear1_copy_ = 0, linear2_copy_ = 0;  // in copies_
 };
 TORCH_MODULE(EncoderLayer);
 
@@ -79,6 +88,11 @@ class BehaviorSequenceTransformer : public RatingModel {
   std::vector<torch::nn::Linear> hidden_;
   std::vector<torch::nn::BatchNorm1d> norms_;
   torch::nn::Linear output_{nullptr};
+  // Every linear layer's bf16 copies (refreshed at the start of each forward under bf16), the
+  // MLP's first at its zero-padded width; hidden_copies_ and output_copy_ index the MLP's.
+  std::shared_ptr<ops::Bf16Copies> copies_;
+  std::vector<size_t> hidden_copies_;
+  size_t output_copy_ = 0;
 };
 
 }  // namespace mlrec::models

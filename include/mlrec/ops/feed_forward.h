@@ -18,14 +18,17 @@
 
 #include <torch/torch.h>
 
+#include "mlrec/ops/linear.h"
+
 namespace mlrec::ops {
 
 /// dropout(gelu(x W^T + b), p) for x [..., in], weight [out, in], bias [out]; dropout only when
 /// `training`. GELU is the exact (erf) form, as nn.TransformerEncoderLayer's "gelu". `fused`
 /// false runs torch's ops on every device (model.feed_forward = torch). The product goes
 /// through ops::linear with `linear_kernels` (model.linear) wherever it is not the CPU's
-/// plain GEMM.
+/// plain GEMM, and with `copy` (ops::Bf16Copies) under bf16.
 torch::Tensor linear_gelu_dropout(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
-                                  double p, bool training, bool fused = true, bool linear_kernels = false);
+                                  double p, bool training, bool fused = true, bool linear_kernels = false,
+                                  const Bf16Copy& copy = {});
 
 }  // namespace mlrec::ops

@@ -5,6 +5,11 @@
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
+#include <array>
+#include <string>
+#include <vector>
+
+#include "mlrec/ops/feed_forward.h"
 #include "mlrec/ops/linear.h"
 #include "support/cuda_fixture.h"
 
@@ -97,6 +102,55 @@ TEST_F(MlrecLinear, MatchesAtensLinearUnderBf16Autocast) {
         EXPECT_LT((our_grads[0].to(torch::kFloat64) - exact_x).abs().max().item<double>(),
                   1e-4 * exact_x.abs().max().item<double>());
       }
+    }
+  }
+}
+
+TEST_F(MlrecLinear, ProductsOfBf16CopiesAreThoseOfTheCastsTheyReplace) {
+  torch::manual_seed(16);
+  auto options = torch::TensorOptions().device(torch::kCUDA, 0);
+  // An aligned layer; the MLP's first, 1,337 features whose copy is widened to 1,344 (against
+  // the zero-padded weight the model used before the copies).
+  for (const auto& [rows, in, out] : std::vector<std::array<int64_t, 3>>{{640, 120, 360}, {256, 1337, 1024}}) {
+    SCOPED_TRACE(std::to_string(in) + " -> " + std::to_string(out));
+    const int64_t wide = (in + 7) / 8 * 8;
+    auto x = torch::randn({rows, wide}, options);
+    x.narrow(1, in, wide - in).zero_();
+    x.requires_grad_(true);
+    auto w = torch::randn({out, in}, options).requires_grad_(true);
+    auto b = torch::randn({out}, options).requires_grad_(true);
+    auto upstream = torch::randn({rows, out}, options);
+    ops::Bf16Copies copies;
+    const size_t layer = copies.add(w, b, wide);
+    torch::Tensor ours, theirs, our_ff, their_ff;
+    {
+      Bf16Autocast autocast;
+      ASSERT_TRUE(ops::bf16_copies_apply(x, /*use_kernels=*/true));
+      copies.refresh(true);
+      ours = ops::linear(x, w, b, true, copies[layer]);
+      theirs = ops::linear(x, wide == in ? w : at::constant_pad_nd(w, {0, wide - in}), b, true);
+      if (wide == in) {  // the feed-forward's product with its GELU + dropout, the same draws
+        torch::manual_seed(4);
+        our_ff = ops::linear_gelu_dropout(x, w, b, 0.1, true, true, true, copies[layer]);
+        torch::manual_seed(4);
+        their_ff = ops::linear_gelu_dropout(x, w, b, 0.1, true, true, true);
+      }
+    }
+    ASSERT_TRUE(made_by(ours, "LinearCuda")) << node_name(ours);
+    EXPECT_TRUE(torch::equal(ours, theirs));
+    auto our_grads = torch::autograd::grad({(ours.to(torch::kFloat32) * upstream).sum()}, {x, w, b});
+    auto their_grads = torch::autograd::grad({(theirs.to(torch::kFloat32) * upstream).sum()}, {x, w, b});
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_EQ(our_grads[i].sizes(), their_grads[i].sizes()) << "gradient " << i;
+      EXPECT_TRUE(torch::equal(our_grads[i], their_grads[i])) << "gradient " << i;
+    }
+    if (our_ff.defined()) {
+      ASSERT_TRUE(made_by(our_ff, "LinearGeluDropoutCuda")) << node_name(our_ff);
+      EXPECT_TRUE(torch::equal(our_ff, their_ff));
+      auto ff_upstream = torch::randn(our_ff.sizes(), options);
+      auto ours_ff_grads = torch::autograd::grad({(our_ff.to(torch::kFloat32) * ff_upstream).sum()}, {x, w, b});
+      auto theirs_ff_grads = torch::autograd::grad({(their_ff.to(torch::kFloat32) * ff_upstream).sum()}, {x, w, b});
+      for (int i = 0; i < 3; ++i) EXPECT_TRUE(torch::equal(ours_ff_grads[i], theirs_ff_grads[i])) << "gradient " << i;
     }
   }
 }
