@@ -8,14 +8,16 @@
 #   cuda-gdb) and the tests of 2 ranks sharing the GPU over MPI -> BST + user features in TF32,
 #   bf16 and fp32: mlrec's kernels, the earlier commit, torch's ops -> mlrec against the reference
 #   under torch.compile (stage compile_reference) -> the five study models in one process, bf16,
-#   TF32 and fp32 -> MF and BST with the optimizer's update in the graph and after it -> MF with
-#   mlrec's kernel and torch's ops -> the BST with the residual steps fused and not -> the BST with
-#   the attention's rewrite and its first version -> BST runs of 1 and 2 ranks sharing the GPU,
-#   graphs on and off -> kernel profile (ncu) -> a graphed run stopped and resumed -> profiler trace (what launched each kernel) -> compute-sanitizer on the
-#   changed kernels' tests -> the sequence models over 3 seeds x 2 protocols -> the BST sweep ->
-#   the tuned BST over 3 seeds -> sparse embedding updates: MF at MovieLens-32M's shape, the BST
-#   over 3 seeds (stages sparse_32m, sparse_bst_seeds) -> the Python reference (speed ratios) ->
-#   why mlrec's kernels take their time (ncu_detail: occupancy, stalls, memory traffic)
+#   TF32 and fp32 -> BST runs of 1 and 2 ranks sharing the GPU, graphs on and off -> kernel
+#   profile (ncu) -> the A/B runs that decide defaults: MF and BST with the optimizer's update in
+#   the graph and after it, MF with mlrec's kernel and torch's ops, the BST with the residual steps
+#   fused and not, the BST and MF with mlrec's embedding backward and index_add_, the BST with the
+#   attention's rewrite and its first version -> a graphed run stopped and resumed -> profiler
+#   trace (what launched each kernel) -> compute-sanitizer on the changed kernels' tests -> the
+#   sequence models over 3 seeds x 2 protocols -> the BST sweep -> the tuned BST over 3 seeds ->
+#   sparse embedding updates: MF at MovieLens-32M's shape, the BST over 3 seeds (stages sparse_32m,
+#   sparse_bst_seeds) -> the Python reference (speed ratios) -> why mlrec's kernels take their time
+#   (ncu_detail: occupancy, stalls, memory traffic)
 #
 # usage: scripts/gpu_check.sh DATA_DIR OUT_DIR [BUDGET_SECONDS] [REFERENCE_PY]
 #   (scripts/gpu_carry.sh prepares the .gpu/ folder to carry to such a machine, and says how)
@@ -37,13 +39,14 @@
 # Issue 21 in one call of 600 s (stage times of earlier leases: build ~90 s, each BST run 10-20 s,
 # the five models ~30 s, the tests a few seconds per family; the compile stage is capped at
 # 180 s, the most important configurations first, and the stages after it share what is left:
-# by that estimate the last two, trace and ncu_detail, may not fit; the five models in TF32 were
-# measured before, 30.6 s):
+# by that estimate the issue's figures fit and the A/B runs after them mostly do; the last ones,
+# trace and ncu_detail, may not; the five models in TF32 were measured before, 30.6 s):
 #   MLREC_GPU_STAGES="kernel_tests cuda_tests shared_gpu_tests bf16_kernels tf32_kernels fp32_kernels
-#     compile_reference five_bf16 graph_optimizer_true graph_optimizer_false mf_kernel_mlrec
-#     mf_kernel_torch residual_norm_mlrec residual_norm_torch attention_short attention_short_v1
-#     shared_gpu_1_ranks_graphs_true shared_gpu_2_ranks_graphs_true shared_gpu_2_ranks_graphs_false ncu
-#     graphed_resume trace ncu_detail"
+#     compile_reference five_bf16 shared_gpu_1_ranks_graphs_true shared_gpu_2_ranks_graphs_true
+#     shared_gpu_2_ranks_graphs_false ncu graph_optimizer_true graph_optimizer_false mf_kernel_mlrec
+#     mf_kernel_torch residual_norm_mlrec residual_norm_torch embedding_backward_mlrec
+#     embedding_backward_mf_mlrec embedding_backward_torch embedding_backward_mf_torch attention_short
+#     attention_short_v1 graphed_resume trace ncu_detail"
 #     MLREC_GPU_COMPILE_BUDGET=180 MLREC_GPU_NCU_PRECISION=bf16 scripts/gpu_check.sh DATA OUT 560 REFERENCE
 #   (stages run in the script's order, whatever the list's; ncu_detail, the script's last, runs
 #   only where the call has a minute left)
@@ -170,7 +173,8 @@ if [ -x "$tests_bin" ] && want kernel_tests; then
                 "batch_norm_tests MlrecBatchNormMish model.batch_norm=mlrec" \
                 "linear_tests MlrecLinear model.linear=mlrec" \
                 "mf_tests MlrecMf model.mf_kernel=mlrec" \
-                "residual_norm_tests MlrecResidualNorm model.residual_norm=mlrec"; do
+                "residual_norm_tests MlrecResidualNorm model.residual_norm=mlrec" \
+                "embedding_tests MlrecEmbedding model.embedding_backward=mlrec"; do
     read -r name suite setting <<< "$family"
     # (a family that fails is pinned to torch's ops: the default, auto, would select it)
     if run_tests "$name" "$suite.*"; then kernels+=(--set "$setting")
@@ -228,33 +232,6 @@ for precision in bf16 tf32 fp32; do
       > "$work/table-five-$precision.md" 2>&1 && tee -a "$log" < "$work/table-five-$precision.md"
   fi
 done
-# Issue 21: the optimizer's update inside the step's graph (the default) against one fused launch
-# after each replay (train.graph_optimizer=false), MF and BST + user features in bf16, one process
-# each way, the two ways run one after the other.
-for inside in true false; do
-  run_stage "graph_optimizer_$inside" 40 "$bin" bench --config configs/mf.yaml --config configs/seq_features.yaml \
-    --set train.precision=bf16 --set "train.graph_optimizer=$inside" "${kernels[@]}" "${common[@]}" \
-    $(to "graph-optimizer-$inside")
-done
-# Issue 21: MF with mlrec's kernel (one each way) against torch's ops, TF32, one after the other.
-for mf_kernel in mlrec torch; do
-  run_stage "mf_kernel_$mf_kernel" 20 "$bin" bench --config configs/mf.yaml --set train.precision=tf32 \
-    "${kernels[@]}" --set "model.mf_kernel=$mf_kernel" "${common[@]}" $(to "mf-kernel-$mf_kernel")
-done
-# The residual steps' dropout + add + LayerNorm as one kernel each way (model.residual_norm=mlrec,
-# where its tests passed) against the separate ops: BST + user features in bf16, one after the other.
-for residual_norm in mlrec torch; do
-  run_stage "residual_norm_$residual_norm" 20 "$bin" "${bst[@]}" --set train.precision=bf16 "${kernels[@]}" \
-    --set "model.residual_norm=$residual_norm" "${common[@]}" $(to "residual-norm-$residual_norm")
-done
-# The attention's rewrite (model.attention=short, where its tests passed) against its first
-# version (short_v1): BST + user features in bf16, one after the other.
-if [ "${attention:-}" = short ]; then
-  for version in short short_v1; do
-    run_stage "attention_$version" 20 "$bin" "${bst[@]}" --set train.precision=bf16 "${kernels[@]}" \
-      --set "model.attention=$version" "${common[@]}" $(to "attention-$version")
-  done
-fi
 # Issue 21: the whole BST + user features run, global batch 1,024, on 1 rank and on 2 ranks sharing
 # the GPU over MPI, graphs on and off (MAE and speed).
 shared_epochs=3; [ "$dry" = 1 ] && shared_epochs=1
@@ -278,6 +255,44 @@ if command -v ncu >/dev/null && want ncu; then
     head -30 "$work/ncu_summary.md" | tee -a "$log"; bundle
   fi
 fi
+# The A/B runs that decide defaults (each family's choice against the one it would replace), after
+# the issue's figures above: where a call runs short, those come first.
+# Issue 21: the optimizer's update inside the step's graph (the default) against one fused launch
+# after each replay (train.graph_optimizer=false), MF and BST + user features in bf16, one process
+# each way, the two ways run one after the other.
+for inside in true false; do
+  run_stage "graph_optimizer_$inside" 40 "$bin" bench --config configs/mf.yaml --config configs/seq_features.yaml \
+    --set train.precision=bf16 --set "train.graph_optimizer=$inside" "${kernels[@]}" "${common[@]}" \
+    $(to "graph-optimizer-$inside")
+done
+# Issue 21: MF with mlrec's kernel (one each way) against torch's ops, TF32, one after the other.
+for mf_kernel in mlrec torch; do
+  run_stage "mf_kernel_$mf_kernel" 20 "$bin" bench --config configs/mf.yaml --set train.precision=tf32 \
+    "${kernels[@]}" --set "model.mf_kernel=$mf_kernel" "${common[@]}" $(to "mf-kernel-$mf_kernel")
+done
+# The residual steps' dropout + add + LayerNorm as one kernel each way (model.residual_norm=mlrec,
+# where its tests passed) against the separate ops: BST + user features in bf16, one after the other.
+for residual_norm in mlrec torch; do
+  run_stage "residual_norm_$residual_norm" 20 "$bin" "${bst[@]}" --set train.precision=bf16 "${kernels[@]}" \
+    --set "model.residual_norm=$residual_norm" "${common[@]}" $(to "residual-norm-$residual_norm")
+done
+# The embedding tables' gradients by mlrec's kernel against index_add_: BST + user features in bf16,
+# and MF in TF32 through torch's ops (its own kernel off), whose four lookups take it.
+for backward in mlrec torch; do
+  run_stage "embedding_backward_$backward" 20 "$bin" "${bst[@]}" --set train.precision=bf16 "${kernels[@]}" \
+    --set "model.embedding_backward=$backward" "${common[@]}" $(to "embedding-backward-$backward")
+  run_stage "embedding_backward_mf_$backward" 20 "$bin" bench --config configs/mf.yaml --set train.precision=tf32 \
+    "${kernels[@]}" --set model.mf_kernel=torch --set "model.embedding_backward=$backward" "${common[@]}" \
+    $(to "embedding-backward-mf-$backward")
+done
+# The attention's rewrite (model.attention=short, where its tests passed) against its first
+# version (short_v1): BST + user features in bf16, one after the other.
+if [ "${attention:-}" = short ]; then
+  for version in short short_v1; do
+    run_stage "attention_$version" 20 "$bin" "${bst[@]}" --set train.precision=bf16 "${kernels[@]}" \
+      --set "model.attention=$version" "${common[@]}" $(to "attention-$version")
+  done
+fi
 # Issue 21: a graphed run (the optimizer's update in the graph) stopped mid-epoch and resumed ends
 # as the uninterrupted run: MF and the sequence model (tests/e2e/resume_test.sh, section gpu).
 resume_device=cuda; [ "$dry" = 1 ] && resume_device=cpu
@@ -298,11 +313,12 @@ if run_stage trace 30 timeout 90 "$bin" bench --config configs/seq_features.yaml
   fi
 fi
 # Out-of-bounds and uninitialised accesses of the kernels no GPU has run yet (the attention's
-# rewrite, the residual steps', MF's, the scheduled AdamW) and the feed-forward, linear and BatchNorm ones, on exact
-# allocations: torch's caching allocator would hide overruns inside its blocks.
+# rewrite, the embeddings', the residual steps', MF's, the scheduled AdamW) and the feed-forward,
+# linear and BatchNorm ones, on exact allocations: torch's caching allocator would hide overruns
+# inside its blocks.
 if [ -x "$tests_bin" ] && command -v compute-sanitizer >/dev/null && want sanitizer; then
   stage sanitizer 60 env PYTORCH_NO_CUDA_MEMORY_CACHING=1 timeout 120 compute-sanitizer --tool memcheck --error-exitcode 99 \
-    "$tests_bin" --gtest_filter='ShortAttention.Matches*:MlrecResidualNorm.Matches*:MlrecMf.Matches*:Cuda.ScheduledAdamW*:FusedFeedForward.Matches*:MlrecLinear.Matches*:MlrecBatchNormMish.Matches*'
+    "$tests_bin" --gtest_filter='ShortAttention.Matches*:MlrecEmbedding.Matches*:MlrecResidualNorm.Matches*:MlrecMf.Matches*:Cuda.ScheduledAdamW*:FusedFeedForward.Matches*:MlrecLinear.Matches*:MlrecBatchNormMish.Matches*'
   grep -E "ERROR SUMMARY|Invalid|uninitialized" "$work/sanitizer.log" | head -10 | tee -a "$log"
 fi
 # Issue 5: the study's sequence models over 3 seeds on both protocols, the sweep, the tuned model.

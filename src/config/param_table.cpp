@@ -209,6 +209,13 @@ std::vector<ParamSpec> build_param_table() {
                           "elsewhere), torch, or auto (the default): torch until a GPU has tested and "
                           "measured mlrec's.")
                   .one_of({"auto", "torch", "mlrec"}));
+  t.push_back(MLREC_PARAM(model, embedding_backward,
+                          "The embedding tables' gradients on CUDA (every model that looks rows up: mf, "
+                          "mf_history, the sequence models): mlrec (one kernel per table after a memset, "
+                          "where built for the GPU: vector atomics, small tables summed in shared memory "
+                          "first), torch (ATen's index_add_ into a zeroed table), or auto (the default): "
+                          "torch until a GPU has tested and measured mlrec's.")
+                  .one_of({"auto", "torch", "mlrec"}));
   t.push_back(MLREC_PARAM(model, embedding_dim,
                           "Movie/position embedding size of the sequence models; divisible by "
                           "model.heads.").ge(1));

@@ -104,6 +104,7 @@ KernelChoices KernelChoices::from(const config::Config::Model& m) {
   k.batch_norm_mish_cuda = m.batch_norm != "torch";
   k.linear_cuda = m.linear != "torch";
   k.residual_norm_cuda = m.residual_norm == "mlrec";
+  k.embedding_backward_cuda = m.embedding_backward == "mlrec";
   return k;
 }
 
@@ -176,12 +177,17 @@ BehaviorSequenceTransformer::BehaviorSequenceTransformer(const config::Config::M
 
 torch::Tensor BehaviorSequenceTransformer::forward(const data::Batch& batch) {
   const int64_t length = batch.movies.size(1);
-  auto x = ops::lookup(movie_, batch.movies);  // [B, L, dim]
+  const auto backward = kernels_.embedding_backward_cuda ? ops::EmbeddingBackward::kMlrec
+                                                         : ops::EmbeddingBackward::kIndexAdd;
+  auto lookup = [&](torch::nn::Embedding& table, const torch::Tensor& indices) {
+    return ops::lookup(table, indices, backward);
+  };
+  auto x = lookup(movie_, batch.movies);  // [B, L, dim]
   copies_->refresh(ops::bf16_copies_apply(x, kernels_.linear_cuda));
   if (!item_side_.empty()) {
     auto codes = item_side_codes_.index_select(0, batch.movies.flatten().to(torch::kInt64))
                      .view({batch.movies.size(0), length, -1});
-    for (size_t f = 0; f < item_side_.size(); ++f) x = x + ops::lookup(item_side_[f], codes.select(2, int64_t(f)));
+    for (size_t f = 0; f < item_side_.size(); ++f) x = x + lookup(item_side_[f], codes.select(2, int64_t(f)));
   }
   // Positions 0..L-1 index the first L rows of the table: a slice, not a lookup.
   const auto& positions = position_->weight;
@@ -189,22 +195,22 @@ torch::Tensor BehaviorSequenceTransformer::forward(const data::Batch& batch) {
     // History tokens get positions 0..L-2 and their rating; the target token gets neither
     // (its rating is what we predict).
     auto history = x.narrow(1, 0, length - 1) + positions.narrow(0, 0, length - 1) +
-                   ops::lookup(rating_, batch.levels.narrow(1, 0, length - 1));
+                   lookup(rating_, batch.levels.narrow(1, 0, length - 1));
     x = torch::cat({history, x.narrow(1, length - 1, 1)}, 1);
   } else {
     x = x + positions.narrow(0, 0, length);
   }
   for (auto& layer : encoder_) x = layer(x, batch.pad_mask);
 
-  std::vector<torch::Tensor> parts = {x.flatten(1), ops::lookup(user_, batch.user)};
+  std::vector<torch::Tensor> parts = {x.flatten(1), lookup(user_, batch.user)};
   if (sex_) {
-    parts.push_back(ops::lookup(sex_, batch.features.select(1, 0)));
-    parts.push_back(ops::lookup(age_, batch.features.select(1, 1)));
-    parts.push_back(ops::lookup(occupation_, batch.features.select(1, 2)));
+    parts.push_back(lookup(sex_, batch.features.select(1, 0)));
+    parts.push_back(lookup(age_, batch.features.select(1, 1)));
+    parts.push_back(lookup(occupation_, batch.features.select(1, 2)));
   }
   if (!user_side_.empty()) {
     auto codes = user_side_codes_.index_select(0, batch.user.to(torch::kInt64));
-    for (size_t f = 0; f < user_side_.size(); ++f) parts.push_back(ops::lookup(user_side_[f], codes.select(1, int64_t(f))));
+    for (size_t f = 0; f < user_side_.size(); ++f) parts.push_back(lookup(user_side_[f], codes.select(1, int64_t(f))));
   }
   // On CUDA the MLP's input and its first weight zero-padded to aligned rows (aligned_columns);
   // a bf16 copy of that weight is kept at the padded width.

@@ -11,7 +11,8 @@ MatrixFactorizationWithHistory::MatrixFactorizationWithHistory(const config::Con
                                                                const data::DatasetInfo& data)
     : range_(RatingRange::from(data)),
       rating_min_(data.rating_min),
-      rating_step_(data.rating_step) {
+      rating_step_(data.rating_step),
+      embedding_backward_(embedding_backward(options)) {
   user_ = register_padded_embedding(*this, "user", data.num_users + 1, options.factors, options.embedding_init_std);
   item_ = register_padded_embedding(*this, "item", data.num_movies + 1, options.factors, options.embedding_init_std);
   user_bias_ = register_padded_embedding(*this, "user_bias", data.num_users + 1, 1, options.bias_init_std);
@@ -29,23 +30,27 @@ std::pair<torch::Tensor, torch::Tensor> MatrixFactorizationWithHistory::user_sid
   const auto present = batch.pad_mask.narrow(1, 0, history).logical_not().to(torch::kFloat32);  // [B, H]
   const auto rating = batch.levels.narrow(1, 0, history).to(torch::kFloat32).sub(1).mul(rating_step_).add(rating_min_);
   const auto count = present.sum(1, /*keepdim=*/true).clamp_min(1);
-  const auto user_bias = ops::lookup(user_bias_, batch.user);  // [B, 1]
+  auto lookup = [this](torch::nn::Embedding& table, const torch::Tensor& indices) {
+    return ops::lookup(table, indices, embedding_backward_);
+  };
+  const auto user_bias = lookup(user_bias_, batch.user);  // [B, 1]
   // How far each rating just given was from what the biases alone predict for it (0 where padded).
   const auto expected =
-      torch::sigmoid(ops::lookup(item_bias_, movies).squeeze(2) + user_bias) * (range_.high - range_.low) + range_.low;
+      torch::sigmoid(lookup(item_bias_, movies).squeeze(2) + user_bias) * (range_.high - range_.low) + range_.low;
   const auto deviation = (rating - expected) * present;
   // Padded positions look up row 0, the padding row, which stays zero.
   const auto implicit =
-      (ops::lookup(history_item_, movies) + deviation.unsqueeze(2) * ops::lookup(history_rating_, movies)).sum(1) /
+      (lookup(history_item_, movies) + deviation.unsqueeze(2) * lookup(history_rating_, movies)).sum(1) /
       count.sqrt();
   const auto recency = (deviation * recency_weight_.unsqueeze(0)).sum(1);
-  return {ops::lookup(user_, batch.user) + implicit, user_bias.squeeze(1) + recency};
+  return {lookup(user_, batch.user) + implicit, user_bias.squeeze(1) + recency};
 }
 
 torch::Tensor MatrixFactorizationWithHistory::forward(const data::Batch& batch) {
   const auto item = batch.movies.select(1, batch.movies.size(1) - 1);  // the target movie
   const auto [factor, offset] = user_side(batch);
-  const auto score = (factor * ops::lookup(item_, item)).sum(1) + offset + ops::lookup(item_bias_, item).squeeze(1);
+  const auto score = (factor * ops::lookup(item_, item, embedding_backward_)).sum(1) + offset +
+                     ops::lookup(item_bias_, item, embedding_backward_).squeeze(1);
   return torch::sigmoid(score) * (range_.high - range_.low) + range_.low;
 }
 

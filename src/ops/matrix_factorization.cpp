@@ -60,14 +60,15 @@ bool mf_kernels_support(const MfTables& t, const torch::Tensor& user) {
 }
 
 torch::Tensor mf_predict(const MfTables& t, const torch::Tensor& user, const torch::Tensor& item, double low,
-                         double high, bool use_kernels) {
+                         double high, bool use_kernels, EmbeddingBackward embedding_backward) {
   RECORD_FUNCTION("mlrec::mf_predict", std::vector<c10::IValue>({user, item}));
   if (use_kernels && mf_kernels_support(t, user)) {
     return MfPredictCuda::apply(t.user_factors->weight, t.item_factors->weight, t.user_bias->weight,
                                 t.item_bias->weight, user, item, low, high - low, padding_of(t.user_factors));
   }
-  auto dot = (lookup(t.user_factors, user) * lookup(t.item_factors, item)).sum(1);
-  auto score = dot + lookup(t.user_bias, user).squeeze(1) + lookup(t.item_bias, item).squeeze(1);
+  const auto b = embedding_backward;
+  auto dot = (lookup(t.user_factors, user, b) * lookup(t.item_factors, item, b)).sum(1);
+  auto score = dot + lookup(t.user_bias, user, b).squeeze(1) + lookup(t.item_bias, item, b).squeeze(1);
   return torch::sigmoid(score) * (high - low) + low;
 }
 

@@ -67,6 +67,26 @@ inline void expect_trains_as_torchs_ops(const std::string& key, const std::strin
   EXPECT_NEAR(with_kernels.best.mae, with_torch.best.mae, 0.05) << key;
 }
 
+// MF on the small dataset for 3 epochs, once with `ours` and once with `theirs` (settings): the
+// run with ours must capture its step into a CUDA graph and train as the other does, epoch by
+// epoch (atomic additions that differ in order only).
+inline void expect_mf_trains_alike(const std::vector<std::string>& ours, const std::vector<std::string>& theirs) {
+  TempDir dir;
+  write_small_dataset(dir);
+  auto with = [](std::vector<std::string> settings) {
+    settings.insert(settings.begin(), "train.patience=0");
+    return settings;
+  };
+  const auto a = train_small_on_cuda(dir, "mf", with(ours));
+  const auto b = train_small_on_cuda(dir, "mf", with(theirs));
+  ASSERT_TRUE(a.fit.cuda_graph);
+  ASSERT_EQ(a.fit.epochs.size(), b.fit.epochs.size());
+  for (size_t e = 0; e < b.fit.epochs.size(); ++e) {
+    EXPECT_NEAR(a.fit.epochs[e].train_loss, b.fit.epochs[e].train_loss, 1e-4) << "epoch " << e + 1;
+    EXPECT_NEAR(a.fit.epochs[e].valid.mae, b.fit.epochs[e].valid.mae, 1e-4) << "epoch " << e + 1;
+  }
+}
+
 // Whether `y` came out of the autograd function `name` (one of mlrec's kernels): the tests of a
 // kernel must fail when a condition sends its case to torch's ops instead.
 inline std::string node_name(const torch::Tensor& y) { return y.grad_fn() ? y.grad_fn()->name() : "no autograd node"; }

@@ -86,6 +86,7 @@ struct Config {
     std::string batch_norm = "auto";
     std::string linear = "auto";
     std::string mf_kernel = "auto";          // MF's prediction: auto | torch | mlrec
+    std::string embedding_backward = "auto"; // the lookups' backward on CUDA: auto | torch | mlrec
     int embedding_dim = 120;
     int heads = 12;
     int ff_dim = 2048;

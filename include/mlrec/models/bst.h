@@ -27,10 +27,11 @@ struct KernelChoices {
   bool batch_norm_mish_cuda = true;
   bool linear_cuda = true;
   bool residual_norm_cuda = false;
+  bool embedding_backward_cuda = false;  // the lookups' backward by mlrec's kernel (ops/embedding.h)
   /// From model.*: auto means mlrec's kernels wherever they were measured faster than torch's
   /// ops, which is everywhere they exist (the CPU: 2-core machine; CUDA: H200, BENCHMARKS.md),
-  /// but for the residual steps' kernel, which no GPU has run yet; and on CUDA the attention's
-  /// first version, until a GPU has measured its rewrite.
+  /// but for the residual steps' and the embeddings' kernels, which no GPU has run yet; and on
+  /// CUDA the attention's first version, until a GPU has measured its rewrite.
   static KernelChoices from(const config::Config::Model& options);
 };
 

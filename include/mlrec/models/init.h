@@ -2,7 +2,16 @@
 
 #include <torch/torch.h>
 
+#include "mlrec/config/config.h"
+#include "mlrec/ops/embedding.h"
+
 namespace mlrec::models {
+
+/// model.embedding_backward as the lookups take it (auto: index_add_ until a GPU has tested and
+/// measured mlrec's kernel).
+inline ops::EmbeddingBackward embedding_backward(const config::Config::Model& options) {
+  return options.embedding_backward == "mlrec" ? ops::EmbeddingBackward::kMlrec : ops::EmbeddingBackward::kIndexAdd;
+}
 
 /// N(0, std) with the padding row zeroed, as nn.Embedding(padding_idx=...) initialises.
 inline void init_embedding(torch::Tensor& weight, double std, int64_t padding_idx = -1) {

@@ -2,6 +2,7 @@
 
 #include "mlrec/config/config.h"
 #include "mlrec/models/model.h"
+#include "mlrec/ops/embedding.h"
 
 namespace mlrec::models {
 
@@ -20,6 +21,7 @@ class MatrixFactorization : public RatingModel {
  private:
   RatingRange range_;
   bool use_kernels_;  // model.mf_kernel: mlrec's CUDA kernels where they apply (ops/matrix_factorization.h)
+  ops::EmbeddingBackward embedding_backward_;  // model.embedding_backward, for torch's ops
   torch::nn::Embedding user_{nullptr}, item_{nullptr}, user_bias_{nullptr}, item_bias_{nullptr};
 };
 

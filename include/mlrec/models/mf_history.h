@@ -2,6 +2,7 @@
 
 #include "mlrec/config/config.h"
 #include "mlrec/models/model.h"
+#include "mlrec/ops/embedding.h"
 
 namespace mlrec::models {
 
@@ -38,6 +39,7 @@ class MatrixFactorizationWithHistory : public RatingModel {
   double rating_min_, rating_step_;
   torch::nn::Embedding user_{nullptr}, item_{nullptr}, user_bias_{nullptr}, item_bias_{nullptr};
   torch::nn::Embedding history_item_{nullptr}, history_rating_{nullptr};
+  ops::EmbeddingBackward embedding_backward_;  // model.embedding_backward
   torch::Tensor recency_weight_;  // [L - 1], position 0 the oldest
 };
 

@@ -5,6 +5,8 @@
 
 #include <torch/nn/modules/embedding.h>
 
+#include "mlrec/ops/embedding.h"
+
 namespace mlrec::ops {
 
 /// The four tables of an MF model: user and item factors [rows, F], their biases [rows, 1].
@@ -21,8 +23,10 @@ bool mf_kernels_support(const MfTables& tables, const torch::Tensor& user);
 
 /// sigmoid(U[user] . I[item] + bu[user] + bi[item]) * (high - low) + low for each sample, with
 /// its gradients to the four tables (none to their padding rows). `use_kernels` asks for mlrec's
-/// kernels where mf_kernels_support says they apply.
+/// kernels where mf_kernels_support says they apply; torch's ops look the rows up with
+/// `embedding_backward`.
 torch::Tensor mf_predict(const MfTables& tables, const torch::Tensor& user, const torch::Tensor& item, double low,
-                         double high, bool use_kernels);
+                         double high, bool use_kernels,
+                         EmbeddingBackward embedding_backward = EmbeddingBackward::kIndexAdd);
 
 }  // namespace mlrec::ops

@@ -8,6 +8,7 @@
 #include "mlrec/ops/cuda_kernels.h"
 #include "ops/cuda/batch_norm_mish_kernels.h"
 #include "ops/cuda/column_sums_kernels.h"
+#include "ops/cuda/embedding_kernels.h"
 #include "ops/cuda/gelu_dropout_kernels.h"
 #include "ops/cuda/kernel_image.h"
 #include "ops/cuda/layer_norm_kernels.h"
@@ -120,6 +121,8 @@ at::Tensor short_attention_v1_backward_cuda(const at::Tensor&, const at::Tensor&
                                             const at::Tensor&, int64_t, double, double) {
   not_built(__func__);
 }
+
+at::Tensor embedding_backward_cuda(const at::Tensor&, const at::Tensor&, int64_t, int64_t) { not_built(__func__); }
 
 }  // namespace detail
 }  // namespace mlrec::ops

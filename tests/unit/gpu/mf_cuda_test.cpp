@@ -77,18 +77,7 @@ TEST_F(MlrecMf, MatchesTorchsOpsAndTheirGradients) {
 
 // The whole MF run, graphed: the kernels capture into the step's graph and train as torch's ops
 // (the atomic adds differ in order only).
-TEST_F(MlrecMf, TrainsMfAsTorchsOpsDo) {
-  TempDir dir;
-  write_small_dataset(dir);
-  const auto ours = train_small_on_cuda(dir, "mf", {"train.patience=0", "model.mf_kernel=mlrec"});
-  const auto theirs = train_small_on_cuda(dir, "mf", {"train.patience=0", "model.mf_kernel=torch"});
-  ASSERT_TRUE(ours.fit.cuda_graph);
-  ASSERT_EQ(ours.fit.epochs.size(), theirs.fit.epochs.size());
-  for (size_t e = 0; e < theirs.fit.epochs.size(); ++e) {
-    EXPECT_NEAR(ours.fit.epochs[e].train_loss, theirs.fit.epochs[e].train_loss, 1e-4) << "epoch " << e + 1;
-    EXPECT_NEAR(ours.fit.epochs[e].valid.mae, theirs.fit.epochs[e].valid.mae, 1e-4) << "epoch " << e + 1;
-  }
-}
+TEST_F(MlrecMf, TrainsMfAsTorchsOpsDo) { expect_mf_trains_alike({"model.mf_kernel=mlrec"}, {"model.mf_kernel=torch"}); }
 
 }  // namespace
 }  // namespace mlrec

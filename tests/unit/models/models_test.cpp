@@ -5,6 +5,7 @@
 #include "mlrec/config/config.h"
 #include "mlrec/models/baseline.h"
 #include "mlrec/models/bst.h"
+#include "mlrec/models/init.h"
 #include "mlrec/models/registry.h"
 #include "mlrec/ops/short_attention.h"
 #include "support/synthetic_fixture.h"
@@ -183,12 +184,17 @@ TEST(Bst, AutoSelectsOnlyKernelsAGpuHasTestedAndMeasured) {
   // the fused residual steps.
   EXPECT_TRUE(choices.short_attention_v1);
   EXPECT_FALSE(choices.residual_norm_cuda);
+  EXPECT_FALSE(choices.embedding_backward_cuda);
+  EXPECT_EQ(embedding_backward(options), ops::EmbeddingBackward::kIndexAdd);  // MF's lookups too
   options.attention = "short";
   options.residual_norm = "mlrec";
+  options.embedding_backward = "mlrec";
   choices = KernelChoices::from(options);
   EXPECT_TRUE(choices.short_attention);
   EXPECT_FALSE(choices.short_attention_v1);
   EXPECT_TRUE(choices.residual_norm_cuda);
+  EXPECT_TRUE(choices.embedding_backward_cuda);
+  EXPECT_EQ(embedding_backward(options), ops::EmbeddingBackward::kMlrec);
   options.attention = "torch";
   EXPECT_FALSE(KernelChoices::from(options).short_attention);
 }
