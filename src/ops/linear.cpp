@@ -41,6 +41,7 @@ at::Tensor linear_forward_cuda(const at::Tensor& x, const at::Tensor& weight, co
               weight.size(1));
   product.rows = x.reshape({-1, x.size(-1)}).to(type);
   product.weight = copies ? weight_copy : weight.to(type);
+  product.weight_is_copy = copies;
   return at::addmm(copies ? bias_copy : bias.to(type), product.rows, product.weight.t());
 }
 
@@ -65,7 +66,12 @@ std::pair<at::Tensor, at::Tensor> linear_backward_cuda(const at::Tensor& grad_ro
 
 void save_linear_product(torch::autograd::AutogradContext* ctx, const LinearProduct& product,
                          std::vector<at::Tensor> more) {
-  more.insert(more.begin(), {product.rows, product.weight});
+  // A bf16 copy is refreshed in place by every forward, which bumps its version: saved as a
+  // variable, a second forward before this one's backward (gradient checkpointing, two forwards
+  // then one loss) would fail autograd's in-place check, though the copy then holds the same
+  // values (no optimizer step between a forward and its backward). It is kept aside instead.
+  more.insert(more.begin(), {product.rows, product.weight_is_copy ? at::Tensor() : product.weight});
+  if (product.weight_is_copy) ctx->saved_data["weight_copy"] = product.weight;
   ctx->save_for_backward(more);
   ctx->saved_data["input_sizes"] = product.input_sizes;
   ctx->saved_data["input_type"] = static_cast<int64_t>(product.input_type);
@@ -73,9 +79,13 @@ void save_linear_product(torch::autograd::AutogradContext* ctx, const LinearProd
 }
 
 LinearProduct saved_linear_product(torch::autograd::AutogradContext* ctx, const std::vector<at::Tensor>& saved) {
-  return {saved[0], saved[1], ctx->saved_data["input_sizes"].toIntVector(),
+  const bool copy = !saved[1].defined();
+  return {saved[0],
+          copy ? ctx->saved_data["weight_copy"].toTensor() : saved[1],
+          ctx->saved_data["input_sizes"].toIntVector(),
           static_cast<at::ScalarType>(ctx->saved_data["input_type"].toInt()),
-          ctx->saved_data["weight_columns"].toInt()};
+          ctx->saved_data["weight_columns"].toInt(),
+          copy};
 }
 
 std::vector<int64_t> output_sizes(const LinearProduct& product, int64_t out) {

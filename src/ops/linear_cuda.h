@@ -25,6 +25,7 @@ struct LinearProduct {
   std::vector<int64_t> input_sizes;
   at::ScalarType input_type;
   int64_t weight_columns;  // the parameter's: fewer than `weight`'s where that is a widened bf16 copy
+  bool weight_is_copy = false;  // `weight` is an ops::Bf16Copies buffer, refreshed in place each forward
 };
 
 /// Saves `product` for backward: its tensors become saved variables 0 and 1, `more` follow.
