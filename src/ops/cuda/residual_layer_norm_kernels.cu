@@ -44,11 +44,6 @@ __device__ __forceinline__ float warp_sum(float v) {
   return v;
 }
 
-// Bit t set: element first + t is kept.
-__device__ __forceinline__ uint32_t keep_bits_from(uint64_t seed, uint64_t offset, int64_t first, uint32_t threshold) {
-  return static_cast<uint32_t>(philox::keep_bits(seed, offset, static_cast<uint64_t>(first), kPerLane, threshold));
-}
-
 template <typename T>
 __global__ void dropout_add_layer_norm_forward(const float* __restrict__ x, const T* __restrict__ a,
                                                const float* __restrict__ weight, const float* __restrict__ bias,
@@ -71,7 +66,11 @@ __global__ void dropout_add_layer_norm_forward(const float* __restrict__ x, cons
   if (row >= rows) return;
   const int first = lane * kPerLane;
   const int64_t base = row * dim;
-  const uint32_t keep = dropout && first < dim ? keep_bits_from(seed, offset, base + first, threshold) : 0xFFu;
+  // bit t: element first + t is kept
+  const uint32_t keep =
+      dropout && first < dim
+          ? static_cast<uint32_t>(philox::keep_bits(seed, offset, base + first, kPerLane, threshold))
+          : 0xFFu;
   float v[kPerLane];
   float sum = 0.f;
 #pragma unroll
@@ -142,7 +141,11 @@ __global__ void dropout_add_layer_norm_backward(const float* __restrict__ grad_y
       sum_g_xhat += g[t] * xhat[t];
     }
     const float mean_g = warp_sum(sum_g) / dim, mean_g_xhat = warp_sum(sum_g_xhat) / dim;
-    const uint32_t keep = dropout && first < dim ? keep_bits_from(seed, offset, base + first, threshold) : 0xFFu;
+    // bit t: element first + t is kept
+    const uint32_t keep =
+        dropout && first < dim
+            ? static_cast<uint32_t>(philox::keep_bits(seed, offset, base + first, kPerLane, threshold))
+            : 0xFFu;
 #pragma unroll
     for (int t = 0; t < kPerLane; ++t) {
       const int j = first + t;

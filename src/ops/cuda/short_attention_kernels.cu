@@ -236,6 +236,25 @@ void check_inputs(const at::Tensor& qkv, int64_t heads) {
               " tokens");
 }
 
+// The one choice of instantiation both directions make: calls launch(T*, bound) with the
+// kernels' element type for qkv (float or __nv_bfloat16; the pointer only carries the type) and
+// the row bound for the window, as std::integral_constant<int, kShortRows or kMaxLength>.
+template <typename Launch>
+void with_kernel_types(const at::Tensor& qkv, Launch&& launch) {
+  auto by_length = [&](auto* type) {
+    if (qkv.size(1) <= kShortRows) {
+      launch(type, std::integral_constant<int, kShortRows>{});
+    } else {
+      launch(type, std::integral_constant<int, kMaxLength>{});
+    }
+  };
+  if (qkv.scalar_type() == at::kBFloat16) {
+    by_length(static_cast<__nv_bfloat16*>(nullptr));
+  } else {
+    by_length(static_cast<float*>(nullptr));
+  }
+}
+
 Dropout dropout_of(double p) {
   Dropout d;
   if (p > 0) {
@@ -276,21 +295,14 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> short_attention_forward_cuda(
     philox = generator->philox_cuda_state(4);  // one Philox block per subsequence
   }
   const size_t shared = sizeof(float) * static_cast<size_t>(forward_shared_floats(length, dim, heads));
-  auto launch = [&](auto kernel, auto* type) {
+  with_kernel_types(qkv, [&](auto* type, auto bound) {
     using T = std::remove_pointer_t<decltype(type)>;
-    kernel<<<static_cast<unsigned>(batch), kThreads, shared, at::cuda::getCurrentCUDAStream()>>>(
+    const auto stream = at::cuda::getCurrentCUDAStream();
+    attention_forward<T, bound()><<<static_cast<unsigned>(batch), kThreads, shared, stream>>>(
         elements<T>(qkv), pad.data_ptr<bool>(), elements<T>(out), probs.data_ptr<float>(), static_cast<int>(length),
         static_cast<int>(heads), static_cast<int>(head_dim), static_cast<float>(scale), dropout, philox,
         dropout.on ? rng_used.data_ptr<int64_t>() : nullptr);
-  };
-  const bool bf16 = qkv.scalar_type() == at::kBFloat16;
-  if (length <= kShortRows) {
-    bf16 ? launch(attention_forward<__nv_bfloat16, kShortRows>, static_cast<__nv_bfloat16*>(nullptr))
-         : launch(attention_forward<float, kShortRows>, static_cast<float*>(nullptr));
-  } else {
-    bf16 ? launch(attention_forward<__nv_bfloat16, kMaxLength>, static_cast<__nv_bfloat16*>(nullptr))
-         : launch(attention_forward<float, kMaxLength>, static_cast<float*>(nullptr));
-  }
+  });
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   return {out, probs, rng_used};
 }
@@ -311,21 +323,14 @@ at::Tensor short_attention_backward_cuda(const at::Tensor& grad_out, const at::T
   auto grad_qkv = at::empty_like(qkv);
   if (batch == 0) return grad_qkv;
   const size_t shared = sizeof(float) * static_cast<size_t>(backward_shared_floats(length, dim, heads));
-  auto launch = [&](auto kernel, auto* type) {
+  with_kernel_types(qkv, [&](auto* type, auto bound) {
     using T = std::remove_pointer_t<decltype(type)>;
-    kernel<<<static_cast<unsigned>(batch), kThreads, shared, at::cuda::getCurrentCUDAStream()>>>(
+    const auto stream = at::cuda::getCurrentCUDAStream();
+    attention_backward<T, bound()><<<static_cast<unsigned>(batch), kThreads, shared, stream>>>(
         elements<T>(grad), elements<T>(qkv), probs.data_ptr<float>(), elements<T>(grad_qkv), static_cast<int>(length),
         static_cast<int>(heads), static_cast<int>(head_dim), static_cast<float>(scale), dropout,
         dropout.on ? rng_used.data_ptr<int64_t>() : nullptr);
-  };
-  const bool bf16 = qkv.scalar_type() == at::kBFloat16;
-  if (length <= kShortRows) {
-    bf16 ? launch(attention_backward<__nv_bfloat16, kShortRows>, static_cast<__nv_bfloat16*>(nullptr))
-         : launch(attention_backward<float, kShortRows>, static_cast<float*>(nullptr));
-  } else {
-    bf16 ? launch(attention_backward<__nv_bfloat16, kMaxLength>, static_cast<__nv_bfloat16*>(nullptr))
-         : launch(attention_backward<float, kMaxLength>, static_cast<float*>(nullptr));
-  }
+  });
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   return grad_qkv;
 }
