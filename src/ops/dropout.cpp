@@ -21,15 +21,37 @@ MLREC_CPU_CLONES void apply_mask(const float* __restrict in, float* __restrict o
   }
 }
 
-// out = in * mask * scale over all elements, in parallel chunks.
+// bfloat16 (under bf16 autocast) as its bits: widening is a shift; narrowing rounds to nearest
+// even, as c10::BFloat16 does (a NaN stays a NaN: widened from bf16, its low bits are zero, so
+// the rounding cannot carry into the exponent). Every element is scaled and rounded and the mask
+// applied to the bits, so that the loop has no branch and GCC vectorises it.
+MLREC_CPU_CLONES void apply_mask_bf16(const uint16_t* __restrict in, uint16_t* __restrict out, uint32_t first,
+                                      uint32_t n, uint32_t seed_a, uint32_t seed_b, uint32_t threshold, float scale) {
+  for (uint32_t j = 0; j < n; ++j) {
+    const float x = __builtin_bit_cast(float, static_cast<uint32_t>(in[j]) << 16);
+    const uint32_t bits = __builtin_bit_cast(uint32_t, x * scale);
+    const uint32_t rounded = (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16;
+    const uint32_t keep = 0u - static_cast<uint32_t>(hash_mask::keep_hash(first + j, seed_a, seed_b) >= threshold);
+    out[j] = static_cast<uint16_t>(rounded & keep);
+  }
+}
+
+// out = in * mask * scale over all elements, in parallel chunks; float32 or bfloat16.
 torch::Tensor masked(const torch::Tensor& input, const hash_mask::Mask& mask) {
   auto x = input.contiguous();
   auto out = torch::empty_like(x);
-  const float* in = x.data_ptr<float>();
-  float* o = out.data_ptr<float>();
+  const bool bf16 = x.scalar_type() == torch::kBFloat16;
+  const void* in = x.data_ptr();
+  void* o = out.data_ptr();
   at::parallel_for(0, x.numel(), kGrain, [&](int64_t begin, int64_t end) {
-    apply_mask(in + begin, o + begin, static_cast<uint32_t>(begin), static_cast<uint32_t>(end - begin), mask.seed_a,
-               mask.seed_b, mask.threshold, mask.scale);
+    const auto first = static_cast<uint32_t>(begin), n = static_cast<uint32_t>(end - begin);
+    if (bf16) {
+      apply_mask_bf16(static_cast<const uint16_t*>(in) + begin, static_cast<uint16_t*>(o) + begin, first, n,
+                      mask.seed_a, mask.seed_b, mask.threshold, mask.scale);
+    } else {
+      apply_mask(static_cast<const float*>(in) + begin, static_cast<float*>(o) + begin, first, n, mask.seed_a,
+                 mask.seed_b, mask.threshold, mask.scale);
+    }
   });
   return out;
 }
@@ -79,7 +101,8 @@ hash_mask::Mask hash_mask::load(torch::autograd::AutogradContext* ctx) {
 torch::Tensor dropout(const torch::Tensor& input, double p, bool training) {
   RECORD_FUNCTION("mlrec::dropout", std::vector<c10::IValue>({input}));
   if (!training || p <= 0) return input;
-  if (!input.device().is_cpu() || input.scalar_type() != torch::kFloat32 || p >= 1 ||
+  const bool type = input.scalar_type() == torch::kFloat32 || input.scalar_type() == torch::kBFloat16;
+  if (!input.device().is_cpu() || !type || p >= 1 ||
       input.numel() >= (int64_t(1) << 32)) {
     return torch::dropout(input, p, training);
   }

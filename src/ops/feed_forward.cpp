@@ -19,22 +19,27 @@ namespace {
 // Rows per task: a few hundred KB of each operand.
 int64_t grain_rows(int64_t cols) { return std::max<int64_t>(1, (int64_t(1) << 16) / std::max<int64_t>(1, cols)); }
 
+// t: [rows, cols] contiguous float32, or bfloat16 under bf16 autocast (the GEMM's output); bias:
+// [cols] float32. The output and t's gradient are t's type; the bias gradient is float32.
 class BiasGeluDropout : public torch::autograd::Function<BiasGeluDropout> {
  public:
-  // t: [rows, cols] contiguous float32 (the GEMM's output), bias: [cols].
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& t,
                                const torch::Tensor& bias, double p) {
     const auto mask = hash_mask::draw(p);
     const auto b = bias.contiguous();
     auto y = torch::empty_like(t);
     const int64_t cols = t.size(1);
-    const float* tp = t.data_ptr<float>();
+    const bool bf16 = t.scalar_type() == torch::kBFloat16;
     const float* bp = b.data_ptr<float>();
-    float* yp = y.data_ptr<float>();
     at::parallel_for(0, t.size(0), grain_rows(cols), [&](int64_t begin, int64_t end) {
-      gelu_dropout_forward_rows(tp + begin * cols, bp, yp + begin * cols, end - begin, cols,
-                                static_cast<uint32_t>(begin * cols), mask.seed_a, mask.seed_b, mask.threshold,
-                                mask.scale);
+      const auto first = static_cast<uint32_t>(begin * cols);
+      if (bf16) {
+        gelu_dropout_forward_rows(bits(t) + begin * cols, bp, bits(y) + begin * cols, end - begin, cols, first,
+                                  mask.seed_a, mask.seed_b, mask.threshold, mask.scale);
+      } else {
+        gelu_dropout_forward_rows(t.data_ptr<float>() + begin * cols, bp, y.data_ptr<float>() + begin * cols,
+                                  end - begin, cols, first, mask.seed_a, mask.seed_b, mask.threshold, mask.scale);
+      }
     });
     ctx->save_for_backward({t, b});
     hash_mask::save(ctx, mask);
@@ -46,25 +51,34 @@ class BiasGeluDropout : public torch::autograd::Function<BiasGeluDropout> {
     const auto saved = ctx->get_saved_variables();
     const auto& t = saved[0];
     const auto& b = saved[1];
-    const auto grad_y = grads[0].contiguous();
+    const auto grad_y = grads[0].to(t.scalar_type()).contiguous();
     const auto mask = hash_mask::load(ctx);
     const int64_t cols = t.size(1);
+    const bool bf16 = t.scalar_type() == torch::kBFloat16;
     auto grad_t = torch::empty_like(t);
     // One bias-gradient row per thread, summed at the end.
-    auto partial = torch::zeros({at::get_num_threads(), cols}, t.options());
-    const float* gp = grad_y.data_ptr<float>();
-    const float* tp = t.data_ptr<float>();
+    auto partial = torch::zeros({at::get_num_threads(), cols}, b.options());
     const float* bp = b.data_ptr<float>();
-    float* op = grad_t.data_ptr<float>();
     float* pp = partial.data_ptr<float>();
     at::parallel_for(0, t.size(0), grain_rows(cols), [&](int64_t begin, int64_t end) {
       float* bias_grad = pp + at::get_thread_num() * cols;
-      gelu_dropout_backward_rows(gp + begin * cols, tp + begin * cols, bp, op + begin * cols, bias_grad, end - begin,
-                                 cols, static_cast<uint32_t>(begin * cols), mask.seed_a, mask.seed_b, mask.threshold,
-                                 mask.scale);
+      const auto first = static_cast<uint32_t>(begin * cols);
+      const int64_t at = begin * cols;
+      if (bf16) {
+        gelu_dropout_backward_rows(bits(grad_y) + at, bits(t) + at, bp, bits(grad_t) + at, bias_grad, end - begin,
+                                   cols, first, mask.seed_a, mask.seed_b, mask.threshold, mask.scale);
+      } else {
+        gelu_dropout_backward_rows(grad_y.data_ptr<float>() + at, t.data_ptr<float>() + at, bp,
+                                   grad_t.data_ptr<float>() + at, bias_grad, end - begin, cols, first, mask.seed_a,
+                                   mask.seed_b, mask.threshold, mask.scale);
+      }
     });
     return {grad_t, partial.sum(0), torch::Tensor()};
   }
+
+ private:
+  // A bfloat16 tensor's elements as their bits, the loops' view of them.
+  static uint16_t* bits(const torch::Tensor& bf16) { return reinterpret_cast<uint16_t*>(bf16.data_ptr()); }
 };
 
 // CUDA, after a product that is not mlrec's (model.linear = torch): GELU with dropout as one
@@ -123,9 +137,17 @@ bool float32(const torch::Tensor& x, const torch::Tensor& weight, const torch::T
          bias.scalar_type() == torch::kFloat32;
 }
 
+// Under CPU autocast to bf16 the product is bf16 (autocast casts mm's operands), and so are the
+// GELU and dropout loops; the bias, float32, is added in float32.
+bool autocast_bf16_cpu() {
+  return at::autocast::is_autocast_enabled(at::kCPU) &&
+         at::autocast::get_autocast_dtype(at::kCPU) == at::kBFloat16;
+}
+
 bool runs_fused_cpu(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
-  return x.device().is_cpu() && float32(x, weight, bias) && !at::autocast::is_autocast_enabled(at::kCPU) &&
-         x.numel() / std::max<int64_t>(1, x.size(-1)) * weight.size(0) < (int64_t(1) << 32);
+  const bool types = float32(x, weight, bias) && (!at::autocast::is_autocast_enabled(at::kCPU) || autocast_bf16_cpu());
+  const int64_t outputs = x.numel() / std::max<int64_t>(1, x.size(-1)) * weight.size(0);
+  return x.device().is_cpu() && types && outputs < (int64_t(1) << 32);  // the dropout counter is 32 bits
 }
 
 }  // namespace

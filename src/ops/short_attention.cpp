@@ -4,7 +4,6 @@
 
 #include <ATen/Parallel.h>
 #include <ATen/record_function.h>
-#include <ATen/autocast_mode.h>
 
 #include <cmath>
 
@@ -128,8 +127,8 @@ class ShortAttentionCpuFunction : public torch::autograd::Function<ShortAttentio
 };
 
 bool cpu_supports(const at::Tensor& qkv, int64_t heads) {
-  if (!qkv.device().is_cpu() || qkv.scalar_type() != at::kFloat || at::autocast::is_autocast_enabled(at::kCPU) ||
-      qkv.dim() != 3 || heads < 1 || qkv.size(2) % (3 * heads) != 0) {
+  const bool type = qkv.scalar_type() == at::kFloat || qkv.scalar_type() == at::kBFloat16;
+  if (!qkv.device().is_cpu() || !type || qkv.dim() != 3 || heads < 1 || qkv.size(2) % (3 * heads) != 0) {
     return false;
   }
   const int64_t length = qkv.size(1);
@@ -156,7 +155,10 @@ at::Tensor short_attention(const at::Tensor& qkv, const at::Tensor& pad_mask, in
                            ShortAttentionCuda cuda) {
   RECORD_FUNCTION("mlrec::short_attention", std::vector<c10::IValue>({qkv}));
   if (cpu_supports(qkv, heads)) {
-    return ShortAttentionCpuFunction::apply(qkv.contiguous(), pad_mask, heads, dropout_p);
+    // bf16 (the input projection's output under bf16 autocast) computed in float32 and returned
+    // in bf16: the output projection would cast it so anyway.
+    return ShortAttentionCpuFunction::apply(qkv.to(torch::kFloat32).contiguous(), pad_mask, heads, dropout_p)
+        .to(qkv.scalar_type());
   }
   TORCH_CHECK(short_attention_supports(qkv, heads), "short attention: unsupported input (",
               cuda_kernels_built() ? "needs CUDA, <= 32 tokens, a small model" : "built without CUDA kernels",

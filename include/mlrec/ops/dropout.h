@@ -3,8 +3,9 @@
 // derives each element's keep/drop decision from a counter-based hash of (a per-call seed drawn
 // from torch's default generator, the element's index), in one vectorised pass on torch's
 // OpenMP threads that also applies the mask; backward recomputes the mask instead of storing
-// it. Reproducible under torch::manual_seed, independent of the thread count. The keep decision compares a 32-bit hash with p * 2^32, so the drop
-// probability is p to within 2^-32. On CUDA and for non-float32 tensors it is torch::dropout.
+// it. Reproducible under torch::manual_seed, independent of the thread count. The keep decision
+// compares a 32-bit hash with p * 2^32, so the drop probability is p to within 2^-32. On the CPU
+// for float32 and bfloat16 tensors (bf16 autocast's); elsewhere torch::dropout.
 #pragma once
 
 #include <torch/torch.h>

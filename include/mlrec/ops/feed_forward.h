@@ -1,9 +1,10 @@
 // The first half of the transformer's feed-forward block, dropout(gelu(x W^T + b)), as one
 // function so that it can run fused (on the CPU and on CUDA).
 //
-// On the CPU (float32, no autocast) the product runs as a plain GEMM and the bias add, the
-// exact (erf) GELU and mlrec's hash dropout run as one vectorised pass over its [rows, ff_dim]
-// output; backward is one more pass that also sums the bias gradient. Composed of torch's ops,
+// On the CPU (float32 parameters and input; without autocast, or under bf16 autocast, where the
+// product and the pass's output and gradient are bfloat16, computed in float32) the product runs
+// as a plain GEMM and the bias add, the exact (erf) GELU and mlrec's hash dropout run as one
+// vectorised pass over its [rows, ff_dim] output; backward is one more pass that also sums the bias gradient. Composed of torch's ops,
 // the same work is five passes over that output forward and backward (addmm's bias copy, GELU,
 // dropout, their backwards) plus the bias-gradient sum: with the BST's ff_dim of 2,048 those
 // outputs are 84 MB per step each. Masks are the ones ops::dropout draws (same seed, same

@@ -10,7 +10,7 @@
 
 namespace mlrec::ops {
 
-/// Whether short_attention takes these inputs: float32 CPU tensors (no autocast) of at most 32
+/// Whether short_attention takes these inputs: float32 or bfloat16 CPU tensors of at most 32
 /// tokens; or, in a build with the CUDA kernels, CUDA tensors of at most 32 tokens whose
 /// sample fits 48 KiB of shared memory.
 bool short_attention_supports(const at::Tensor& qkv, int64_t heads);
@@ -21,11 +21,11 @@ bool short_attention_supports(const at::Tensor& qkv, int64_t heads);
 /// GPU has tested and measured kV2.
 enum class ShortAttentionCuda { kV2, kV1 };
 
-/// qkv: [B, L, 3 * dim] as an input projection packs query, key and value (on CUDA any float
-/// dtype, computed in fp32); pad_mask: bool [B, L], true where a key is padding. Returns
-/// softmax(q k^T / sqrt(head_dim), padded keys masked) with dropout, times v, as [B, L, dim]:
-/// with kV2 bfloat16 for bfloat16 qkv (as torch's attention returns under bf16 autocast), else
-/// float32. Differentiable with respect to qkv.
+/// qkv: [B, L, 3 * dim] as an input projection packs query, key and value (computed in fp32);
+/// pad_mask: bool [B, L], true where a key is padding. Returns softmax(q k^T / sqrt(head_dim),
+/// padded keys masked) with dropout, times v, as [B, L, dim]: on the CPU and with kV2 bfloat16
+/// for bfloat16 qkv (as torch's attention returns under bf16 autocast), else float32.
+/// Differentiable with respect to qkv.
 at::Tensor short_attention(const at::Tensor& qkv, const at::Tensor& pad_mask, int64_t heads, double dropout_p,
                            ShortAttentionCuda cuda = ShortAttentionCuda::kV2);
 

@@ -62,45 +62,89 @@ MLREC_INLINE float normal_cdf(float v, float e) {
   return v < 0.0f ? half_q : 1.0f - half_q;
 }
 
-}  // namespace
+// bfloat16 as its bits: widening is a shift; narrowing rounds to nearest even as c10::BFloat16
+// does for every float but a NaN with payload in its low bits (none arises here: a NaN comes from
+// a bf16 NaN's bits, or is the default NaN).
+MLREC_INLINE float widen(float x) { return x; }
+MLREC_INLINE float widen(uint16_t x) { return __builtin_bit_cast(float, static_cast<uint32_t>(x) << 16); }
+MLREC_INLINE uint32_t bf16_bits(float x) {
+  const uint32_t bits = __builtin_bit_cast(uint32_t, x);
+  return (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16;
+}
 
-MLREC_CPU_CLONES void gelu_dropout_forward_rows(const float* __restrict t, const float* __restrict bias,
-                                                float* __restrict y, int64_t rows, int64_t cols, uint32_t first,
-                                                uint32_t seed_a, uint32_t seed_b, uint32_t threshold, float scale) {
+// keep ? x : 0 in the output's type. The bf16 form selects on the bits (a branch-free mask),
+// the form GCC vectorises.
+MLREC_INLINE void store(float* out, float x, bool keep) { *out = keep ? x : 0.0f; }
+MLREC_INLINE void store(uint16_t* out, float x, bool keep) {
+  *out = static_cast<uint16_t>(bf16_bits(x) & (0u - static_cast<uint32_t>(keep)));
+}
+
+// The loops of both element types (float, or uint16_t for bfloat16), computing in float.
+template <typename T>
+MLREC_INLINE void forward_rows(const T* __restrict t, const float* __restrict bias, T* __restrict y, int64_t rows,
+                               int64_t cols, uint32_t first, uint32_t seed_a, uint32_t seed_b, uint32_t threshold,
+                               float scale) {
   for (int64_t i = 0; i < rows; ++i) {
-    const float* ti = t + i * cols;
-    float* yi = y + i * cols;
+    const T* ti = t + i * cols;
+    T* yi = y + i * cols;
     const uint32_t row_first = first + static_cast<uint32_t>(i * cols);
     for (int64_t j = 0; j < cols; ++j) {
-      const float v = ti[j] + bias[j];
+      const float v = widen(ti[j]) + bias[j];
       const float gelu = v < kLeftTail ? 0.0f : v * normal_cdf(v, exp_nonpositive(-0.5f * v * v));
       const bool keep = hash_mask::keep_hash(row_first + static_cast<uint32_t>(j), seed_a, seed_b) >= threshold;
-      yi[j] = keep ? gelu * scale : 0.0f;
+      store(yi + j, gelu * scale, keep);
     }
   }
 }
 
-MLREC_CPU_CLONES void gelu_dropout_backward_rows(const float* __restrict grad_y, const float* __restrict t,
-                                                 const float* __restrict bias, float* __restrict grad_t,
-                                                 float* __restrict bias_grad, int64_t rows, int64_t cols,
-                                                 uint32_t first, uint32_t seed_a, uint32_t seed_b,
-                                                 uint32_t threshold, float scale) {
+template <typename T>
+MLREC_INLINE void backward_rows(const T* __restrict grad_y, const T* __restrict t, const float* __restrict bias,
+                                T* __restrict grad_t, float* __restrict bias_grad, int64_t rows, int64_t cols,
+                                uint32_t first, uint32_t seed_a, uint32_t seed_b, uint32_t threshold, float scale) {
   for (int64_t i = 0; i < rows; ++i) {
-    const float* gi = grad_y + i * cols;
-    const float* ti = t + i * cols;
-    float* oi = grad_t + i * cols;
+    const T* gi = grad_y + i * cols;
+    const T* ti = t + i * cols;
+    T* oi = grad_t + i * cols;
     const uint32_t row_first = first + static_cast<uint32_t>(i * cols);
     for (int64_t j = 0; j < cols; ++j) {
-      const float v = ti[j] + bias[j];
+      const float v = widen(ti[j]) + bias[j];
       const float e = exp_nonpositive(-0.5f * v * v);
       // d/dv [v Phi(v)] = Phi(v) + v phi(v)
       const float derivative = v < kLeftTail ? 0.0f : normal_cdf(v, e) + v * e * kInvSqrt2Pi;
       const bool keep = hash_mask::keep_hash(row_first + static_cast<uint32_t>(j), seed_a, seed_b) >= threshold;
-      const float g = keep ? gi[j] * scale * derivative : 0.0f;
-      oi[j] = g;
-      bias_grad[j] += g;
+      const float g = widen(gi[j]) * scale * derivative;
+      store(oi + j, g, keep);
+      bias_grad[j] += keep ? g : 0.0f;  // the unrounded gradient, as float32 sums it
     }
   }
+}
+
+}  // namespace
+
+MLREC_CPU_CLONES void gelu_dropout_forward_rows(const float* t, const float* bias, float* y, int64_t rows,
+                                                int64_t cols, uint32_t first, uint32_t seed_a, uint32_t seed_b,
+                                                uint32_t threshold, float scale) {
+  forward_rows(t, bias, y, rows, cols, first, seed_a, seed_b, threshold, scale);
+}
+
+MLREC_CPU_CLONES void gelu_dropout_forward_rows(const uint16_t* t, const float* bias, uint16_t* y, int64_t rows,
+                                                int64_t cols, uint32_t first, uint32_t seed_a, uint32_t seed_b,
+                                                uint32_t threshold, float scale) {
+  forward_rows(t, bias, y, rows, cols, first, seed_a, seed_b, threshold, scale);
+}
+
+MLREC_CPU_CLONES void gelu_dropout_backward_rows(const float* grad_y, const float* t, const float* bias,
+                                                 float* grad_t, float* bias_grad, int64_t rows, int64_t cols,
+                                                 uint32_t first, uint32_t seed_a, uint32_t seed_b,
+                                                 uint32_t threshold, float scale) {
+  backward_rows(grad_y, t, bias, grad_t, bias_grad, rows, cols, first, seed_a, seed_b, threshold, scale);
+}
+
+MLREC_CPU_CLONES void gelu_dropout_backward_rows(const uint16_t* grad_y, const uint16_t* t, const float* bias,
+                                                 uint16_t* grad_t, float* bias_grad, int64_t rows, int64_t cols,
+                                                 uint32_t first, uint32_t seed_a, uint32_t seed_b,
+                                                 uint32_t threshold, float scale) {
+  backward_rows(grad_y, t, bias, grad_t, bias_grad, rows, cols, first, seed_a, seed_b, threshold, scale);
 }
 
 }  // namespace mlrec::ops

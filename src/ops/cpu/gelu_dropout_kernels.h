@@ -11,10 +11,18 @@ namespace mlrec::ops {
 /// every element). GELU is the exact (erf) form.
 void gelu_dropout_forward_rows(const float* t, const float* bias, float* y, int64_t rows, int64_t cols,
                                uint32_t first, uint32_t seed_a, uint32_t seed_b, uint32_t threshold, float scale);
+/// The same for bfloat16 t and y (their bits), computed in float32 and rounded to nearest even.
+void gelu_dropout_forward_rows(const uint16_t* t, const float* bias, uint16_t* y, int64_t rows, int64_t cols,
+                               uint32_t first, uint32_t seed_a, uint32_t seed_b, uint32_t threshold, float scale);
 
 /// grad_t = keep ? grad_y * scale * gelu'(t + bias) : 0 with the forward's mask, and adds each
 /// column's sum of grad_t to bias_grad[j].
 void gelu_dropout_backward_rows(const float* grad_y, const float* t, const float* bias, float* grad_t,
+                                float* bias_grad, int64_t rows, int64_t cols, uint32_t first, uint32_t seed_a,
+                                uint32_t seed_b, uint32_t threshold, float scale);
+/// The same for bfloat16 grad_y, t and grad_t (their bits); bias_grad sums the float32 values
+/// before rounding.
+void gelu_dropout_backward_rows(const uint16_t* grad_y, const uint16_t* t, const float* bias, uint16_t* grad_t,
                                 float* bias_grad, int64_t rows, int64_t cols, uint32_t first, uint32_t seed_a,
                                 uint32_t seed_b, uint32_t threshold, float scale);
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 namespace mlrec::ops {
 namespace {
 
@@ -51,6 +53,43 @@ TEST(Dropout, NonContiguousInputIsHandled) {
   auto y = ops::dropout(x, 0.2, true);
   EXPECT_EQ(y.sizes(), x.sizes());
   EXPECT_GT((y == 0).sum().item<int64_t>(), 0);
+}
+
+// Under bf16 autocast the tensors are bfloat16: the same mask as for float32 (the element's
+// index decides), applied in float32 and rounded as a cast to bfloat16 rounds.
+TEST(Dropout, Bf16TakesTheFloat32MaskAndRoundsAsACastDoes) {
+  auto x = (torch::randn({257, 129}) * 1e3).to(torch::kBFloat16);
+  const float big = 3.3e38f;  // near bf16's largest: scaled by 1 / 0.7 it rounds to infinity
+  auto flat = x.view({-1});
+  flat[0] = INFINITY;
+  flat[1] = -INFINITY;
+  flat[2] = big;
+  flat[3] = -big;
+  flat[4] = 1.00390625f;  // 1 + 2^-8: times 1 / 0.7 lands between bf16 values
+  x.requires_grad_();
+  torch::manual_seed(11);
+  auto y = ops::dropout(x, 0.3, true);
+  torch::manual_seed(11);
+  auto expected = ops::dropout(x.detach().to(torch::kFloat32), 0.3, true).to(torch::kBFloat16);
+  ASSERT_EQ(y.scalar_type(), torch::kBFloat16);
+  EXPECT_TRUE(torch::equal(y, expected));
+  const double dropped = (y == 0).to(torch::kFloat64).mean().item<double>();
+  EXPECT_NEAR(dropped, 0.3, 0.02);
+
+  auto upstream = torch::randn_like(y);
+  (y.to(torch::kFloat32) * upstream.to(torch::kFloat32)).sum().backward();
+  ASSERT_EQ(x.grad().scalar_type(), torch::kBFloat16);
+  const auto kept = (expected != 0).to(torch::kFloat32);
+  EXPECT_TRUE(torch::equal(x.grad(), (upstream.to(torch::kFloat32) * kept * (1.0f / 0.7f)).to(torch::kBFloat16)));
+}
+
+TEST(Dropout, Bf16KeepsNaNs) {
+  auto x = torch::full({1000}, NAN, torch::kBFloat16);
+  torch::manual_seed(12);
+  auto y = ops::dropout(x, 0.5, true);
+  torch::manual_seed(12);
+  auto kept = ops::dropout(torch::ones({1000}), 0.5, true) != 0;
+  EXPECT_TRUE(torch::equal(torch::isnan(y), kept));
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "mlrec/ops/dropout.h"
+#include "mlrec/train/autocast.h"
 
 namespace mlrec::ops {
 namespace {
@@ -98,6 +99,38 @@ TEST(LinearGeluDropout, SameResultOnOneThreadAndOnSeveral) {
   torch::set_num_threads(threads);
   EXPECT_TRUE(torch::equal(one[0], several[0]));
   EXPECT_TRUE(torch::allclose(one[1], several[1], 1e-5, 1e-5));  // bias sums in another order
+}
+
+// Under bf16 autocast on the CPU: the product in bf16 (as autocast casts it), then the pass in
+// float32 on it with the float32 bias, rounded to bf16, with ops::dropout's mask. The reference
+// composes torch's GELU, which differs from mlrec's in the last float bits: a bf16 rounding
+// apart at most.
+TEST(LinearGeluDropout, UnderBf16AutocastIsTheFloat32PassOnTheBf16Product) {
+  auto a = make_inputs(5);
+  auto b = make_inputs(5);
+  auto upstream = torch::randn({3, 7, 300}).to(torch::kBFloat16);
+  torch::Tensor fused;
+  {
+    train::AutocastGuard autocast(true, torch::kCPU);
+    torch::manual_seed(6);
+    fused = linear_gelu_dropout(a.x, a.w, a.b, 0.3, true);
+  }
+  torch::manual_seed(6);
+  auto product = at::mm(b.x.reshape({-1, 40}).to(torch::kBFloat16), b.w.to(torch::kBFloat16).t());
+  auto expected =
+      ops::dropout(torch::gelu(product.to(torch::kFloat32) + b.b), 0.3, true).to(torch::kBFloat16).view({3, 7, 300});
+  ASSERT_EQ(fused.scalar_type(), torch::kBFloat16);
+  EXPECT_TRUE(torch::equal(fused == 0, expected == 0));
+  EXPECT_TRUE(torch::allclose(fused.to(torch::kFloat32), expected.to(torch::kFloat32), 1.0 / 128, 1e-6));
+  EXPECT_NEAR((fused == 0).to(torch::kFloat64).mean().item<double>(), 0.3, 0.03);
+
+  fused.backward(upstream);
+  expected.backward(upstream);
+  for (auto [mine, theirs] : {std::pair{a.x, b.x}, std::pair{a.w, b.w}, std::pair{a.b, b.b}}) {
+    ASSERT_EQ(mine.grad().scalar_type(), torch::kFloat32);
+    const double scale = theirs.grad().abs().max().item<double>();
+    EXPECT_LT((mine.grad() - theirs.grad()).abs().max().item<double>(), 0.02 * scale);
+  }
 }
 
 }  // namespace

@@ -78,8 +78,29 @@ TEST(ShortAttentionCpu, TakesOnlyWhatItSupports) {
   auto qkv = torch::randn({2, kLength, 3 * kDim});
   EXPECT_TRUE(short_attention_supports(qkv, kHeads));
   EXPECT_FALSE(short_attention_supports(torch::randn({2, 33, 3 * kDim}), kHeads));  // too long
+  EXPECT_TRUE(short_attention_supports(qkv.to(torch::kBFloat16), kHeads));
   EXPECT_FALSE(short_attention_supports(qkv.to(torch::kFloat64), kHeads));
   EXPECT_FALSE(short_attention_supports(qkv, 4));  // 15 is not divisible by 4 heads
+}
+
+// Under bf16 autocast the input projection's output is bfloat16: the float32 computation of
+// that input, with the same mask, and its output and gradient rounded to bfloat16.
+TEST(ShortAttentionCpu, Bf16IsTheFloat32ComputationOfTheRoundedInput) {
+  torch::manual_seed(4);
+  auto qkv = torch::randn({kBatch, kLength, 3 * kDim}).to(torch::kBFloat16).requires_grad_();
+  auto as_float = qkv.detach().to(torch::kFloat32).requires_grad_();
+  const auto pad = left_padding();
+  torch::manual_seed(9);
+  auto out = short_attention(qkv, pad, kHeads, 0.3);
+  torch::manual_seed(9);
+  auto expected = short_attention(as_float, pad, kHeads, 0.3);
+  ASSERT_EQ(out.scalar_type(), torch::kBFloat16);
+  EXPECT_TRUE(torch::equal(out, expected.to(torch::kBFloat16)));
+  auto upstream = torch::randn(out.sizes()).to(torch::kBFloat16);
+  out.backward(upstream);
+  expected.backward(upstream.to(torch::kFloat32));
+  ASSERT_EQ(qkv.grad().scalar_type(), torch::kBFloat16);
+  EXPECT_TRUE(torch::equal(qkv.grad(), as_float.grad().to(torch::kBFloat16)));
 }
 
 }  // namespace
