@@ -1,5 +1,9 @@
+#include <ATen/record_function.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+
+#include <atomic>
+#include <cstring>
 
 #include "mlrec/common/error.h"
 #include "mlrec/config/config.h"
@@ -8,6 +12,7 @@
 #include "mlrec/models/init.h"
 #include "mlrec/models/registry.h"
 #include "mlrec/ops/short_attention.h"
+#include "mlrec/train/autocast.h"
 #include "support/synthetic_fixture.h"
 
 namespace mlrec::models {
@@ -173,6 +178,66 @@ TEST(Bst, EveryAttentionChoiceComputesTheSameModelOnTheCpu) {
   EXPECT_TRUE(torch::allclose(with_torch, with_short, 1e-5, 1e-5));
   EXPECT_TRUE(torch::equal(predictions("auto"), with_short));
   EXPECT_TRUE(torch::equal(predictions("short_v1"), with_short));  // a CUDA choice: one CPU loop
+}
+
+// torch's ops that mlrec's CPU paths replace, counted as this thread dispatches them.
+std::atomic<int> replaced_ops_called{0};
+
+class CountReplacedOps {
+ public:
+  CountReplacedOps() {
+    replaced_ops_called = 0;
+    handle_ = at::addThreadLocalCallback(at::RecordFunctionCallback(
+        [](const at::RecordFunction& fn) -> std::unique_ptr<at::ObserverContext> {
+          for (const char* name : {"aten::bernoulli_", "aten::scaled_dot_product_attention", "aten::gelu"}) {
+            if (std::strcmp(fn.name(), name) == 0) ++replaced_ops_called;
+          }
+          return nullptr;
+        }));
+  }
+  ~CountReplacedOps() { at::removeCallback(handle_); }
+
+ private:
+  at::CallbackHandle handle_;
+};
+
+// Under bf16 autocast on the CPU the BST trains through mlrec's paths (hash dropout, the
+// attention's loop, the fused feed-forward) as in fp32, not through torch's Bernoulli dropout,
+// attention and GELU, and learns as fp32 does.
+TEST(Bst, TrainsInBf16OnTheCpuThroughMlrecsPathsAsInFp32) {
+  test_support::SyntheticData d(40, 30);
+  auto train = [&](bool bf16, const std::string& choice) {
+    auto config = small_model("seq_features");
+    config.attention = choice;
+    config.feed_forward = choice;
+    torch::manual_seed(0);
+    auto model = make_model(config, d.info);
+    auto batch = d.train.slice(0, 64);
+    torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(3e-3));
+    CountReplacedOps count;
+    for (int step = 0; step < 30; ++step) {
+      model->train();
+      optimizer.zero_grad();
+      torch::Tensor prediction;
+      {
+        train::AutocastGuard autocast(bf16, torch::kCPU);  // forward only, as the trainer has it
+        prediction = model->forward(batch);
+      }
+      torch::mse_loss(prediction.to(torch::kFloat32), batch.target).backward();
+      optimizer.step();
+    }
+    model->eval();
+    torch::NoGradGuard no_grad;
+    const double loss = torch::mse_loss(model->forward(batch), batch.target).item<double>();
+    return std::pair{loss, replaced_ops_called.load()};
+  };
+  const auto [fp32_loss, fp32_torch_ops] = train(false, "auto");
+  const auto [bf16_loss, bf16_torch_ops] = train(true, "auto");
+  EXPECT_EQ(fp32_torch_ops, 0);
+  EXPECT_EQ(bf16_torch_ops, 0);
+  EXPECT_NEAR(bf16_loss, fp32_loss, 0.1 * fp32_loss);
+  // The count sees torch's ops where they run.
+  EXPECT_GT(train(true, "torch").second, 0);
 }
 
 TEST(Bst, AutoSelectsOnlyKernelsAGpuHasTestedAndMeasured) {
