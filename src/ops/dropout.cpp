@@ -5,7 +5,10 @@
 #include <ATen/record_function.h>
 
 #include <mutex>
+#include <type_traits>
 
+#include "ops/cpu/bf16_elements.h"
+#include "ops/cpu_elements.h"
 #include "ops/hash_mask.h"
 
 namespace mlrec::ops {
@@ -13,45 +16,41 @@ namespace {
 
 constexpr int64_t kGrain = 1 << 16;
 
-// The loop is kept free of stores of other widths so that GCC vectorises it.
-MLREC_CPU_CLONES void apply_mask(const float* __restrict in, float* __restrict out, uint32_t first, uint32_t n,
-                                 uint32_t seed_a, uint32_t seed_b, uint32_t threshold, float scale) {
+// in * scale where the mask keeps an element, else 0; float32 or bfloat16 (its bits), computed
+// in float32. x * scale is computed for every element and the mask applied by the store, so that
+// the loop has no branch and GCC vectorises it.
+template <typename T>
+MLREC_ELEMENT_INLINE void mask_elements(const T* __restrict in, T* __restrict out, uint32_t first, uint32_t n,
+                                        const hash_mask::Mask& mask) {
+  const uint32_t seed_a = mask.seed_a, seed_b = mask.seed_b, threshold = mask.threshold;  // (not reloaded per store)
+  const float scale = mask.scale;
   for (uint32_t j = 0; j < n; ++j) {
-    out[j] = hash_mask::keep_hash(first + j, seed_a, seed_b) >= threshold ? in[j] * scale : 0.0f;
+    const bool keep = hash_mask::keep_hash(first + j, seed_a, seed_b) >= threshold;
+    elements::store(out + j, elements::widen(in[j]) * scale, keep);
   }
 }
 
-// bfloat16 (under bf16 autocast) as its bits: widening is a shift; narrowing rounds to nearest
-// even, as c10::BFloat16 does (a NaN stays a NaN: widened from bf16, its low bits are zero, so
-// the rounding cannot carry into the exponent). Every element is scaled and rounded and the mask
-// applied to the bits, so that the loop has no branch and GCC vectorises it.
-MLREC_CPU_CLONES void apply_mask_bf16(const uint16_t* __restrict in, uint16_t* __restrict out, uint32_t first,
-                                      uint32_t n, uint32_t seed_a, uint32_t seed_b, uint32_t threshold, float scale) {
-  for (uint32_t j = 0; j < n; ++j) {
-    const float x = __builtin_bit_cast(float, static_cast<uint32_t>(in[j]) << 16);
-    const uint32_t bits = __builtin_bit_cast(uint32_t, x * scale);
-    const uint32_t rounded = (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16;
-    const uint32_t keep = 0u - static_cast<uint32_t>(hash_mask::keep_hash(first + j, seed_a, seed_b) >= threshold);
-    out[j] = static_cast<uint16_t>(rounded & keep);
-  }
+MLREC_CPU_CLONES void apply_mask(const float* in, float* out, uint32_t first, uint32_t n,
+                                 const hash_mask::Mask& mask) {
+  mask_elements(in, out, first, n, mask);
+}
+
+MLREC_CPU_CLONES void apply_mask(const uint16_t* in, uint16_t* out, uint32_t first, uint32_t n,
+                                 const hash_mask::Mask& mask) {
+  mask_elements(in, out, first, n, mask);
 }
 
 // out = in * mask * scale over all elements, in parallel chunks; float32 or bfloat16.
 torch::Tensor masked(const torch::Tensor& input, const hash_mask::Mask& mask) {
   auto x = input.contiguous();
   auto out = torch::empty_like(x);
-  const bool bf16 = x.scalar_type() == torch::kBFloat16;
-  const void* in = x.data_ptr();
-  void* o = out.data_ptr();
-  at::parallel_for(0, x.numel(), kGrain, [&](int64_t begin, int64_t end) {
-    const auto first = static_cast<uint32_t>(begin), n = static_cast<uint32_t>(end - begin);
-    if (bf16) {
-      apply_mask_bf16(static_cast<const uint16_t*>(in) + begin, static_cast<uint16_t*>(o) + begin, first, n,
-                      mask.seed_a, mask.seed_b, mask.threshold, mask.scale);
-    } else {
-      apply_mask(static_cast<const float*>(in) + begin, static_cast<float*>(o) + begin, first, n, mask.seed_a,
-                 mask.seed_b, mask.threshold, mask.scale);
-    }
+  elements::with_type(x, [&](auto* type) {
+    using T = std::remove_pointer_t<decltype(type)>;
+    const T* in = elements::of<T>(x);
+    T* o = elements::of<T>(out);
+    at::parallel_for(0, x.numel(), kGrain, [&](int64_t begin, int64_t end) {
+      apply_mask(in + begin, o + begin, static_cast<uint32_t>(begin), static_cast<uint32_t>(end - begin), mask);
+    });
   });
   return out;
 }

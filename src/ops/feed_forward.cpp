@@ -4,11 +4,13 @@
 #include <ATen/autocast_mode.h>
 #include <ATen/record_function.h>
 
+#include <type_traits>
 #include <vector>
 
 #include "mlrec/ops/dropout.h"
 #include "mlrec/ops/linear.h"
 #include "ops/cpu/gelu_dropout_kernels.h"
+#include "ops/cpu_elements.h"
 #include "ops/cuda/gelu_dropout_kernels.h"
 #include "ops/hash_mask.h"
 #include "ops/linear_cuda.h"
@@ -29,17 +31,14 @@ class BiasGeluDropout : public torch::autograd::Function<BiasGeluDropout> {
     const auto b = bias.contiguous();
     auto y = torch::empty_like(t);
     const int64_t cols = t.size(1);
-    const bool bf16 = t.scalar_type() == torch::kBFloat16;
     const float* bp = b.data_ptr<float>();
-    at::parallel_for(0, t.size(0), grain_rows(cols), [&](int64_t begin, int64_t end) {
-      const auto first = static_cast<uint32_t>(begin * cols);
-      if (bf16) {
-        gelu_dropout_forward_rows(bits(t) + begin * cols, bp, bits(y) + begin * cols, end - begin, cols, first,
-                                  mask.seed_a, mask.seed_b, mask.threshold, mask.scale);
-      } else {
-        gelu_dropout_forward_rows(t.data_ptr<float>() + begin * cols, bp, y.data_ptr<float>() + begin * cols,
-                                  end - begin, cols, first, mask.seed_a, mask.seed_b, mask.threshold, mask.scale);
-      }
+    elements::with_type(t, [&](auto* type) {
+      using T = std::remove_pointer_t<decltype(type)>;
+      at::parallel_for(0, t.size(0), grain_rows(cols), [&](int64_t begin, int64_t end) {
+        const int64_t first = begin * cols;
+        gelu_dropout_forward_rows(elements::of<T>(t) + first, bp, elements::of<T>(y) + first, end - begin, cols,
+                                  static_cast<uint32_t>(first), mask.seed_a, mask.seed_b, mask.threshold, mask.scale);
+      });
     });
     ctx->save_for_backward({t, b});
     hash_mask::save(ctx, mask);
@@ -54,31 +53,24 @@ class BiasGeluDropout : public torch::autograd::Function<BiasGeluDropout> {
     const auto grad_y = grads[0].to(t.scalar_type()).contiguous();
     const auto mask = hash_mask::load(ctx);
     const int64_t cols = t.size(1);
-    const bool bf16 = t.scalar_type() == torch::kBFloat16;
     auto grad_t = torch::empty_like(t);
     // One bias-gradient row per thread, summed at the end.
     auto partial = torch::zeros({at::get_num_threads(), cols}, b.options());
     const float* bp = b.data_ptr<float>();
     float* pp = partial.data_ptr<float>();
-    at::parallel_for(0, t.size(0), grain_rows(cols), [&](int64_t begin, int64_t end) {
-      float* bias_grad = pp + at::get_thread_num() * cols;
-      const auto first = static_cast<uint32_t>(begin * cols);
-      const int64_t at = begin * cols;
-      if (bf16) {
-        gelu_dropout_backward_rows(bits(grad_y) + at, bits(t) + at, bp, bits(grad_t) + at, bias_grad, end - begin,
-                                   cols, first, mask.seed_a, mask.seed_b, mask.threshold, mask.scale);
-      } else {
-        gelu_dropout_backward_rows(grad_y.data_ptr<float>() + at, t.data_ptr<float>() + at, bp,
-                                   grad_t.data_ptr<float>() + at, bias_grad, end - begin, cols, first, mask.seed_a,
-                                   mask.seed_b, mask.threshold, mask.scale);
-      }
+    elements::with_type(t, [&](auto* type) {
+      using T = std::remove_pointer_t<decltype(type)>;
+      at::parallel_for(0, t.size(0), grain_rows(cols), [&](int64_t begin, int64_t end) {
+        const int64_t first = begin * cols;
+        gelu_dropout_backward_rows(elements::of<T>(grad_y) + first, elements::of<T>(t) + first, bp,
+                                   elements::of<T>(grad_t) + first, pp + at::get_thread_num() * cols, end - begin, cols,
+                                   static_cast<uint32_t>(first), mask.seed_a, mask.seed_b, mask.threshold,
+                                   mask.scale);
+      });
     });
     return {grad_t, partial.sum(0), torch::Tensor()};
   }
 
- private:
-  // A bfloat16 tensor's elements as their bits, the loops' view of them.
-  static uint16_t* bits(const torch::Tensor& bf16) { return reinterpret_cast<uint16_t*>(bf16.data_ptr()); }
 };
 
 // CUDA, after a product that is not mlrec's (model.linear = torch): GELU with dropout as one

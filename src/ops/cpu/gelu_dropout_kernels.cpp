@@ -5,10 +5,14 @@
 
 #include <cmath>
 
+#include "ops/cpu/bf16_elements.h"
 #include "ops/hash_mask.h"
 
 namespace mlrec::ops {
 namespace {
+
+using elements::store;
+using elements::widen;
 
 // Scalar forms of the functions below, written so that GCC vectorises the loops that inline
 // them (no calls into libm). The constants are those of ATen's own vectorised CPU kernels, so
@@ -60,23 +64,6 @@ MLREC_INLINE float normal_cdf(float v, float e) {
   r = r * t + 0.254829592f;
   const float half_q = 0.5f * t * r * e;
   return v < 0.0f ? half_q : 1.0f - half_q;
-}
-
-// bfloat16 as its bits: widening is a shift; narrowing rounds to nearest even as c10::BFloat16
-// does for every float but a NaN with payload in its low bits (none arises here: a NaN comes from
-// a bf16 NaN's bits, or is the default NaN).
-MLREC_INLINE float widen(float x) { return x; }
-MLREC_INLINE float widen(uint16_t x) { return __builtin_bit_cast(float, static_cast<uint32_t>(x) << 16); }
-MLREC_INLINE uint32_t bf16_bits(float x) {
-  const uint32_t bits = __builtin_bit_cast(uint32_t, x);
-  return (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16;
-}
-
-// keep ? x : 0 in the output's type. The bf16 form selects on the bits (a branch-free mask),
-// the form GCC vectorises.
-MLREC_INLINE void store(float* out, float x, bool keep) { *out = keep ? x : 0.0f; }
-MLREC_INLINE void store(uint16_t* out, float x, bool keep) {
-  *out = static_cast<uint16_t>(bf16_bits(x) & (0u - static_cast<uint32_t>(keep)));
 }
 
 // The loops of both element types (float, or uint16_t for bfloat16), computing in float.

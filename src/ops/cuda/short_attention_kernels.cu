@@ -71,6 +71,23 @@ __device__ __forceinline__ uint64_t kept_keys(const Dropout& dropout, uint64_t s
   return dropout.on ? philox::keep_bits(seed, offset, first, length, dropout.threshold) : ~uint64_t{0};
 }
 
+// out[j] = sum_d a[d] b[j * stride + d] for the row's j < length (0 beyond): a head's query
+// against its keys (the scores), or its output gradient against its values. `out` stays in
+// registers: indexed only in unrolled loops over the template bound.
+template <int kMaxL>
+__device__ __forceinline__ void row_products(const float* a, const float* b, int stride, int length, int head_dim,
+                                             float (&out)[kMaxL]) {
+#pragma unroll
+  for (int j = 0; j < kMaxL; ++j) out[j] = 0.f;
+  for (int d = 0; d < head_dim; ++d) {
+    const float ad = a[d];
+#pragma unroll
+    for (int j = 0; j < kMaxL; ++j) {
+      if (j < length) out[j] = fmaf(ad, b[j * stride + d], out[j]);
+    }
+  }
+}
+
 // One block per sample.
 template <typename T, int kMaxL>
 __global__ void __launch_bounds__(kThreads, kBlocksPerSm(kMaxL))
@@ -100,18 +117,8 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm(kMaxL))
 
   for (int r = threadIdx.x; r < rows; r += blockDim.x) {
     const int h = r / length, i = r % length;
-    const float* q = s_qkv + i * row + h * head_dim;
-    const float* k = s_qkv + dim + h * head_dim;  // key j at k + j * row
     float s[kMaxL];
-#pragma unroll
-    for (int j = 0; j < kMaxL; ++j) s[j] = 0.f;
-    for (int d = 0; d < head_dim; ++d) {
-      const float qd = q[d];
-#pragma unroll
-      for (int j = 0; j < kMaxL; ++j) {
-        if (j < length) s[j] = fmaf(qd, k[j * row + d], s[j]);
-      }
-    }
+    row_products<kMaxL>(s_qkv + i * row + h * head_dim, s_qkv + dim + h * head_dim, row, length, head_dim, s);
     float top = -INFINITY;
 #pragma unroll
     for (int j = 0; j < kMaxL; ++j) {
@@ -173,18 +180,8 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm(kMaxL))
 
   for (int r = threadIdx.x; r < rows; r += blockDim.x) {
     const int h = r / length, i = r % length;
-    const float* g = s_grad + i * dim + h * head_dim;
-    const float* v = s_qkv + 2 * dim + h * head_dim;  // value j at v + j * row
-    float dp[kMaxL];
-#pragma unroll
-    for (int j = 0; j < kMaxL; ++j) dp[j] = 0.f;
-    for (int d = 0; d < head_dim; ++d) {
-      const float gd = g[d];
-#pragma unroll
-      for (int j = 0; j < kMaxL; ++j) {
-        if (j < length) dp[j] = fmaf(gd, v[j * row + d], dp[j]);
-      }
-    }
+    float dp[kMaxL];  // against the values
+    row_products<kMaxL>(s_grad + i * dim + h * head_dim, s_qkv + 2 * dim + h * head_dim, row, length, head_dim, dp);
     // Through dropout: dropped weights pass no gradient, kept ones are scaled.
     const uint64_t kept = kept_keys(dropout, seed, offset, static_cast<uint64_t>(b * rows + r) * length, length);
     float* w = s_weights + r * length;  // this thread's row alone until the barrier
