@@ -79,19 +79,16 @@ class ShortAttentionCpuFunction : public torch::autograd::Function<ShortAttentio
     const auto dropout = hash_mask::draw(dropout_p);
     const auto padded = pad_mask.to(torch::kBool).contiguous();
     auto out = torch::empty({batch, length, dim}, qkv.options());
-    // The weights before dropout, kept for backward: [B, heads, L, L], 4.9 MB for the BST's
-    // batch, less than recomputing them costs.
+    // The weights before dropout, kept for backward: [B, heads, L, L] (key-major), 4.9 MB for
+    // the BST's batch, less than recomputing them costs.
     auto weights = torch::empty({batch, heads, length, length}, qkv.options());
     const float* in = qkv.data_ptr<float>();
     const bool* pad = padded.data_ptr<bool>();
     float* o = out.data_ptr<float>();
     float* w = weights.data_ptr<float>();
-    const int64_t per_sample = heads * length * length;
+    const ShortAttentionShape shape{length, heads, head_dim};
     at::parallel_for(0, batch, 16, [&](int64_t begin, int64_t end) {
-      for (int64_t b = begin; b < end; ++b) {
-        short_attention_cpu_forward(in + b * length * 3 * dim, pad + b * length, o + b * length * dim,
-                                    w + b * per_sample, length, heads, head_dim, scale, b, dropout);
-      }
+      short_attention_cpu_forward(shape, begin, end, in, pad, scale, dropout, o, w);
     });
     ctx->save_for_backward({qkv, weights});
     ctx->saved_data["heads"] = heads;
@@ -115,12 +112,9 @@ class ShortAttentionCpuFunction : public torch::autograd::Function<ShortAttentio
     const float* w = weights.data_ptr<float>();
     const float* go = grad_out.data_ptr<float>();
     float* gi = grad_qkv.data_ptr<float>();
-    const int64_t per_sample = heads * length * length;
+    const ShortAttentionShape shape{length, heads, head_dim};
     at::parallel_for(0, batch, 16, [&](int64_t begin, int64_t end) {
-      for (int64_t b = begin; b < end; ++b) {
-        short_attention_cpu_backward(in + b * length * 3 * dim, w + b * per_sample, go + b * length * dim,
-                                     gi + b * length * 3 * dim, length, heads, head_dim, scale, b, dropout);
-      }
+      short_attention_cpu_backward(shape, begin, end, in, w, go, scale, dropout, gi);
     });
     return {grad_qkv, torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }

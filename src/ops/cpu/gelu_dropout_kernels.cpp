@@ -6,11 +6,13 @@
 #include <cmath>
 
 #include "ops/cpu/bf16_elements.h"
+#include "ops/cpu/exp_nonpositive.h"
 #include "ops/hash_mask.h"
 
 namespace mlrec::ops {
 namespace {
 
+using elements::exp_nonpositive;
 using elements::store;
 using elements::widen;
 
@@ -26,25 +28,6 @@ using elements::widen;
 // lanes only after they were computed): exp's argument is clamped at -80, so e >= 1.8e-35 and
 // every product with it stays above the smallest normal float (1.2e-38).
 constexpr float kLeftTail = -12.0f;
-
-// exp(x) for -80 <= x <= 0, clamped below (Cephes' expf: x = n ln2 + r, |r| <= ln2 / 2, a
-// degree-6 polynomial in r, 2^n through the exponent bits; ~1 ulp).
-MLREC_INLINE float exp_nonpositive(float x) {
-  x = x < -80.0f ? -80.0f : x;
-  // n = round(x / ln2) by the 1.5 * 2^23 trick (adding it leaves no fraction bits), which
-  // vectorises where std::floor would be a call.
-  const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-  const float r = x - n * 0.693359375f + n * 2.12194440e-4f;
-  float y = 1.9875691500e-4f;
-  y = y * r + 1.3981999507e-3f;
-  y = y * r + 8.3334519073e-3f;
-  y = y * r + 4.1665795894e-2f;
-  y = y * r + 1.6666665459e-1f;
-  y = y * r + 5.0000001201e-1f;
-  y = y * r * r + r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  return y * __builtin_bit_cast(float, bits);
-}
 
 constexpr float kSqrtHalf = 0.70710678118654752f;       // 1 / sqrt(2)
 constexpr float kInvSqrt2Pi = 0.39894228040143268f;     // 1 / sqrt(2 pi)

@@ -1,5 +1,5 @@
 // The loops of mlrec's CPU attention for short windows (ops/short_attention.cpp), torch-free.
-// Private to src/models.
+// Private to src/ops.
 #pragma once
 
 #include <cstdint>
@@ -10,21 +10,30 @@ namespace mlrec::ops {
 
 constexpr int64_t kShortAttentionCpuMaxLength = 32;
 
+/// A batch of packed attention inputs: B samples of `length` tokens, each token's row the query,
+/// key and value of every head ([3][heads][head_dim] floats).
+struct ShortAttentionShape {
+  int64_t length = 0;  // L, 1 to kShortAttentionCpuMaxLength
+  int64_t heads = 0;
+  int64_t head_dim = 0;
+};
+
 // The attention weights' dropout: element (sample b, head h, query i, key j) has the mask's
 // counter ((b * heads + h) * L + i) * L + j.
 
-/// One sample. qkv: [L, 3 * heads * head_dim] (query, key, value, each heads x head_dim);
-/// padded: [L], true where the key is padding; out: [L, heads * head_dim]; weights: [heads, L, L]
-/// receives the attention weights before dropout, which backward reads. `sample` numbers the
-/// sample in the batch (the dropout counter).
-void short_attention_cpu_forward(const float* qkv, const bool* padded, float* out, float* weights, int64_t length,
-                                 int64_t heads, int64_t head_dim, float scale, int64_t sample,
-                                 const hash_mask::Mask& dropout);
+/// Samples [begin, end) of the batch; the pointers are the whole batch's. qkv: [B, L, 3 * heads *
+/// head_dim]; padded: [B, L], true where the key is padding (a query with only padded keys
+/// attends to nothing: its output is 0); out: [B, L, heads * head_dim]; weights: [B, heads, L, L]
+/// receives the attention weights before dropout, key-major (weights[b][h][j][i] is query i's
+/// weight on key j), which backward reads.
+void short_attention_cpu_forward(const ShortAttentionShape& shape, int64_t begin, int64_t end, const float* qkv,
+                                 const bool* padded, float scale, const hash_mask::Mask& dropout, float* out,
+                                 float* weights);
 
-/// Gradient of one sample's output with respect to its qkv (written whole into grad_qkv), from
-/// the forward's weights.
-void short_attention_cpu_backward(const float* qkv, const float* weights, const float* grad_out, float* grad_qkv,
-                                  int64_t length, int64_t heads, int64_t head_dim, float scale, int64_t sample,
-                                  const hash_mask::Mask& dropout);
+/// The gradient of samples [begin, end)'s output with respect to their qkv (written whole into
+/// grad_qkv, [B, L, 3 * heads * head_dim]), from the forward's weights.
+void short_attention_cpu_backward(const ShortAttentionShape& shape, int64_t begin, int64_t end, const float* qkv,
+                                  const float* weights, const float* grad_out, float scale,
+                                  const hash_mask::Mask& dropout, float* grad_qkv);
 
 }  // namespace mlrec::ops

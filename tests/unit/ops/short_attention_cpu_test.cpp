@@ -3,6 +3,13 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <array>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "ops/hash_mask.h"
+
 namespace mlrec::ops {
 namespace {
 
@@ -81,6 +88,78 @@ TEST(ShortAttentionCpu, TakesOnlyWhatItSupports) {
   EXPECT_TRUE(short_attention_supports(qkv.to(torch::kBFloat16), kHeads));
   EXPECT_FALSE(short_attention_supports(qkv.to(torch::kFloat64), kHeads));
   EXPECT_FALSE(short_attention_supports(qkv, 4));  // 15 is not divisible by 4 heads
+}
+
+// The attention in float64 with the weights after the softmax multiplied by `keep` ([B, heads,
+// L, L]: the dropout's scale or 0): x [B, L, 3 * dim] float64.
+torch::Tensor float64_attention(const torch::Tensor& x, const torch::Tensor& pad, const torch::Tensor& keep,
+                                int64_t heads) {
+  const int64_t batch = x.size(0), length = x.size(1), dim = x.size(2) / 3, head_dim = dim / heads;
+  auto parts = x.view({batch, length, 3, heads, head_dim}).permute({2, 0, 3, 1, 4});
+  auto scores = parts[0].matmul(parts[1].transpose(-1, -2)) / std::sqrt(double(head_dim));
+  auto weights = torch::softmax(scores.masked_fill(pad.view({batch, 1, 1, length}), -INFINITY), -1);
+  return (weights * keep).matmul(parts[2]).transpose(1, 2).reshape({batch, length, dim});
+}
+
+// The mask the CPU path applies: weight (b, h, i, j) is kept, scaled, where the hash of its
+// counter ((b * heads + h) * L + i) * L + j passes the threshold (ops/cpu/short_attention_kernels.h).
+torch::Tensor expected_keep(const ops::hash_mask::Mask& mask, int64_t batch, int64_t heads, int64_t length) {
+  auto keep = torch::empty({batch * heads * length * length}, torch::kFloat64);
+  auto* k = keep.data_ptr<double>();
+  for (int64_t n = 0; n < keep.numel(); ++n) {
+    const bool kept = ops::hash_mask::keep_hash(static_cast<uint32_t>(n), mask.seed_a, mask.seed_b) >= mask.threshold;
+    k[n] = kept ? mask.scale : 0.0;
+  }
+  return keep.view({batch, heads, length, length});
+}
+
+// Every window width the kernels have a layout for (8, 16 and 32 lanes, full and partial), one
+// token, head sizes from 1 up, the study's shape; no dropout, some, and half.
+TEST(ShortAttentionCpu, MatchesAFloat64ReferenceUnderTheMaskItDrewAtEveryWindowWidth) {
+  torch::manual_seed(11);
+  const std::vector<std::array<int64_t, 4>> shapes = {// (batch, length, heads, head dim)
+                                                      {6, 10, 12, 10}, {9, 17, 8, 6}, {5, 32, 4, 8}, {7, 1, 3, 5},
+                                                      {4, 8, 2, 3},    {3, 16, 1, 1}, {5, 9, 2, 13}, {33, 13, 2, 7}};
+  for (const auto& [batch, length, heads, head_dim] : shapes) {
+    for (const double p : {0.0, 0.1, 0.5}) {
+      SCOPED_TRACE("batch " + std::to_string(batch) + ", length " + std::to_string(length) + ", heads " +
+                   std::to_string(heads) + " x " + std::to_string(head_dim) + ", p " + std::to_string(p));
+      const int64_t dim = heads * head_dim;
+      auto qkv = torch::randn({batch, length, 3 * dim}, torch::requires_grad());
+      auto pad = torch::rand({batch, length}) < 0.4;
+      pad.select(1, length - 1).fill_(false);  // the target is never padded
+      ASSERT_TRUE(short_attention_supports(qkv, heads));
+      const uint64_t seed = 1000 + static_cast<uint64_t>(length);
+      torch::manual_seed(seed);
+      const auto mask = hash_mask::draw(p);  // the draw the call below makes
+      torch::manual_seed(seed);
+      auto ours = short_attention(qkv, pad, heads, p);
+      auto upstream = torch::randn_like(ours);
+      auto grad = torch::autograd::grad({(ours * upstream).sum()}, {qkv})[0];
+
+      auto x = qkv.detach().to(torch::kFloat64).requires_grad_(true);
+      auto reference = float64_attention(x, pad, expected_keep(mask, batch, heads, length), heads);
+      auto reference_grad = torch::autograd::grad({(reference * upstream.to(torch::kFloat64)).sum()}, {x})[0];
+      EXPECT_LT((ours.to(torch::kFloat64) - reference).abs().max().item<double>(), 1e-5);
+      EXPECT_LT((grad.to(torch::kFloat64) - reference_grad).abs().max().item<double>(), 1e-4);
+    }
+  }
+}
+
+// A query whose keys are all padding attends to nothing: its output and every gradient through
+// it are 0, not NaN (the dataset never makes one: the target is never padded).
+TEST(ShortAttentionCpu, AQueryWithOnlyPaddedKeysGetsZeroAndPassesNoGradient) {
+  torch::manual_seed(5);
+  auto qkv = torch::randn({2, kLength, 3 * kDim}, torch::requires_grad());
+  auto pad = torch::zeros({2, kLength}, torch::kBool);
+  pad[1].fill_(true);
+  auto out = short_attention(qkv, pad, kHeads, 0.2);
+  auto grad = torch::autograd::grad({(out * torch::randn_like(out)).sum()}, {qkv})[0];
+  EXPECT_TRUE(torch::isfinite(out).all().item<bool>());
+  EXPECT_TRUE(torch::isfinite(grad).all().item<bool>());
+  EXPECT_EQ(out[1].abs().max().item<float>(), 0.0f);
+  EXPECT_EQ(grad[1].abs().max().item<float>(), 0.0f);
+  EXPECT_GT(out[0].abs().max().item<float>(), 0.0f);
 }
 
 // Under bf16 autocast the input projection's output is bfloat16: the float32 computation of
