@@ -193,9 +193,10 @@ std::vector<ParamSpec> build_param_table() {
                           "as model.layer_norm says), or auto (the default): torch until a GPU has tested and "
                           "measured mlrec's.").one_of({"auto", "torch", "mlrec"}));
   t.push_back(MLREC_PARAM(model, batch_norm,
-                          "The sequence models' MLP BatchNorm + Mish in training: mlrec (one CUDA kernel "
-                          "each way for float32 or bf16 activations, where built; torch's elsewhere), torch, "
-                          "or auto (the default): mlrec, measured faster on an H200.")
+                          "The sequence models' MLP BatchNorm + Mish: mlrec (in training on CUDA, where "
+                          "built, one kernel each way for float32 or bf16 activations; on the CPU torch's "
+                          "BatchNorm and mlrec's Mish, one exp per element), torch, or auto (the default): "
+                          "mlrec, measured faster on an H200 and on the CPU.")
                   .one_of({"auto", "torch", "mlrec"}));
   t.push_back(MLREC_PARAM(model, linear,
                           "The sequence models' linear layers: mlrec (on CUDA in float32 or under bf16 "

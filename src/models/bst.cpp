@@ -101,7 +101,7 @@ KernelChoices KernelChoices::from(const config::Config::Model& m) {
   k.short_attention_v1 = m.attention == "auto" || m.attention == "short_v1";
   k.fused_feed_forward = m.feed_forward != "torch";
   k.layer_norm_cuda = m.layer_norm != "torch";
-  k.batch_norm_mish_cuda = m.batch_norm != "torch";
+  k.batch_norm_mish = m.batch_norm != "torch";
   k.linear_cuda = m.linear != "torch";
   k.residual_norm_cuda = m.residual_norm == "mlrec";
   k.embedding_backward_cuda = m.embedding_backward == "mlrec";
@@ -224,7 +224,7 @@ torch::Tensor BehaviorSequenceTransformer::forward(const data::Batch& batch) {
     auto z = i == 0 && padding > 0 && !copy.weight.defined()
                  ? ops::linear(h, at::constant_pad_nd(hidden_[0]->weight, {0, padding}), hidden_[0]->bias, mlrec_linear)
                  : project(hidden_[i], h, mlrec_linear, copy);
-    h = ops::batch_norm_mish(z, norms_[i], kernels_.batch_norm_mish_cuda);
+    h = ops::batch_norm_mish(z, norms_[i], kernels_.batch_norm_mish);
     if (i == 1) h = ops::dropout(h, mlp_dropout_, is_training());  // after the 2nd block, as the study
   }
   auto score = torch::sigmoid(project(output_, h, mlrec_linear, (*copies_)[output_copy_])).squeeze(1);

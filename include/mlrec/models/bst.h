@@ -13,10 +13,11 @@ class Bf16Copies;  // ops/linear.h
 namespace mlrec::models {
 
 /// Which of mlrec's own kernels the sequence model runs instead of torch's ops: short attention
-/// (ops/short_attention.h; model.attention) and the fused feed-forward activation
-/// (ops/feed_forward.h; model.feed_forward) on the CPU and CUDA, and on CUDA only LayerNorm
-/// (ops/layer_norm.h; model.layer_norm), the MLP's BatchNorm + Mish (ops/batch_norm_mish.h;
-/// model.batch_norm), the linear layers' bias gradients (ops/linear.h; model.linear) and the
+/// (ops/short_attention.h; model.attention), the fused feed-forward activation
+/// (ops/feed_forward.h; model.feed_forward) and the MLP's BatchNorm + Mish (ops/batch_norm_mish.h;
+/// model.batch_norm: on CUDA one kernel each way, on the CPU mlrec's Mish after torch's
+/// BatchNorm) on the CPU and CUDA, and on CUDA only LayerNorm (ops/layer_norm.h;
+/// model.layer_norm), the linear layers' bias gradients (ops/linear.h; model.linear) and the
 /// residual steps' dropout + add + LayerNorm as one kernel (ops/residual_layer_norm.h;
 /// model.residual_norm). Each applies only where it supports the inputs.
 struct KernelChoices {
@@ -24,7 +25,7 @@ struct KernelChoices {
   bool short_attention_v1 = true;  // on CUDA the first version of the kernels (ops::ShortAttentionCuda)
   bool fused_feed_forward = true;
   bool layer_norm_cuda = true;
-  bool batch_norm_mish_cuda = true;
+  bool batch_norm_mish = true;
   bool linear_cuda = true;
   bool residual_norm_cuda = false;
   bool embedding_backward_cuda = false;  // the lookups' backward by mlrec's kernel (ops/embedding.h)

@@ -189,7 +189,8 @@ class CountReplacedOps {
     replaced_ops_called = 0;
     handle_ = at::addThreadLocalCallback(at::RecordFunctionCallback(
         [](const at::RecordFunction& fn) -> std::unique_ptr<at::ObserverContext> {
-          for (const char* name : {"aten::bernoulli_", "aten::scaled_dot_product_attention", "aten::gelu"}) {
+          for (const char* name :
+               {"aten::bernoulli_", "aten::scaled_dot_product_attention", "aten::gelu", "aten::mish"}) {
             if (std::strcmp(fn.name(), name) == 0) ++replaced_ops_called;
           }
           return nullptr;
@@ -202,14 +203,15 @@ class CountReplacedOps {
 };
 
 // Under bf16 autocast on the CPU the BST trains through mlrec's paths (hash dropout, the
-// attention's loop, the fused feed-forward) as in fp32, not through torch's Bernoulli dropout,
-// attention and GELU, and learns as fp32 does.
+// attention's loop, the fused feed-forward, the MLP's Mish) as in fp32, not through torch's
+// Bernoulli dropout, attention, GELU and Mish, and learns as fp32 does.
 TEST(Bst, TrainsInBf16OnTheCpuThroughMlrecsPathsAsInFp32) {
   test_support::SyntheticData d(40, 30);
   auto train = [&](bool bf16, const std::string& choice) {
     auto config = small_model("seq_features");
     config.attention = choice;
     config.feed_forward = choice;
+    config.batch_norm = choice;
     torch::manual_seed(0);
     auto model = make_model(config, d.info);
     auto batch = d.train.slice(0, 64);
@@ -244,7 +246,7 @@ TEST(Bst, AutoSelectsOnlyKernelsAGpuHasTestedAndMeasured) {
   config::Config::Model options;
   auto choices = KernelChoices::from(options);
   EXPECT_TRUE(choices.short_attention && choices.fused_feed_forward && choices.layer_norm_cuda &&
-              choices.batch_norm_mish_cuda && choices.linear_cuda);
+              choices.batch_norm_mish && choices.linear_cuda);
   // Written but not yet run on a GPU: the attention's rewrite (auto keeps its first version) and
   // the fused residual steps.
   EXPECT_TRUE(choices.short_attention_v1);
