@@ -37,6 +37,9 @@ struct Mask {
   uint32_t seed_a = 0, seed_b = 0;
   uint32_t threshold = 0;
   float scale = 1.0f;
+
+  /// Whether the mask changes nothing (the default's, p <= 0): loops may skip it.
+  bool keeps_all() const { return threshold == 0 && scale == 1.0f; }
 };
 
 /// The mask of one call with drop probability p: a seed drawn from torch's default CPU

@@ -6,11 +6,14 @@
 
 namespace mlrec::ops::elements {
 
-/// exp(x) for -80 <= x <= 0, clamped below (Cephes' expf: x = n ln2 + r, |r| <= ln2 / 2, a
-/// degree-6 polynomial in r, 2^n through the exponent bits; ~1 ulp). The clamp keeps the result
-/// a normal float (>= 1.8e-35), so that products with it stay clear of denormals.
+/// Where exp_nonpositive clamps its argument: exp(-80) = 1.8e-35 is still a normal float, so that
+/// products with it stay clear of denormals. Loops that need exp further left take it as 0.
+constexpr float kExpFloor = -80.0f;
+
+/// exp(x) for kExpFloor <= x <= 0, clamped below (Cephes' expf: x = n ln2 + r, |r| <= ln2 / 2, a
+/// degree-6 polynomial in r, 2^n through the exponent bits; ~1 ulp).
 inline __attribute__((always_inline)) float exp_nonpositive(float x) {
-  x = x < -80.0f ? -80.0f : x;
+  x = x < kExpFloor ? kExpFloor : x;
   // n = round(x / ln2) by the 1.5 * 2^23 trick (adding it leaves no fraction bits), which
   // vectorises where std::floor would be a call.
   const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;

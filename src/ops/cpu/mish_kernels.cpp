@@ -21,8 +21,11 @@ using elements::widen;
 #define MLREC_INLINE inline __attribute__((always_inline))
 
 // Left of this, mish and its derivative are taken as 0 (|mish(x)| < 1e-32): exp's argument is
-// clamped at -80 there, so the formulas would give values without meaning.
-constexpr float kLeftTail = -80.0f;
+// clamped there, so the formulas would give values without meaning.
+constexpr float kLeftTail = elements::kExpFloor;
+
+// (written as "not left of", so that a NaN is kept and propagates, as torch's Mish propagates it)
+MLREC_INLINE bool computed(float v) { return !(v < kLeftTail); }
 
 // tanh(softplus(x)) = num / den, and 1 - tanh(softplus(x)) = rest / den; u = exp(-|x|).
 struct Softplus {
@@ -42,7 +45,7 @@ MLREC_INLINE void forward(const T* __restrict x, T* __restrict y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const float v = widen(x[i]);
     const Softplus t = tanh_softplus(v);
-    store(y + i, v * (t.num / t.den), v >= kLeftTail);
+    store(y + i, v * (t.num / t.den), computed(v));
   }
 }
 
@@ -56,7 +59,7 @@ MLREC_INLINE void backward(const T* __restrict grad_y, const T* __restrict x, T*
     const float sigmoid = (v >= 0.0f ? 1.0f : t.u) / (1.0f + t.u);
     // mish'(v) = tanh(sp) + v sigmoid(v) (1 - tanh(sp)^2), with 1 - tanh^2 = q (2 - q)
     const float derivative = r + v * sigmoid * (q * (2.0f - q));
-    store(grad_x + i, widen(grad_y[i]) * derivative, v >= kLeftTail);
+    store(grad_x + i, widen(grad_y[i]) * derivative, computed(v));
   }
 }
 

@@ -6,7 +6,8 @@
 
 namespace mlrec::ops {
 
-/// y[i] = mish(x[i]) = x tanh(softplus(x)) for i < n; 0 left of -80 (|mish| < 1e-32 there).
+/// y[i] = mish(x[i]) = x tanh(softplus(x)) for i < n; 0 left of -80 (|mish| < 1e-32 there); NaN
+/// for NaN.
 void mish_forward(const float* x, float* y, int64_t n);
 /// The same for bfloat16 x and y (their bits), computed in float32 and rounded to nearest even.
 void mish_forward(const uint16_t* x, uint16_t* y, int64_t n);

@@ -152,8 +152,6 @@ MLREC_INLINE void softmax_over_keys(Lanes<W>* p, const bool* padded, int64_t len
   for (int64_t j = 0; j < length; ++j) multiply(p[j], inverse);
 }
 
-bool drops(const hash_mask::Mask& dropout) { return dropout.threshold != 0 || dropout.scale != 1.0f; }
-
 // keep[j][i]: the dropout's factor (0 or 1 / (1 - p)) on query i's weight on key j, whose
 // counter is first + i * L + j.
 template <int W>
@@ -212,7 +210,7 @@ MLREC_INLINE void forward_samples(const ShortAttentionShape& s, int64_t begin, i
   Lanes<W>* queries = scratch.block(0);  // [head_dim]
   Lanes<W>* p = scratch.block(1);        // [L], a row per key
   Lanes<W>* keep = scratch.block(2);     // [L]
-  const bool drop = drops(dropout);
+  const bool drop = !dropout.keeps_all();
   for (int64_t b = begin; b < end; ++b) {
     const float* x = qkv + b * L * 3 * dim;
     for (int64_t h = 0; h < s.heads; ++h) {
@@ -244,7 +242,7 @@ MLREC_INLINE void backward_samples(const ShortAttentionShape& s, int64_t begin, 
   Lanes<W>* grad_out_lanes = scratch.block(2);  // [head_dim]
   Lanes<W>* ds = scratch.block(3);              // [L]: dP, then dS
   Lanes<W>* by_query = scratch.block(4);        // [L], a row per query
-  const bool drop = drops(dropout);
+  const bool drop = !dropout.keeps_all();
   for (int64_t b = begin; b < end; ++b) {
     const float* x = qkv + b * L * 3 * dim;
     const float* go = grad_out + b * L * dim;

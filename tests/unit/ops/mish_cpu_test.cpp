@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <vector>
 
 namespace mlrec::ops {
@@ -55,6 +56,17 @@ TEST(MishCpu, MatchesTorchsMishAndItsGradientOverItsRange) {
   EXPECT_EQ(r.ours.masked_select(tail).abs().max().item<float>(), 0.0f);
   EXPECT_LT(r.theirs.masked_select(tail).abs().max().item<float>(), 1e-32f);
   EXPECT_TRUE(torch::isfinite(r.ours).logical_or(torch::isinf(values)).all().item<bool>());
+}
+
+// A NaN stays NaN, forward and backward, as in torch's Mish: a diverging run shows it.
+TEST(MishCpu, PropagatesNaN) {
+  const auto values = torch::tensor({NAN, 1.0f, -100.0f}).view({-1, 1});
+  const auto r = run(values, torch::ones_like(values));
+  EXPECT_TRUE(std::isnan(r.ours[0][0].item<float>()));
+  EXPECT_TRUE(std::isnan(r.our_grad[0][0].item<float>()));
+  EXPECT_TRUE(std::isnan(r.theirs[0][0].item<float>()));
+  EXPECT_FALSE(std::isnan(r.ours[1][0].item<float>()));
+  EXPECT_EQ(r.ours[2][0].item<float>(), 0.0f);
 }
 
 // In bfloat16 the result is the float32 computation of the same (bf16) values, rounded to bf16:
