@@ -16,6 +16,9 @@ reference's --amp (bf16 autocast, as train.precision=bf16).
   python3 bench/compile_reference.py --data .gpu/data/ml-1m --binary build-gpu/mlrec_dist \\
       --reference .gpu/reference/seed_reference.py --out results/compile.json --budget 240
   python3 bench/compile_reference.py --table results/compile.json   # the table again
+  .venv/bin/python bench/compile_reference.py --data ../shared/data/ml-1m --precisions bf16,fp32 \
+      --python-precisions fp32 --modes max-autotune-no-cudagraphs,default,max-autotune,eager \
+      --max-steps 150 --set train.threads=2 --out results/cpu-compile.json   # on a CPU (BENCHMARKS.md)
 
 Configurations run in order of importance (bf16 first, the compile modes before eager) and
 those that would start past --budget seconds are skipped and listed; the JSON is rewritten after
@@ -129,6 +132,10 @@ def main():
     p.add_argument("--data", help="MovieLens-1M folder")
     p.add_argument("--model", default="seq_features", choices=sorted(REFERENCE_NAMES))
     p.add_argument("--precisions", default="bf16,tf32,fp32")
+    p.add_argument("--python-precisions", default=None,
+                   help="the precisions the Python side runs in (default: all of --precisions). On a CPU give "
+                        "fp32 only: the reference autocasts on CUDA only (its --amp is ignored on a CPU), and TF32 "
+                        "is a GPU format, so its bf16 and tf32 runs there would be fp32 runs under another name")
     p.add_argument("--modes", default=",".join(MODES), help="torch.compile modes, and eager")
     p.add_argument("--epochs", type=int, default=2, help="whole epochs per run; the last one is timed")
     p.add_argument("--max-steps", type=int, default=0, help="steps per epoch cap on both sides (rehearsals only: "
@@ -160,8 +167,11 @@ def main():
                        "skipped": skipped}, f, indent=1)
         os.replace(args.out + ".tmp", args.out)
 
+    python_precisions = (args.python_precisions or args.precisions).split(",")
     for precision in args.precisions.split(","):
-        plan = [("mlrec", "mlrec")] + [("python", mode) for mode in args.modes.split(",")]
+        plan = [("mlrec", "mlrec")]
+        if precision in python_precisions:
+            plan += [("python", mode) for mode in args.modes.split(",")]
         for side, mode in plan:
             elapsed = time.time() - started
             if args.budget and elapsed >= args.budget:
