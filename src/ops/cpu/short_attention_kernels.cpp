@@ -14,6 +14,7 @@
 #include "ops/cpu/short_attention_kernels.h"
 
 #include <algorithm>
+#include <atomic>
 #include <limits>
 #include <vector>
 
@@ -322,7 +323,8 @@ MLREC_INLINE void backward_any_length(const ShortAttentionShape& s, int64_t begi
 // instructions.) The BST's batch, one thread of an AMD EPYC (Zen 5), against the clones: AVX-512
 // forward 6.8-7.3 -> 5.8-6.3 ms, backward 12.0-12.7 -> 10.5-11.2 ms; AVX2 forward 8.1-8.3 ->
 // 6.8-7.2 ms, backward 13.4-14.4 -> 12.1-12.4 ms. The results are the clones' bit for bit: the
-// lanes are independent, so the width changes no sum's order.
+// lanes are independent, so the width changes no sum's order. Tests run the narrower builds too
+// (use_short_attention_cpu_vector_floats).
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define MLREC_TARGET(name) __attribute__((target(name)))
 
@@ -346,30 +348,39 @@ void backward_avx2(const ShortAttentionShape& s, int64_t begin, int64_t end, con
                    const float* grad_out, float scale, const hash_mask::Mask& dropout, float* grad_qkv) {
   backward_any_length<8>(s, begin, end, qkv, weights, grad_out, scale, dropout, grad_qkv);
 }
-
-enum class Target { kAvx512, kAvx2, kBaseline };
-
-Target widest_target() {
-  static const Target target = __builtin_cpu_supports("x86-64-v4") ? Target::kAvx512
-                               : __builtin_cpu_supports("avx2")    ? Target::kAvx2
-                                                                   : Target::kBaseline;
-  return target;
-}
 #endif
 
+int widest_vector_floats() {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+  if (__builtin_cpu_supports("x86-64-v4")) return 16;
+  if (__builtin_cpu_supports("avx2")) return 8;
+#endif
+  return 4;
+}
+
+std::atomic<int>& vector_floats() {
+  static std::atomic<int> floats{widest_vector_floats()};
+  return floats;
+}
+
 }  // namespace
+
+int short_attention_cpu_vector_floats() { return vector_floats().load(std::memory_order_relaxed); }
+
+int use_short_attention_cpu_vector_floats(int floats) {
+  const bool runs = (floats == 4 || floats == 8 || floats == 16) && floats <= widest_vector_floats();
+  return runs ? vector_floats().exchange(floats) : short_attention_cpu_vector_floats();
+}
 
 void short_attention_cpu_forward(const ShortAttentionShape& shape, int64_t begin, int64_t end, const float* qkv,
                                  const bool* padded, float scale, const hash_mask::Mask& dropout, float* out,
                                  float* weights) {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-  switch (widest_target()) {
-    case Target::kAvx512:
+  switch (short_attention_cpu_vector_floats()) {
+    case 16:
       return forward_avx512(shape, begin, end, qkv, padded, scale, dropout, out, weights);
-    case Target::kAvx2:
+    case 8:
       return forward_avx2(shape, begin, end, qkv, padded, scale, dropout, out, weights);
-    case Target::kBaseline:
-      break;
   }
 #endif
   forward_any_length<4>(shape, begin, end, qkv, padded, scale, dropout, out, weights);
@@ -379,13 +390,11 @@ void short_attention_cpu_backward(const ShortAttentionShape& shape, int64_t begi
                                   const float* weights, const float* grad_out, float scale,
                                   const hash_mask::Mask& dropout, float* grad_qkv) {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-  switch (widest_target()) {
-    case Target::kAvx512:
+  switch (short_attention_cpu_vector_floats()) {
+    case 16:
       return backward_avx512(shape, begin, end, qkv, weights, grad_out, scale, dropout, grad_qkv);
-    case Target::kAvx2:
+    case 8:
       return backward_avx2(shape, begin, end, qkv, weights, grad_out, scale, dropout, grad_qkv);
-    case Target::kBaseline:
-      break;
   }
 #endif
   backward_any_length<4>(shape, begin, end, qkv, weights, grad_out, scale, dropout, grad_qkv);

@@ -36,4 +36,13 @@ void short_attention_cpu_backward(const ShortAttentionShape& shape, int64_t begi
                                   const float* weights, const float* grad_out, float scale,
                                   const hash_mask::Mask& dropout, float* grad_qkv);
 
+/// The width, in floats, of the vectors the two calls above compute with: the widest this CPU
+/// runs (16 with AVX-512, 8 with AVX2, else 4) unless a test chose another.
+int short_attention_cpu_vector_floats();
+
+/// For tests, which otherwise exercise only the build their machine picks: the calls above use
+/// vectors of `floats` (4, 8 or 16, at most the widest this CPU runs; otherwise nothing changes)
+/// until the next call. Returns the width used before.
+int use_short_attention_cpu_vector_floats(int floats);
+
 }  // namespace mlrec::ops

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "ops/cpu/short_attention_kernels.h"
 #include "ops/hash_mask.h"
 
 namespace mlrec::ops {
@@ -115,7 +116,7 @@ torch::Tensor expected_keep(const ops::hash_mask::Mask& mask, int64_t batch, int
 
 // Every window width the kernels have a layout for (8, 16 and 32 lanes, full and partial), one
 // token, head sizes from 1 up, the study's shape; no dropout, some, and half.
-TEST(ShortAttentionCpu, MatchesAFloat64ReferenceUnderTheMaskItDrewAtEveryWindowWidth) {
+void expect_the_float64_reference_at_every_window_width() {
   torch::manual_seed(11);
   const std::vector<std::array<int64_t, 4>> shapes = {// (batch, length, heads, head dim)
                                                       {6, 10, 12, 10}, {9, 17, 8, 6}, {5, 32, 4, 8}, {7, 1, 3, 5},
@@ -143,6 +144,39 @@ TEST(ShortAttentionCpu, MatchesAFloat64ReferenceUnderTheMaskItDrewAtEveryWindowW
       EXPECT_LT((ours.to(torch::kFloat64) - reference).abs().max().item<double>(), 1e-5);
       EXPECT_LT((grad.to(torch::kFloat64) - reference_grad).abs().max().item<double>(), 1e-4);
     }
+  }
+}
+
+// The kernels are built once per x86-64 target, with vectors of 16, 8 or 4 floats, and a machine
+// picks the widest it runs: each build this machine can run is checked here, not only that one.
+// Runs the CPU kernels with vectors of `floats` while it lives.
+class VectorWidth {
+ public:
+  explicit VectorWidth(int floats) : before_(use_short_attention_cpu_vector_floats(floats)) {}
+  ~VectorWidth() { use_short_attention_cpu_vector_floats(before_); }
+
+ private:
+  int before_;
+};
+
+TEST(ShortAttentionCpu, MatchesAFloat64ReferenceUnderTheMaskItDrewAtEveryWindowAndVectorWidth) {
+  const int widest = short_attention_cpu_vector_floats();
+  for (const int floats : {16, 8, 4}) {
+    if (floats > widest) continue;
+    SCOPED_TRACE("vectors of " + std::to_string(floats) + " floats");
+    const VectorWidth width(floats);
+    ASSERT_EQ(short_attention_cpu_vector_floats(), floats);
+    expect_the_float64_reference_at_every_window_width();
+  }
+  EXPECT_EQ(short_attention_cpu_vector_floats(), widest);
+}
+
+TEST(ShortAttentionCpu, RunsOnlyTheVectorWidthsThisCpuHas) {
+  const int widest = short_attention_cpu_vector_floats();
+  EXPECT_TRUE(widest == 4 || widest == 8 || widest == 16);
+  for (const int floats : {2, 32, widest * 2, 0}) {
+    EXPECT_EQ(use_short_attention_cpu_vector_floats(floats), widest);
+    EXPECT_EQ(short_attention_cpu_vector_floats(), widest);
   }
 }
 
