@@ -16,8 +16,8 @@ reference's --amp (bf16 autocast, as train.precision=bf16).
   python3 bench/compile_reference.py --data .gpu/data/ml-1m --binary build-gpu/mlrec_dist \\
       --reference .gpu/reference/seed_reference.py --out results/compile.json --budget 240
   python3 bench/compile_reference.py --table results/compile.json   # the table again
-  .venv/bin/python bench/compile_reference.py --data ../shared/data/ml-1m --precisions bf16,fp32 \
-      --python-precisions fp32 --modes max-autotune-no-cudagraphs,default,max-autotune,eager \
+  .venv/bin/python bench/compile_reference.py --data ../shared/data/ml-1m --precisions bf16,fp32 \\
+      --python-precisions fp32 --modes max-autotune-no-cudagraphs,default,max-autotune,eager \\
       --max-steps 150 --set train.threads=2 --out results/cpu-compile.json   # on a CPU (BENCHMARKS.md)
 
 Configurations run in order of importance (bf16 first, the compile modes before eager) and

@@ -56,9 +56,13 @@ Mask load(torch::autograd::AutogradContext* ctx);
 // bfloat16 loops need: with AVX-512F alone GCC vectorised them with 256-bit vectors, at half
 // the speed of the float32 loops (the feed-forward's pass on the BST's 10,240 x 2,048 outputs,
 // one thread of an AMD EPYC (Zen 4): 37.5 against 18.3 ms forward).
+// MLREC_CPU_TARGETS: 1 where GCC builds code for those three x86-64 targets (target_clones, or
+// target attributes as in ops/cpu/short_attention_kernels.cpp), else 0.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define MLREC_CPU_TARGETS 1
 #define MLREC_CPU_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #else
+#define MLREC_CPU_TARGETS 0
 #define MLREC_CPU_CLONES
 #endif
 

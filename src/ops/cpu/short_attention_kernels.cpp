@@ -325,7 +325,7 @@ MLREC_INLINE void backward_any_length(const ShortAttentionShape& s, int64_t begi
 // 6.8-7.2 ms, backward 13.4-14.4 -> 12.1-12.4 ms. The results are the clones' bit for bit: the
 // lanes are independent, so the width changes no sum's order. Tests run the narrower builds too
 // (use_short_attention_cpu_vector_floats).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#if MLREC_CPU_TARGETS
 #define MLREC_TARGET(name) __attribute__((target(name)))
 
 MLREC_TARGET("arch=x86-64-v4")
@@ -351,11 +351,12 @@ void backward_avx2(const ShortAttentionShape& s, int64_t begin, int64_t end, con
 #endif
 
 int widest_vector_floats() {
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-  if (__builtin_cpu_supports("x86-64-v4")) return 16;
-  if (__builtin_cpu_supports("avx2")) return 8;
-#endif
+#if MLREC_CPU_TARGETS
+  static const int widest = __builtin_cpu_supports("x86-64-v4") ? 16 : __builtin_cpu_supports("avx2") ? 8 : 4;
+  return widest;
+#else
   return 4;
+#endif
 }
 
 std::atomic<int>& vector_floats() {
@@ -375,7 +376,7 @@ int use_short_attention_cpu_vector_floats(int floats) {
 void short_attention_cpu_forward(const ShortAttentionShape& shape, int64_t begin, int64_t end, const float* qkv,
                                  const bool* padded, float scale, const hash_mask::Mask& dropout, float* out,
                                  float* weights) {
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#if MLREC_CPU_TARGETS
   switch (short_attention_cpu_vector_floats()) {
     case 16:
       return forward_avx512(shape, begin, end, qkv, padded, scale, dropout, out, weights);
@@ -389,7 +390,7 @@ void short_attention_cpu_forward(const ShortAttentionShape& shape, int64_t begin
 void short_attention_cpu_backward(const ShortAttentionShape& shape, int64_t begin, int64_t end, const float* qkv,
                                   const float* weights, const float* grad_out, float scale,
                                   const hash_mask::Mask& dropout, float* grad_qkv) {
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#if MLREC_CPU_TARGETS
   switch (short_attention_cpu_vector_floats()) {
     case 16:
       return backward_avx512(shape, begin, end, qkv, weights, grad_out, scale, dropout, grad_qkv);

@@ -147,8 +147,6 @@ void expect_the_float64_reference_at_every_window_width() {
   }
 }
 
-// The kernels are built once per x86-64 target, with vectors of 16, 8 or 4 floats, and a machine
-// picks the widest it runs: each build this machine can run is checked here, not only that one.
 // Runs the CPU kernels with vectors of `floats` while it lives.
 class VectorWidth {
  public:
@@ -159,6 +157,8 @@ class VectorWidth {
   int before_;
 };
 
+// The kernels are built once per x86-64 target, with vectors of 16, 8 or 4 floats, and a machine
+// picks the widest it runs: each build this machine can run is checked here, not only that one.
 TEST(ShortAttentionCpu, MatchesAFloat64ReferenceUnderTheMaskItDrewAtEveryWindowAndVectorWidth) {
   const int widest = short_attention_cpu_vector_floats();
   for (const int floats : {16, 8, 4}) {
