@@ -179,24 +179,26 @@ std::vector<double> popularity_cdf(int pool, Rng& rng) {
   return cdf;
 }
 
+// Errors name what the user set: `mlrec_dist synth`'s options (--users, --movies, --ratings);
+// the per-user range has no option, and is named as the field a caller of the library sets.
 void check_options(const SyntheticOptions& o) {
-  auto require = [](bool ok, const char* key, const std::string& reason) {
-    if (!ok) throw ConfigError::for_key(key, reason);
+  auto require = [](bool ok, const char* option, const std::string& reason) {
+    if (!ok) throw ConfigError(std::string(option) + ": " + reason);
   };
-  require(o.users >= 1, "synthetic.users", "must be >= 1, got " + std::to_string(o.users));
-  require(o.movies >= 1, "synthetic.movies", "must be >= 1, got " + std::to_string(o.movies));
-  require(o.ratings_per_user_min >= 1, "synthetic.ratings_per_user_min",
+  require(o.users >= 1, "--users", "must be >= 1, got " + std::to_string(o.users));
+  require(o.movies >= 1, "--movies", "must be >= 1, got " + std::to_string(o.movies));
+  require(o.ratings_per_user_min >= 1, "SyntheticOptions::ratings_per_user_min",
           "must be >= 1, got " + std::to_string(o.ratings_per_user_min));
-  require(o.ratings_per_user_max >= o.ratings_per_user_min, "synthetic.ratings_per_user_max",
+  require(o.ratings_per_user_max >= o.ratings_per_user_min, "SyntheticOptions::ratings_per_user_max",
           "must be >= ratings_per_user_min (" + std::to_string(o.ratings_per_user_min) + "), got " +
               std::to_string(o.ratings_per_user_max));
   if (o.ratings > 0) {
     const int64_t least = int64_t{o.users} * o.ratings_per_user_min;
-    require(o.ratings_per_user_min <= max_ratings_per_user(o.movies), "synthetic.movies",
+    require(o.ratings_per_user_min <= max_ratings_per_user(o.movies), "--movies",
             "with a total of ratings, at least 4 x " + std::to_string(o.ratings_per_user_min) +
                 " rated movies are needed (each user rates at most a quarter of them), got " + std::to_string(o.movies));
     const int64_t most = int64_t{o.users} * max_ratings_per_user(o.movies);
-    require(o.ratings >= least && o.ratings <= most, "synthetic.ratings",
+    require(o.ratings >= least && o.ratings <= most, "--ratings",
             "must be between " + std::to_string(least) + " (each user " + std::to_string(o.ratings_per_user_min) +
                 ") and " + std::to_string(most) + " (each user a quarter of the rated catalog) for " +
                 std::to_string(o.users) + " users and " + std::to_string(o.movies) + " movies, got " +

@@ -30,8 +30,13 @@ int find_column(const data::TextTable& table, const std::string& given, const st
     if (const int c = table.column(name); c >= 0) return c;
   }
   if (!required) return -1;
+  std::vector<std::string> distinct;  // the run's own name is often one of the usual spellings
   std::string tried;
-  for (const auto& name : names) tried += (tried.empty() ? "" : ", ") + name;
+  for (const auto& name : names) {
+    if (std::find(distinct.begin(), distinct.end(), name) != distinct.end()) continue;
+    distinct.push_back(name);
+    tried += (tried.empty() ? "" : ", ") + name;
+  }
   throw ConfigError(fmt::format("{}: the header of {} has none of the columns {} (columns: {}); name it with {}",
                                 option, table.path, tried, header, option));
 }

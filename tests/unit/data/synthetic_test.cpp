@@ -80,8 +80,7 @@ TEST_P(SyntheticFormatTest, LoadsBackWithRequestedShape) {
   }
   EXPECT_GE(histogram.size(), 4u);
   if (format == Release::kMovieLensCsv) {
-    EXPECT_TRUE(std::any_of(raw.rating.begin(), raw.rating.end(),
-                            [](float r) { return r != std::floor(r); }));
+    EXPECT_TRUE(std::any_of(raw.rating.begin(), raw.rating.end(), [](float r) { return r != std::floor(r); }));
   }
 
   // Some ratings of a user share a timestamp, so the tie rule matters.
@@ -130,8 +129,7 @@ TEST_P(SyntheticFormatTest, DeterministicPerSeed) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllFormats, SyntheticFormatTest,
-                         ::testing::Values(Release::kMovieLens1M, Release::kMovieLens100K,
-                                           Release::kMovieLensCsv),
+                         ::testing::Values(Release::kMovieLens1M, Release::kMovieLens100K, Release::kMovieLensCsv),
                          [](const ::testing::TestParamInfo<Release>& param_info) {
                            switch (param_info.param) {
                              case Release::kMovieLens1M:
@@ -260,18 +258,33 @@ TEST(SyntheticTest, ATotalIsHitExactlyWithHeavyTails) {
   EXPECT_GT(counts.back(), 8 * counts[counts.size() / 2]) << "most popular vs median movie";
 }
 
-TEST(SyntheticTest, ATotalOutOfReachIsAConfigError) {
+// The message of the ConfigError that writing a release with these options throws ("" if none).
+std::string config_error(const SyntheticOptions& options) {
   TempDir dir;
+  try {
+    write_synthetic_movielens(dir.path(), Release::kMovieLens1M, options);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// The errors name mlrec_dist synth's own options, not config keys: synth reads no config.
+TEST(SyntheticTest, ATotalOutOfReachIsAConfigErrorNamingTheOption) {
   SyntheticOptions options;
   options.users = 100;
   options.movies = 400;
   options.ratings = 100 * 20 - 1;  // below 20 each
-  EXPECT_THROW(write_synthetic_movielens(dir.path(), Release::kMovieLens1M, options), ConfigError);
+  EXPECT_EQ(config_error(options).rfind("--ratings: must be between 2000 ", 0), 0u) << config_error(options);
   options.ratings = 100 * 95 + 1;  // above a quarter of the 380 rated movies each
-  EXPECT_THROW(write_synthetic_movielens(dir.path(), Release::kMovieLens1M, options), ConfigError);
+  EXPECT_EQ(config_error(options).rfind("--ratings: must be between 2000 (each user 20) and 9500 ", 0), 0u)
+      << config_error(options);
   options.movies = 40;  // too small a catalog for 20 distinct movies in a quarter of it
   options.ratings = 2000;
-  EXPECT_THROW(write_synthetic_movielens(dir.path(), Release::kMovieLens1M, options), ConfigError);
+  EXPECT_EQ(config_error(options).rfind("--movies: ", 0), 0u) << config_error(options);
+  options = SyntheticOptions{};
+  options.users = 0;
+  EXPECT_EQ(config_error(options), "--users: must be >= 1, got 0");
 }
 
 }  // namespace
