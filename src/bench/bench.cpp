@@ -82,6 +82,7 @@ double peak_host_mb() {
 }  // namespace
 
 void run_bench(const BenchOptions& options, dist::ProcessGroup& group) {
+  if (group.rank == 0 && !options.out.empty()) check_writable(options.out);
   nlohmann::ordered_json results = nlohmann::ordered_json::array();
   for (size_t i = 0; i < options.configs.size(); ++i) {
     config::Config config = config::load_config(options.configs[i], options.overrides);

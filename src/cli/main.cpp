@@ -6,6 +6,7 @@
 #include <c10/util/Exception.h>
 #include <torch/version.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <ctime>
@@ -428,13 +429,19 @@ int dispatch(int argc, char** argv) {
     std::cout << mlrec::config::help_text();
     return 0;
   }
-  std::string command = "train";
-  for (const char* name : {"train", "sweep", "bench", "stats", "compare", "plot", "synth", "predict", "recommend", "export", "blend"}) {
-    if (args[0] == name) {
-      command = args[0];
-      args.erase(args.begin());
-      break;
-    }
+  const std::vector<std::string> commands = {"train",   "sweep",     "bench",  "stats", "compare", "plot",
+                                              "synth",   "predict",   "recommend", "export", "blend"};
+  std::string command = "train";  // also without a command: mlrec_dist --config FILE
+  if (std::find(commands.begin(), commands.end(), args[0]) != commands.end()) {
+    command = args[0];
+    args.erase(args.begin());
+  } else if (!args[0].empty() && args[0][0] != '-') {
+    // Training takes no positional argument: a word here is a mistyped command (or a config
+    // file without --config), and Boost's "too many positional options" would not say so.
+    std::string list;
+    for (const auto& name : commands) list += (list.empty() ? "" : ", ") + name;
+    throw mlrec::ConfigError("unknown command '" + args[0] + "' (commands: " + list +
+                             "; a configuration is given with --config FILE; see mlrec_dist --help)");
   }
   if (command == "predict") return run_predict(args);
   if (command == "recommend") return run_recommend(args);

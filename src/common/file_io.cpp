@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -40,6 +41,12 @@ void write_file_atomic(const std::string& path, const std::string& contents) {
   AtomicFileWriter file(path);
   file.append(contents.data(), contents.size());
   file.commit();
+}
+
+void check_writable(const std::string& path) {
+  // A folder of that name would only fail at the rename, after the work.
+  if (std::filesystem::is_directory(path)) throw std::runtime_error(path + ": cannot write: " + std::strerror(EISDIR));
+  AtomicFileWriter probe(path);  // creates its temporary file in the target's folder; removed unused
 }
 
 AtomicFileWriter::AtomicFileWriter(std::string path)

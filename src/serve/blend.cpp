@@ -24,6 +24,7 @@ BlendScores scores(const torch::Tensor& prediction, const torch::Tensor& target)
 
 BlendReport blend(const BlendOptions& options) {
   if (options.runs.size() < 2) throw ConfigError("blend: give at least two finished run directories");
+  if (!options.out.empty()) check_writable(options.out);
   BlendReport report;
   std::vector<torch::Tensor> valid, test;  // each member's predictions, float64
   torch::Tensor valid_target, test_target;

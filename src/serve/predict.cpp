@@ -60,6 +60,7 @@ int64_t history_end(const data::PreparedRatings& p, int32_t user, int32_t item, 
 int64_t predict(const PredictOptions& options) {
   if (options.input.empty()) throw ConfigError("predict needs --input FILE (a CSV or TSV of user, item[, timestamp])");
   if (options.out.empty()) throw ConfigError("predict needs --out FILE");
+  check_writable(options.out);
   const data::TextTable table = data::read_text_table(options.input);
   TrainedRun run(options);
   const auto& ours = run.config().data.interactions;

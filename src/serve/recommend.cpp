@@ -50,7 +50,11 @@ int64_t recommend(const RecommendOptions& options) {
     format = std::filesystem::path(options.out).extension() == ".jsonl" ? "jsonl" : "csv";
   }
   if (format != "csv" && format != "jsonl") throw ConfigError("--format must be csv, jsonl or auto, not '" + format + "'");
-  if (options.out.empty()) log_info_to_stderr();  // stdout carries the recommendations
+  if (options.out.empty()) {
+    log_info_to_stderr();  // stdout carries the recommendations
+  } else {
+    check_writable(options.out);
+  }
 
   TrainedRun run(options);
   const auto users = users_asked(options, run.ids());

@@ -181,6 +181,24 @@ TEST_F(Cli, BenchWritesOneJsonEntryPerConfiguration) {
   EXPECT_TRUE(fs::exists(tmp_.file("runs/bench/baseline/summary.json")));
 }
 
+// A mistyped --out fails at once (exit 1, the path and the system's reason), not after the
+// benchmark has run: nothing trained, nothing written.
+TEST_F(Cli, BenchWithAnUnwritableOutFailsBeforeTraining) {
+  const std::string out = tmp_.file("no_such_dir/bench.json");
+  Result r = run_cli("bench --config " + std::string(MLREC_SOURCE_DIR) + "/configs/smoke.yaml --set data.dir=" + data_ +
+                     " --set output.dir=" + tmp_.file("runs/bench") + " --out " + out);
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find(out + ": cannot write"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("epoch 1"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(tmp_.file("runs/bench")));
+}
+
+TEST_F(Cli, AnUnknownCommandIsNamedWithTheCommandsThereAre) {
+  Result r = run_cli("trian --config " + std::string(MLREC_SOURCE_DIR) + "/configs/smoke.yaml");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("unknown command 'trian' (commands: train, sweep, bench,"), std::string::npos) << r.output;
+}
+
 // The names of the trace's complete ("X") events.
 std::set<std::string> trace_event_names(const std::string& path) {
   std::ifstream in(path);

@@ -13,6 +13,12 @@ namespace mlrec {
 /// "PATH: cannot write: REASON" with the system's reason.
 void write_file_atomic(const std::string& path, const std::string& contents);
 
+/// Throws as write_file_atomic would if `path` could not be written now (a missing folder, no
+/// permission, a folder of that name), and writes nothing: for the output of a command that
+/// works for minutes or hours first (bench, predict, recommend, blend), so that a mistyped
+/// path fails at once, not after the work. A disk that fills meanwhile still fails at the end.
+void check_writable(const std::string& path);
+
 /// The same for a file written piece by piece (too large to hold twice in memory): append(),
 /// then commit() flushes and renames into place. Failures throw as write_file_atomic does; a
 /// writer destroyed before commit() removes its temporary file.

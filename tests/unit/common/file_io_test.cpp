@@ -2,8 +2,8 @@
 #include "mlrec/common/file_io.h"
 
 #include <gtest/gtest.h>
-
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
@@ -117,6 +117,42 @@ TEST(WriteFileAtomicTest, FailedRenameThrowsAndRemovesTheTempFile) {
   }
   EXPECT_EQ(list_dir(dir.path()), std::vector<std::string>{"summary.json"});
   EXPECT_EQ(read_text(target + "/inside"), "keep");
+}
+
+// What check_writable throws for `path` ("" if nothing).
+std::string check_writable_error(const std::string& path) {
+  try {
+    check_writable(path);
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// The three ways a mistyped --out fails, each found before any work, and nothing written
+// either way: a writable path is neither created nor, where it exists, changed.
+TEST(CheckWritableTest, FailsAsTheWriteWouldAndWritesNothing) {
+  TempDir dir;
+  EXPECT_EQ(check_writable_error(dir.file("new.json")), "");
+  EXPECT_TRUE(list_dir(dir.path()).empty());
+  write_file(dir.file("old.json"), "kept");
+  EXPECT_EQ(check_writable_error(dir.file("old.json")), "");
+  EXPECT_EQ(read_text(dir.file("old.json")), "kept");
+
+  const std::string missing = dir.file("no_such_dir/out.json");
+  EXPECT_EQ(check_writable_error(missing), missing + ": cannot write (creating " + missing + ".tmp." +
+                                               std::to_string(::getpid()) + "): " + std::strerror(ENOENT));
+  fs::create_directory(dir.file("a_folder"));
+  EXPECT_EQ(check_writable_error(dir.file("a_folder")),
+            dir.file("a_folder") + ": cannot write: " + std::strerror(EISDIR));
+  if (::geteuid() != 0) {  // root writes anywhere
+    fs::create_directory(dir.file("read_only"));
+    fs::permissions(dir.file("read_only"), fs::perms::owner_read | fs::perms::owner_exec);
+    EXPECT_NE(check_writable_error(dir.file("read_only/out.json")).find(std::strerror(EACCES)), std::string::npos);
+    fs::permissions(dir.file("read_only"), fs::perms::owner_all);
+  }
+  // old.json, a_folder (and read_only): no temporary file left, nothing else made
+  EXPECT_EQ(list_dir(dir.path()).size(), ::geteuid() != 0 ? 3u : 2u);
 }
 
 }  // namespace
