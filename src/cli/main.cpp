@@ -126,6 +126,30 @@ exit status: 0 success (also: the run had already finished), 2 bad input or conf
   checkpoint (143 SIGTERM, 130 SIGINT, 138 SIGUSR1): the same command continues the run
 )";
 
+// --seeds 42,1,2: distinct whole numbers. A seed given twice would train the same run twice
+// (the second finds it finished) and shrink the reported spread toward zero.
+std::vector<int64_t> parse_seeds(const std::string& text) {
+  std::vector<int64_t> seeds;
+  std::stringstream list(text);
+  std::string item;
+  while (std::getline(list, item, ',')) {
+    int64_t seed = -1;
+    try {
+      size_t used = 0;
+      seed = std::stoll(item, &used);
+      if (used != item.size() || seed < 0) throw std::invalid_argument(item);
+    } catch (const std::exception&) {
+      throw mlrec::ConfigError("--seeds: '" + item + "' is not a seed (a whole number >= 0)");
+    }
+    if (std::find(seeds.begin(), seeds.end(), seed) != seeds.end()) {
+      throw mlrec::ConfigError("--seeds: seed " + item + " is given twice (each seed is one run of the spread)");
+    }
+    seeds.push_back(seed);
+  }
+  if (seeds.empty()) throw mlrec::ConfigError("--seeds: no seed given");
+  return seeds;
+}
+
 int run_train(const std::vector<std::string>& args) {
   po::options_description options("train options");
   std::string config_path;
@@ -147,19 +171,7 @@ int run_train(const std::vector<std::string>& args) {
   const mlrec::config::Config config = mlrec::config::load_config(config_path, overrides);
   mlrec::dist::set_collective_timeout(*group.comm, config.dist.timeout_seconds);
   if (vm.count("seeds")) {
-    std::vector<int64_t> seeds;
-    std::stringstream list(vm["seeds"].as<std::string>());
-    std::string item;
-    while (std::getline(list, item, ',')) {
-      try {
-        size_t used = 0;
-        seeds.push_back(std::stoll(item, &used));
-        if (used != item.size() || seeds.back() < 0) throw std::invalid_argument(item);
-      } catch (const std::exception&) {
-        throw mlrec::ConfigError("--seeds: '" + item + "' is not a seed (a whole number >= 0)");
-      }
-    }
-    if (seeds.empty()) throw mlrec::ConfigError("--seeds: no seed given");
+    const std::vector<int64_t> seeds = parse_seeds(vm["seeds"].as<std::string>());
     if (!config.blend.members.empty()) {
       return run_stoppable(group, [&] { mlrec::cli::train_blend(config, overrides, group, seeds); });
     }

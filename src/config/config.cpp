@@ -486,8 +486,7 @@ void apply_overrides(Config& config, const std::vector<std::string>& overrides) 
     const auto eq = ov.find('=');
     const std::string key = eq == std::string::npos ? "" : trim(ov.substr(0, eq));
     if (key.empty()) {
-      throw ConfigError("malformed override " + quote_value(ov) +
-                        "': expected KEY=VALUE (e.g. train.lr=0.01)");
+      throw ConfigError("malformed override " + quote_value(ov) + ": expected KEY=VALUE (e.g. train.lr=0.01)");
     }
     try {
       set_param(config, key, ov.substr(eq + 1));

@@ -193,6 +193,13 @@ TEST_F(Cli, BenchWithAnUnwritableOutFailsBeforeTraining) {
   EXPECT_FALSE(fs::exists(tmp_.file("runs/bench")));
 }
 
+TEST_F(Cli, ASeedGivenTwiceIsAnError) {
+  Result r = run_cli(train_args(tmp_.file("runs/seeds"), "--seeds 1,2,1"));
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("--seeds: seed 1 is given twice"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(tmp_.file("runs/seeds")));
+}
+
 TEST_F(Cli, AnUnknownCommandIsNamedWithTheCommandsThereAre) {
   Result r = run_cli("trian --config " + std::string(MLREC_SOURCE_DIR) + "/configs/smoke.yaml");
   EXPECT_EQ(r.status, 2);

@@ -463,7 +463,7 @@ TEST(ConfigErrors, CrossKeyChecks) {
 }
 
 TEST(ConfigErrors, MalformedOverride) {
-  expect_config_error("", {"train.lr"}, {"'train.lr'", "KEY=VALUE"});
+  expect_config_error("", {"train.lr"}, {"malformed override 'train.lr': expected KEY=VALUE"});
   expect_config_error("", {"=5"}, {"'=5'", "KEY=VALUE"});
   expect_config_error("", {""}, {"override", "KEY=VALUE"});
 }
