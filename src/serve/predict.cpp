@@ -91,6 +91,7 @@ int64_t predict(const PredictOptions& options) {
   };
   constexpr size_t kBatch = 8192;
   int64_t unknown = 0;
+  std::string first_unknown;
   for (size_t i = 0; i < n; ++i) {
     const auto& row = table.rows[i];
     const int32_t user = run.ids().user_index(row[static_cast<size_t>(user_col)]);
@@ -107,7 +108,10 @@ int64_t predict(const PredictOptions& options) {
       }
     }
     if (user == 0 || item == 0) {
-      ++unknown;
+      if (++unknown == 1) {  // named in the warning: a typo or a stray space shows there
+        first_unknown = fmt::format("{}:{}, {} '{}'", table.path, table.lines[i], user == 0 ? "user" : "item",
+                                    row[static_cast<size_t>(user == 0 ? user_col : item_col)]);
+      }
       continue;
     }
     known[i] = 1;
@@ -133,9 +137,10 @@ int64_t predict(const PredictOptions& options) {
   log_info(fmt::format("predicted {} ratings in {:.2f} s on {} -> {}", with_commas(static_cast<long long>(n)),
                        watch.seconds(), run.where(), options.out));
   if (unknown > 0) {
-    log_warning(fmt::format("{} of {} rows name a user or item the run has not seen: predicted the training mean "
-                            "{:.4f} there (known = 0)",
-                            with_commas(unknown), with_commas(static_cast<long long>(n)), run.training_mean()));
+    log_warning(fmt::format("{} of {} rows name a user or item the run has not seen (the first: {}): predicted the "
+                            "training mean {:.4f} there (known = 0)",
+                            with_commas(unknown), with_commas(static_cast<long long>(n)), first_unknown,
+                            run.training_mean()));
   }
   return static_cast<int64_t>(n);
 }

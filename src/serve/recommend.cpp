@@ -72,6 +72,7 @@ int64_t recommend(const RecommendOptions& options) {
   Stopwatch watch;
   std::string out = format == "csv" ? "user,rank,item,prediction\n" : "";
   int64_t unknown = 0;
+  std::string unknown_named;  // the first few, quoted: a stray space or a header line shows
   // Users per batch: a score per item for each, ~64 MB of them at a time.
   const size_t batch_users = static_cast<size_t>(std::max<int64_t>(1, (int64_t{1} << 24) / columns));
   std::vector<int32_t> dense, placeholder;
@@ -115,7 +116,7 @@ int64_t recommend(const RecommendOptions& options) {
   };
   for (const auto& [id, u] : users) {
     if (u == 0) {
-      ++unknown;
+      if (++unknown <= 3) unknown_named += (unknown > 1 ? ", '" : "'") + id + "'";
       if (format == "jsonl") {
         out += nlohmann::ordered_json{{"user", id}, {"items", nlohmann::ordered_json::array()},
                                       {"predictions", nlohmann::ordered_json::array()}, {"unknown_user", true}}
@@ -142,7 +143,8 @@ int64_t recommend(const RecommendOptions& options) {
   log_info(fmt::format("top {} of {} items for {} users in {:.2f} s on {}{}", k, with_commas(run.info().num_movies),
                        with_commas(scored), seconds, run.where(), options.out.empty() ? "" : " -> " + options.out));
   if (unknown > 0) {
-    log_warning(fmt::format("{} user id(s) are not users of the run's data: nothing recommended for them", unknown));
+    log_warning(fmt::format("{} user id(s) are not users of the run's data ({}{}): nothing recommended for them",
+                            unknown, unknown_named, unknown > 3 ? ", ..." : ""));
   }
   return scored;
 }

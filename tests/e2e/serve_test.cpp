@@ -217,7 +217,10 @@ TEST_F(Serve, PredictGivesUnknownIdsTheTrainingMeanAndRejectsBadInput) {
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_EQ(rows[1][3], "1");
   EXPECT_EQ(rows[2][3], "0");
-  EXPECT_NE(r.output.find("1 of 2 rows name a user or item the run has not seen"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("1 of 2 rows name a user or item the run has not seen (the first: " + pairs +
+                          ":3, item '999999')"),
+            std::string::npos)
+      << r.output;
 
   write_file_atomic(pairs, "who\twhat\n1\t1\n");
   r = run_cli("predict --run " + run + " --input " + pairs + " --out " + tmp_.file("q.csv"));
@@ -270,6 +273,15 @@ TEST_F(Serve, RecommendRanksUnratedItemsOnly) {
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("{\"user\":\"1\",\"items\":["), std::string::npos) << r.output;
   EXPECT_EQ(run_cli("recommend --run " + run + " --user nobody").status, 2);
+  // A list with ids the run lacks: the others are served, the warning quotes the first few.
+  const std::string list = tmp_.file("users.txt");
+  write_file_atomic(list, "user_id\n1\n 2 \nx\ny\n");
+  r = run_cli("recommend --run " + run + " --users " + list + " --k 1 --out " + out);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(read_csv(out).size(), 2u);  // the header and user 1
+  EXPECT_NE(r.output.find("4 user id(s) are not users of the run's data ('user_id', ' 2 ', 'x', ...)"),
+            std::string::npos)
+      << r.output;
 }
 
 TEST_F(Serve, TextIdsOfYourOwnDataRoundTripThroughTheRun) {
