@@ -61,8 +61,10 @@ std::string write_sweep_report(const config::SweepSpec& spec) {
     if (r.summary) {
       const train::RunSummary& s = *r.summary;
       const double test_mae = s.test ? s.test->mae : NAN, test_rmse = s.test ? s.test->rmse : NAN;
-      table += fmt::format("| {} | {} | {} | {:.5f} | {:.5f} | {:.5f} | {:.5f} | {} |\n", k + 1, r.trial, r.settings,
-                           s.valid.mae, s.valid.rmse, test_mae, test_rmse, s.best_epoch);
+      // Without a test set (data.test_per_user: 0) "-", as compare writes, not "nan": no failure.
+      const std::string test_cells = s.test ? fmt::format("{:.5f} | {:.5f}", test_mae, test_rmse) : "- | -";
+      table += fmt::format("| {} | {} | {} | {:.5f} | {:.5f} | {} | {} |\n", k + 1, r.trial, r.settings, s.valid.mae,
+                           s.valid.rmse, test_cells, s.best_epoch);
       entry["valid_mae"] = s.valid.mae;
       entry["valid_rmse"] = s.valid.rmse;
       entry["test_mae"] = test_mae;

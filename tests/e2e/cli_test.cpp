@@ -296,6 +296,8 @@ TEST_F(Cli, SweepRunsOneTrialAtATimeAndReportsWhatIsFinished) {
   ASSERT_EQ(run_cli("sweep --sweep " + file + " --trial 0").status, 0);
   Result full = run_cli("sweep --sweep " + file + " --report");
   EXPECT_EQ(count_lines_with(full.output, "not finished"), 0) << full.output;
+  EXPECT_EQ(count_lines_with(full.output, "| - | - |"), 2) << full.output;  // smoke.yaml has no test set
+  EXPECT_EQ(full.output.find("nan"), std::string::npos) << full.output;
   EXPECT_TRUE(fs::exists(out + "/best.yaml"));
 }
 
