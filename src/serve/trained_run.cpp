@@ -28,7 +28,7 @@ TrainedRun::TrainedRun(const RunOptions& options) {
 
   const int threads = options.threads > 0 ? options.threads : int(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(threads);
-  device_ = train::choose_device(options.device, 0);
+  device_ = train::choose_device(options.device, 0, "--device");
   where_ = device_.is_cpu() ? "cpu (" + std::to_string(threads) + " threads)" : "cuda:" + std::to_string(device_.index());
 
   // The run's data again, as it was prepared for training: the same split, windows and ids.

@@ -44,11 +44,11 @@ constexpr const char* kCpuOnlyBuild =
     "where the CUDA 13 toolkit is installed (scripts/build.sh), or run on the CPU";
 }  // namespace
 
-torch::Device choose_device(const std::string& requested, int local_rank) {
+torch::Device choose_device(const std::string& requested, int local_rank, const std::string& setting) {
   const bool cuda = torch::cuda::is_available();
   if (requested == "cuda" && !cuda) {
-    throw ConfigError::for_key("train.device", MLREC_WITH_CUDA ? "'cuda' was requested but no CUDA device is available"
-                                                               : kCpuOnlyBuild);
+    throw ConfigError(setting + ": " +
+                      (MLREC_WITH_CUDA ? "'cuda' was requested but no CUDA device is available" : kCpuOnlyBuild));
   }
   if (requested == "cpu" || !cuda) return torch::Device(torch::kCPU);
   const int count = static_cast<int>(torch::cuda::device_count());

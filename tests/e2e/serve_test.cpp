@@ -238,6 +238,13 @@ TEST_F(Serve, PredictGivesUnknownIdsTheTrainingMeanAndRejectsBadInput) {
   r = run_cli("predict --run " + tmp_.file("runs/none") + " --input " + pairs + " --out " + tmp_.file("q.csv"));
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.output.find("no such run directory"), std::string::npos) << r.output;
+
+  write_file_atomic(pairs, "user\titem\n1\t1\n");
+  r = run_cli("predict --run " + run + " --input " + pairs + " --out " + tmp_.file("q.csv") + " --device cuda");
+  if (r.status != 0) {  // no GPU here: the error names predict's option (it has no config key)
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.output.find("error: --device: "), std::string::npos) << r.output;
+  }
 }
 
 TEST_F(Serve, RecommendRanksUnratedItemsOnly) {

@@ -36,8 +36,10 @@ struct RunResult {
 
 /// The device of a rank: the GPU of its local rank (CUDA_VISIBLE_DEVICES decides which GPUs
 /// are visible), or the CPU when there is none or `requested` (train.device) says "cpu".
-/// ConfigError when "cuda" is requested and no GPU is visible.
-torch::Device choose_device(const std::string& requested, int local_rank);
+/// ConfigError when "cuda" is requested and no GPU is visible, naming `setting`: the config key,
+/// or the option of a command that takes none (predict's --device).
+torch::Device choose_device(const std::string& requested, int local_rank,
+                            const std::string& setting = "config key 'train.device'");
 
 /// Each rank uses the GPU of its local rank (train.device auto/cuda) or the CPU; with GPUs and
 /// several ranks (or dist.backend=nccl) the group's communicator becomes NCCL. `extra` callbacks
