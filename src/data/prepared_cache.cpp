@@ -27,8 +27,14 @@ namespace {
 constexpr char kMagic[8] = {'M', 'L', 'R', 'E', 'C', 'P', 'D', '1'};
 constexpr size_t kAlignment = 4096;
 // Raised whenever what the file holds, or how the data is prepared, changes: older files are
-// then refused (their key differs) and rebuilt.
-constexpr int kFormatVersion = 1;
+// then refused (their key differs) and rebuilt. 2: each array's CRC-32 in the header.
+constexpr int kFormatVersion = 2;
+
+uint32_t crc32_of(const void* data, int64_t bytes) {
+  Crc32 crc;
+  crc.add(data, static_cast<size_t>(bytes));
+  return crc.value();
+}
 
 int64_t element_bytes(const std::string& dtype) {
   if (dtype == "int32" || dtype == "float32") return 4;
@@ -147,6 +153,12 @@ std::shared_ptr<const PreparedCacheFile> PreparedCacheFile::open(const std::stri
         return refuse("damaged (array " + array.name + " lies outside it)");
       }
       array.data = base + offset;
+      // Damage inside an array (a flipped bit, bytes overwritten) passes every check above and
+      // would train on wrong ids or index past a table: each array's checksum is compared, at
+      // ~0.25 s per GB on one core, still far below parsing the text again.
+      if (a.at("crc32").get<uint32_t>() != crc32_of(array.data, array.bytes())) {
+        return refuse("damaged (array " + array.name + "'s checksum differs)");
+      }
       file->arrays_.push_back(std::move(array));
     }
   } catch (const nlohmann::json::exception&) {
@@ -179,11 +191,17 @@ void write_prepared_cache(const std::string& path, const std::string& key, const
   nlohmann::json header = {{"key", key}, {"facts", facts}, {"arrays", nlohmann::json::array()}, {"file_bytes", 0}};
   std::string text;
   uint64_t data_start = 0;
+  std::vector<uint32_t> crcs;
+  for (const auto& a : arrays) crcs.push_back(crc32_of(a.data, a.bytes()));
   for (;;) {  // the start only grows, so this ends
     uint64_t offset = data_start;
     header["arrays"] = nlohmann::json::array();
     for (const auto& a : arrays) {
-      header["arrays"].push_back({{"name", a.name}, {"dtype", a.dtype}, {"shape", a.shape}, {"offset", offset}});
+      header["arrays"].push_back({{"name", a.name},
+                                  {"dtype", a.dtype},
+                                  {"shape", a.shape},
+                                  {"offset", offset},
+                                  {"crc32", crcs[static_cast<size_t>(&a - arrays.data())]}});
       offset = (offset + static_cast<uint64_t>(a.bytes()) + kAlignment - 1) / kAlignment * kAlignment;
     }
     header["file_bytes"] = offset;

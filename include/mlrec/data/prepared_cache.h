@@ -13,10 +13,11 @@
 // misses: clear the cache folder then.
 //
 // The file: 8 bytes of magic ("MLRECPD1"), the header's length (uint64, little-endian), the header
-// (JSON: the key, the run-independent facts and where each array sits), then each array aligned
-// to 4 KiB. It is written to a temporary file and renamed into place (common/file_io.h), so a
-// reader never sees a half-written cache; a file that does not parse, or whose size or arrays do
-// not add up, is refused (and rebuilt), never trusted. Torch-free.
+// (JSON: the key, the run-independent facts and where each array sits, with its CRC-32), then
+// each array aligned to 4 KiB. It is written to a temporary file and renamed into place
+// (common/file_io.h), so a reader never sees a half-written cache; a file that does not parse,
+// whose size or arrays do not add up, or whose bytes differ from their checksums, is refused (and
+// rebuilt), never trusted. Torch-free.
 #pragma once
 
 #include <cstdint>

@@ -140,6 +140,24 @@ TEST(PreparedCache, AFileHoldingAnotherKeyOrDamagedIsRefusedAndRebuilt) {
   EXPECT_TRUE(rebuilt.cache_built);
   expect_same_data(load_data(f.options(false)), rebuilt);
 
+  // Bytes inverted inside an array, the size and header intact: its checksum tells. The file's
+  // last 4 KiB page starts inside its last array (every array starts on a page, the file ends
+  // at the first page boundary after the last one's bytes).
+  {
+    std::fstream file(first.cache_file, std::ios::in | std::ios::out | std::ios::binary);
+    const auto at = static_cast<std::streamoff>(fs::file_size(first.cache_file) - 4096);
+    char bytes[4];
+    file.seekg(at);
+    file.read(bytes, sizeof bytes);
+    for (char& b : bytes) b = static_cast<char>(~b);
+    file.seekp(at);
+    file.write(bytes, sizeof bytes);
+    ASSERT_TRUE(file.good());
+  }
+  EXPECT_EQ(PreparedCacheFile::open(first.cache_file, prepared_cache_key(f.options(true)), why), nullptr);
+  EXPECT_NE(why.find("checksum differs"), std::string::npos) << why;
+  EXPECT_TRUE(load_data(f.options(true)).cache_built);
+
   // Truncated: refused, rebuilt.
   fs::resize_file(first.cache_file, fs::file_size(first.cache_file) / 2);
   EXPECT_EQ(PreparedCacheFile::open(first.cache_file, prepared_cache_key(f.options(true)), why), nullptr);
