@@ -66,6 +66,7 @@ void export_model(const ExportOptions& options) {
       required_run_file(options.run, "id_maps.json", "no id maps (the run was made by an mlrec older than export)");
   const std::string config_path = required_run_file(options.run, "config.yaml", "the run's configuration");
   const train::RunSummary summary = train::read_run_summary(summary_path);
+  check_weights_intact(weights, summary);
   const config::Config config = config::load_config(config_path, {});
   if (std::isnan(summary.rating_min)) {
     throw InputError::in(summary_path, "has no rating_scale (written by an older mlrec): train the run again");

@@ -25,6 +25,7 @@ TrainedRun::TrainedRun(const RunOptions& options) {
       required_run_file(options.run, "id_maps.json", "no id maps (the run was made by an mlrec older than predict)");
   config_ = config::load_config(required_run_file(options.run, "config.yaml", "the run's configuration"), options.overrides);
   const train::RunSummary summary = train::read_run_summary(summary_path);
+  check_weights_intact(weights, summary);
 
   const int threads = options.threads > 0 ? options.threads : int(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(threads);

@@ -9,6 +9,9 @@
 #include <ctime>
 #include <filesystem>
 
+#include <fmt/format.h>
+
+#include "mlrec/common/checksum.h"
 #include "mlrec/common/error.h"
 #include "mlrec/common/file_io.h"
 #include "mlrec/train/checkpoint_store.h"
@@ -115,7 +118,14 @@ void RunDirectory::write_empty_metrics() const {
 }
 
 void RunDirectory::write_summary(const RunSummary& summary) const {
-  if (writer_) write_file_atomic(summary_path(), to_json(summary));
+  if (!writer_) return;
+  RunSummary with_weights = summary;
+  if (fs::exists(best_weights_path())) with_weights.weights_crc32 = weights_crc32_of(best_weights_path());
+  write_file_atomic(summary_path(), to_json(with_weights));
+}
+
+std::string weights_crc32_of(const std::string& path) {
+  return fmt::format("{:08x}", crc32_of(read_file(path, "weights")));
 }
 
 }  // namespace mlrec::train

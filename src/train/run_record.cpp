@@ -136,6 +136,7 @@ std::string to_json(const RunSummary& s) {
   j["torch"] = s.torch;
   j["data"] = s.data;
   j["rating_scale"] = Json{{"min", s.rating_min}, {"max", s.rating_max}, {"step", s.rating_step}};
+  if (!s.weights_crc32.empty()) j["weights_crc32"] = s.weights_crc32;
   if (s.test) j["test"] = *s.test;
   return j.dump() + "\n";
 }
@@ -183,6 +184,7 @@ RunSummary run_summary_from_json(const std::string& text, const std::string& sou
     s.backend = optional_field<std::string>(j, "backend", "");
     s.device = optional_field<std::string>(j, "device", "");
     s.torch = optional_field<std::string>(j, "torch", "");
+    s.weights_crc32 = optional_field<std::string>(j, "weights_crc32", "");
   } catch (const nlohmann::json::exception& e) {
     throw InputError::in(source, std::string("not a valid run summary: ") + e.what());
   }

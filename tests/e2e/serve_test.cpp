@@ -16,6 +16,7 @@
 #include "mlrec/common/file_io.h"
 #include "mlrec/data/movielens.h"
 #include "mlrec/data/prepare.h"
+#include "mlrec/train/run_directory.h"
 #include "mlrec/train/run_record.h"
 #include "support/run_cli.h"
 #include "support/temp_dir.h"
@@ -245,6 +246,30 @@ TEST_F(Serve, PredictGivesUnknownIdsTheTrainingMeanAndRejectsBadInput) {
     EXPECT_EQ(r.status, 2);
     EXPECT_NE(r.output.find("error: --device: "), std::string::npos) << r.output;
   }
+}
+
+// summary.json records best.pt's CRC-32; bytes changed in best.pt afterwards (which torch's
+// reader would load without a word) make predict, recommend and export refuse it, naming it.
+TEST_F(Serve, ADamagedWeightsFileIsRefusedByPredictRecommendAndExport) {
+  const std::string run = train("mf");
+  const std::string weights = run + "/best.pt";
+  EXPECT_EQ(train::read_run_summary(run + "/summary.json").weights_crc32, train::weights_crc32_of(weights));
+  const std::string pairs = tmp_.file("pairs.csv");
+  write_file_atomic(pairs, "user,item\n1,1\n");
+  ASSERT_EQ(run_cli("predict --run " + run + " --input " + pairs + " --out " + tmp_.file("ok.csv")).status, 0);
+
+  std::string bytes = read_file(weights, "weights");
+  bytes[bytes.size() / 4] = static_cast<char>(~bytes[bytes.size() / 4]);  // inside the first tensor's data
+  write_file_atomic(weights, bytes);
+  for (const std::string& command :
+       {"predict --run " + run + " --input " + pairs + " --out " + tmp_.file("p.csv"),
+        "recommend --run " + run + " --user 1 --out " + tmp_.file("r.csv"), "export --run " + run + " --out " + tmp_.file("x")}) {
+    const auto r = run_cli(command);
+    EXPECT_EQ(r.status, 2) << command << "\n" << r.output;
+    EXPECT_NE(r.output.find(weights + ": damaged: its CRC-32 is "), std::string::npos) << r.output;
+  }
+  EXPECT_FALSE(std::filesystem::exists(tmp_.file("p.csv")));
+  EXPECT_FALSE(std::filesystem::exists(tmp_.file("x")));
 }
 
 TEST_F(Serve, RecommendRanksUnratedItemsOnly) {

@@ -70,4 +70,7 @@ class RunDirectory {
   bool writer_;
 };
 
+/// A weights file's CRC-32 as summary.json records it (RunSummary::weights_crc32).
+std::string weights_crc32_of(const std::string& path);
+
 }  // namespace mlrec::train

@@ -58,6 +58,10 @@ struct RunSummary {
   int64_t parameters = 0;
   int world_size = 1;
   std::string backend, device, torch;
+  // best.pt's CRC-32 as 8 hex digits, recorded when the summary is written; "" where the run
+  // saved no weights or an older mlrec wrote the summary. Torch's reader checks no checksum, so
+  // predict, recommend and export compare this before trusting the file.
+  std::string weights_crc32;
 };
 
 /// Metrics as JSON, {"mae", "mse", "rmse", "count"}: the mapping summary.json uses, for other

@@ -42,6 +42,7 @@ RunSummary full_summary() {
   s.backend = "nccl";
   s.device = "cuda:0 (NVIDIA \"H200\")\\";  // quotes and a backslash need escapes
   s.torch = "2.11.0";
+  s.weights_crc32 = "0a1b2c3d";
   return s;
 }
 
@@ -85,6 +86,7 @@ TEST(RunSummaryJson, EveryFieldRoundTripsExactly) {
   EXPECT_EQ(r.backend, s.backend);
   EXPECT_EQ(r.device, s.device);
   EXPECT_EQ(r.torch, s.torch);
+  EXPECT_EQ(r.weights_crc32, s.weights_crc32);
 }
 
 TEST(RunSummaryJson, KeysKeepTheDocumentedOrderAndOtherParsersAgree) {
