@@ -10,6 +10,11 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 np="${1:?usage: mpirun_local.sh NP [PROGRAM] [ARGS...]}"
 shift
+# mpirun itself takes -np 0 as "one rank per slot" and a word as a confusing option error.
+if ! [[ "$np" =~ ^[1-9][0-9]*$ ]]; then
+  echo "mpirun_local.sh: NP must be a number of ranks >= 1, got '$np' (usage: mpirun_local.sh NP [PROGRAM] [ARGS...])" >&2
+  exit 2
+fi
 program="$ROOT/build/mlrec_dist"
 if [ $# -gt 0 ] && [ -f "$1" ] && [ -x "$1" ]; then
   program="$1"

@@ -251,6 +251,14 @@ agree)
   ;;
 
 launchers)
+  # A rank count that is not one is refused by the launcher, before mpirun starts anything.
+  for np in 0 x; do
+    "$mpirun_local" "$np" "$bin" "${mf[@]}" --set "output.dir=$work/np$np" >"$work/np.log" 2>&1
+    status=$?
+    [ "$status" -eq 2 ] || fail "mpirun_local.sh $np: exit $status, not 2"
+    grep -q "NP must be a number of ranks >= 1, got '$np'" "$work/np.log" || fail "mpirun_local.sh $np: $(cat "$work/np.log")"
+    [ ! -e "$work/np$np" ] || fail "mpirun_local.sh $np started a run"
+  done
   long=("${mf[@]}" --set train.epochs=300 --set train.batch_size=8 --set train.log_every_steps=0)
   # SIGUSR1 to mpirun: Open MPI forwards it to every rank.
   "$mpirun_local" 2 "$bin" "${long[@]}" --set "output.dir=$work/usr1" >"$work/usr1.log" 2>&1 &
