@@ -71,6 +71,9 @@ void export_model(const ExportOptions& options) {
   if (std::isnan(summary.rating_min)) {
     throw InputError::in(summary_path, "has no rating_scale (written by an older mlrec): train the run again");
   }
+  if (fs::exists(options.out) && !fs::is_directory(options.out)) {  // --overwrite replaces files in a folder only
+    throw ConfigError("--out " + options.out + " is a file, not a folder: export writes a folder of files");
+  }
   if (fs::exists(options.out) && !fs::is_empty(options.out) && !options.overwrite) {
     throw ConfigError("--out " + options.out + " exists and is not empty; pass --overwrite to replace its files");
   }

@@ -172,6 +172,16 @@ TEST_F(Serve, ExportedItemKnnDescribesItsOwnPrediction) {
   const std::string prediction = model["prediction"];
   EXPECT_NE(prediction.find("item neighbourhood"), std::string::npos) << prediction;
   EXPECT_NE(read_file(exported + "/model.safetensors", "weights").find("\"similarity\""), std::string::npos);
+
+  // --out naming a file: refused (exit 2, saying so) with or without --overwrite, the file kept.
+  const std::string file = tmp_.file("a_file.csv");
+  write_file_atomic(file, "kept\n");
+  for (const std::string overwrite : {"", " --overwrite"}) {
+    const auto refused = run_cli("export --run " + run + " --out " + file + overwrite);
+    EXPECT_EQ(refused.status, 2) << refused.output;
+    EXPECT_NE(refused.output.find("--out " + file + " is a file, not a folder"), std::string::npos) << refused.output;
+  }
+  EXPECT_EQ(read_file(file, "file"), "kept\n");
 }
 
 TEST_F(Serve, ExportedBayesSvdppDescribesItsOwnPrediction) {
