@@ -499,6 +499,6 @@ int main(int argc, char** argv) {
   } catch (const c10::Error& e) {
     fail(e.what_without_backtrace(), 1, false);
   } catch (const std::exception& e) {
-    fail(e.what(), 1, false);
+    fail(mlrec::error_text(e), 1, false);
   }
 }

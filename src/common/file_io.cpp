@@ -96,6 +96,17 @@ void AtomicFileWriter::commit() {
   tmp_.clear();
 }
 
+std::string error_text(const std::exception& error) {
+  const auto* fs_error = dynamic_cast<const std::filesystem::filesystem_error*>(&error);
+  if (fs_error == nullptr) return error.what();
+  // libstdc++ writes "filesystem error: OPERATION: REASON [PATH1] [PATH2]".
+  std::string text = fs_error->what();
+  const std::string prefix = "filesystem error: ";
+  if (text.rfind(prefix, 0) == 0) text.erase(0, prefix.size());
+  if (const auto paths = text.find(" ["); paths != std::string::npos) text.erase(paths);
+  return fs_error->path1().empty() ? text : fs_error->path1().string() + ": " + text;
+}
+
 std::string read_file(const std::string& path, const std::string& what) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError::in(path, "cannot open " + what);

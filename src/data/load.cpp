@@ -13,6 +13,7 @@
 #include "mlrec/common/checksum.h"
 #include "mlrec/common/host_memory.h"
 #include "mlrec/common/error.h"
+#include "mlrec/common/file_io.h"
 #include "mlrec/common/logging.h"
 #include "mlrec/common/timer.h"
 #include "mlrec/data/id_maps.h"
@@ -216,7 +217,8 @@ LoadedData load_through_cache(const config::Config::Data& options) {
     std::filesystem::create_directories(options.cache_dir);
     lock = std::make_unique<CacheLock>(path + ".lock");
   } catch (const std::exception& e) {
-    log_warning(fmt::format("data.cache_dir {}: {}; preparing the data without a cache", options.cache_dir, e.what()));
+    // (the error names the path: the folder, or the lock file in it)
+    log_warning(fmt::format("data.cache_dir: {}; preparing the data without a cache", error_text(e)));
     return loaded_from_tables(tables_from_text(options, false), options);
   }
   std::string why;

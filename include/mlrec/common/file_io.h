@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <exception>
 #include <string>
 
 namespace mlrec {
@@ -42,6 +43,11 @@ class AtomicFileWriter {
   int fd_ = -1;
   size_t written_ = 0;
 };
+
+/// An exception's message as mlrec's errors read, "PATH: what failed: reason": std::filesystem's
+/// errors ("filesystem error: cannot create directories: Not a directory [PATH]") rewritten so,
+/// any other exception's what() as it is.
+std::string error_text(const std::exception& error);
 
 /// The whole of a text file; InputError "PATH: cannot open WHAT" (or "cannot read WHAT").
 std::string read_file(const std::string& path, const std::string& what);

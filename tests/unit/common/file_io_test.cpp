@@ -119,6 +119,21 @@ TEST(WriteFileAtomicTest, FailedRenameThrowsAndRemovesTheTempFile) {
   EXPECT_EQ(read_text(target + "/inside"), "keep");
 }
 
+// std::filesystem's errors read as mlrec's do: the path first, no "filesystem error:" prefix and
+// no bracketed path after; other exceptions pass through unchanged.
+TEST(ErrorTextTest, FilesystemErrorsNameThePathFirst) {
+  TempDir dir;
+  write_file(dir.file("a_file"), "x");
+  std::string text;
+  try {
+    fs::create_directories(dir.file("a_file"));
+  } catch (const std::exception& e) {
+    text = error_text(e);
+  }
+  EXPECT_EQ(text, dir.file("a_file") + ": cannot create directories: " + std::strerror(ENOTDIR));
+  EXPECT_EQ(error_text(std::runtime_error("x: cannot write: y")), "x: cannot write: y");
+}
+
 // What check_writable throws for `path` ("" if nothing).
 std::string check_writable_error(const std::string& path) {
   try {
