@@ -30,12 +30,6 @@ constexpr size_t kAlignment = 4096;
 // then refused (their key differs) and rebuilt. 2: each array's CRC-32 in the header.
 constexpr int kFormatVersion = 2;
 
-uint32_t crc32_of(const void* data, int64_t bytes) {
-  Crc32 crc;
-  crc.add(data, static_cast<size_t>(bytes));
-  return crc.value();
-}
-
 int64_t element_bytes(const std::string& dtype) {
   if (dtype == "int32" || dtype == "float32") return 4;
   if (dtype == "int64") return 8;
@@ -156,7 +150,7 @@ std::shared_ptr<const PreparedCacheFile> PreparedCacheFile::open(const std::stri
       // Damage inside an array (a flipped bit, bytes overwritten) passes every check above and
       // would train on wrong ids or index past a table: each array's checksum is compared, at
       // ~0.25 s per GB on one core, still far below parsing the text again.
-      if (a.at("crc32").get<uint32_t>() != crc32_of(array.data, array.bytes())) {
+      if (a.at("crc32").get<uint32_t>() != crc32_of(array.data, static_cast<size_t>(array.bytes()))) {
         return refuse("damaged (array " + array.name + "'s checksum differs)");
       }
       file->arrays_.push_back(std::move(array));
@@ -192,7 +186,7 @@ void write_prepared_cache(const std::string& path, const std::string& key, const
   std::string text;
   uint64_t data_start = 0;
   std::vector<uint32_t> crcs;
-  for (const auto& a : arrays) crcs.push_back(crc32_of(a.data, a.bytes()));
+  for (const auto& a : arrays) crcs.push_back(crc32_of(a.data, static_cast<size_t>(a.bytes())));
   for (;;) {  // the start only grows, so this ends
     uint64_t offset = data_start;
     header["arrays"] = nlohmann::json::array();

@@ -56,10 +56,12 @@ class Fnv1a64 {
   uint64_t hash_ = 1469598103934665603ULL;
 };
 
-inline uint32_t crc32_of(const std::string& bytes) {
+inline uint32_t crc32_of(const void* data, size_t bytes) {
   Crc32 crc;
-  crc.add(bytes.data(), bytes.size());
+  crc.add(data, bytes);
   return crc.value();
 }
+
+inline uint32_t crc32_of(const std::string& bytes) { return crc32_of(bytes.data(), bytes.size()); }
 
 }  // namespace mlrec
