@@ -11,6 +11,7 @@
 
 #include "mlrec/common/error.h"
 #include "mlrec/common/file_io.h"
+#include "mlrec/common/logging.h"
 
 namespace mlrec::report {
 
@@ -189,13 +190,13 @@ std::string comparison_table(const std::vector<RunRow>& rows) {
                                                   metric_text(row, &train::Metrics::ndcg))
                                     : "- | - | ";
     }
-    out += fmt::format("{} | ", r.valid.count);
+    out += with_commas(r.valid.count) + " | ";
     if (r.epochs_run == 0) {
       out += "- | - | - |\n";  // the baseline: nothing trained
     } else {
-      out += fmt::format("{} / {} / {} | {:.0f} | {:.1f} s |\n", row.epochs_text(&train::RunSummary::best_epoch),
-                         row.epochs_text(&train::RunSummary::epochs_run), r.max_epochs, r.samples_per_second,
-                         r.train_seconds);
+      out += fmt::format("{} / {} / {} | {} | {:.1f} s |\n", row.epochs_text(&train::RunSummary::best_epoch),
+                         row.epochs_text(&train::RunSummary::epochs_run), r.max_epochs,
+                         with_commas(std::llround(r.samples_per_second)), r.train_seconds);
     }
   }
   return out;

@@ -7,6 +7,7 @@
 #include <set>
 #include <utility>
 
+#include "mlrec/common/logging.h"
 #include "mlrec/report/svg.h"
 
 namespace mlrec::report {
@@ -89,14 +90,14 @@ std::string metrics_table(const std::vector<RunRow>& rows, const std::vector<std
     const train::RunSummary& r = rows[i].summary;
     html += "<tr><td>" + xml_escape(labels[i]) + "</td>";
     for (const auto& c : columns) html += c.cell(i);
-    html += fmt::format("<td>{}</td>", r.valid.count);
+    html += "<td>" + with_commas(r.valid.count) + "</td>";
     if (r.epochs_run == 0) {
       html += "<td>-</td><td>-</td><td>-</td>";  // the baseline: nothing trained
     } else {
-      html += fmt::format("<td>{} / {} / {}</td><td>{:.0f}</td><td>{:.1f} s</td>",
+      html += fmt::format("<td>{} / {} / {}</td><td>{}</td><td>{:.1f} s</td>",
                           rows[i].epochs_text(&train::RunSummary::best_epoch),
-                          rows[i].epochs_text(&train::RunSummary::epochs_run), r.max_epochs, r.samples_per_second,
-                          r.train_seconds);
+                          rows[i].epochs_text(&train::RunSummary::epochs_run), r.max_epochs,
+                          with_commas(std::llround(r.samples_per_second)), r.train_seconds);
     }
     html += "</tr>\n";
   }

@@ -140,8 +140,8 @@ int64_t recommend(const RecommendOptions& options) {
     write_file_atomic(options.out, out);
   }
   const int64_t scored = static_cast<int64_t>(users.size()) - unknown;
-  log_info(fmt::format("top {} of {} items for {} users in {:.2f} s on {}{}", k, with_commas(run.info().num_movies),
-                       with_commas(scored), seconds, run.where(), options.out.empty() ? "" : " -> " + options.out));
+  log_info(fmt::format("top {} of {} items for {} user{} in {:.2f} s on {}{}", k, with_commas(run.info().num_movies),
+                       with_commas(scored), scored == 1 ? "" : "s", seconds, run.where(), options.out.empty() ? "" : " -> " + options.out));
   if (unknown > 0) {
     log_warning(fmt::format("{} user id(s) are not users of the run's data ({}{}): nothing recommended for them",
                             unknown, unknown_named, unknown > 3 ? ", ..." : ""));

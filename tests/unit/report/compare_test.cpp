@@ -159,8 +159,8 @@ TEST(ComparisonTableTest, HeaderAndOneFormattedRowPerRunInOrder) {
   const std::string expected =
       "| model | MAE | MSE | RMSE | rows | best / run / max epochs | train samples/s | train time |\n"
       "|---|---|---|---|---|---|---|---|\n"
-      "| mf | 0.71235 | 0.81235 | 0.90130 | 20000 | 3 / 5 / 10 | 123457 | 12.3 s |\n"
-      "| bst | 0.69000 | 0.78000 | 0.88318 | 1000 | 7 / 9 / 9 | 5000 | 100.0 s |\n";
+      "| mf | 0.71235 | 0.81235 | 0.90130 | 20,000 | 3 / 5 / 10 | 123,457 | 12.3 s |\n"
+      "| bst | 0.69000 | 0.78000 | 0.88318 | 1,000 | 7 / 9 / 9 | 5,000 | 100.0 s |\n";
   EXPECT_EQ(table, expected);
 }
 
