@@ -20,6 +20,7 @@
 
 #include "mlrec/common/error.h"
 #include "mlrec/common/logging.h"
+#include "mlrec/common/strings.h"
 #include "text_reader.h"
 
 namespace mlrec::data {
@@ -129,6 +130,8 @@ class Interner {
     if (2 * entries_.size() > slots_.size()) grow();
     return last_ = index;
   }
+
+  size_t size() const { return entries_.size(); }
 
   /// The names by index (views into this interner).
   std::vector<std::string_view> names() const {
@@ -410,9 +413,15 @@ void parse_chunk(const Layout& layout, Chunk& chunk, Columns out) {
         ids[r] = id;
         continue;
       }
-      if (v.empty()) fail_column(layout, line_number, s, std::string("empty ") + (s == kUserSlot ? "user" : "item") + " id");
+      if (v.find_first_not_of(" \t") == std::string_view::npos) {
+        fail_column(layout, line_number, s,
+                    std::string(v.empty() ? "empty " : "blank ") + (s == kUserSlot ? "user" : "item") + " id");
+      }
       if (column.is_int) column.to_names(ids, r);
+      const size_t known = column.names.size();
       ids[r] = column.names.intern(v);
+      // Checked once per distinct id: id_maps.json (JSON, so UTF-8) will hold it.
+      if (column.names.size() > known && !is_valid_utf8(v)) fail_column(layout, line_number, s, not_utf8(v));
     }
 
     const std::string_view rating_text = f[kRatingSlot];
@@ -455,8 +464,10 @@ void parse_chunk(const Layout& layout, Chunk& chunk, Columns out) {
 // ---- the header and the whole file -----------------------------------------------------------
 
 std::string join_names(const std::vector<std::string>& names) {
+  constexpr size_t kMaxShown = 20;  // a message, not the file
   std::string s;
-  for (const auto& n : names) s += (s.empty() ? "" : ", ") + text::quoted(n);
+  for (size_t i = 0; i < names.size() && i < kMaxShown; ++i) s += (s.empty() ? "" : ", ") + text::quoted(names[i]);
+  if (names.size() > kMaxShown) s += " and " + std::to_string(names.size() - kMaxShown) + " more";
   return s;
 }
 
@@ -484,6 +495,7 @@ void read_header(const config::Config::Data::Interactions& options, const char*&
   const char* next = nl != nullptr ? nl + 1 : layout.end;
   if (e > p && e[-1] == '\r') --e;
   const std::string_view line(p, static_cast<size_t>(e - p));
+  if (line.find('\r') != std::string_view::npos) fail_at(layout, 1, text::kLoneCarriageReturns);
   if (line.empty()) {
     if (only_line_ends(p, layout.end)) throw InputError::in(layout.path, "empty file");
     fail_at(layout, 1, "empty header line (the first line must name the columns)");

@@ -449,37 +449,39 @@ int64_t drop_repeated_ratings(RawRatings& raw) {
   size_t capacity = 2;
   int capacity_bits = 1;
   while (capacity < 2 * n + 2) capacity <<= 1, ++capacity_bits;
+  // Every 64-bit value is some pair's key ((-1, -1) is all ones), so emptiness is kept apart.
   std::vector<uint64_t> table(capacity, 0);
-  auto key_of = [&](size_t i) {
-    return ((uint64_t(uint32_t(raw.user_id[i])) << 32) | uint32_t(raw.movie_id[i])) + 1;  // never 0
-  };
+  std::vector<uint8_t> used(capacity, 0);
+  auto key_of = [&](size_t i) { return (uint64_t(uint32_t(raw.user_id[i])) << 32) | uint32_t(raw.movie_id[i]); };
   auto slot_of = [&](uint64_t key) {
     // The product's high bits: its low ones depend on the movie id's low bits only, which piles
     // every user's pairs with one movie into one run of slots (minutes on 32 million ratings).
     size_t slot = static_cast<size_t>((key * 0x9e3779b97f4a7c15ULL) >> (64 - capacity_bits));
-    while (table[slot] != 0 && table[slot] != key) slot = (slot + 1) & (capacity - 1);
+    while (used[slot] && table[slot] != key) slot = (slot + 1) & (capacity - 1);
     return slot;
   };
   bool repeated = false;
   for (size_t i = 0; i < n && !repeated; ++i) {
     const uint64_t key = key_of(i);
     const size_t slot = slot_of(key);
-    repeated = table[slot] == key;
+    repeated = used[slot] != 0;
     table[slot] = key;
+    used[slot] = 1;
   }
   if (!repeated) return 0;
   // Some pair repeats: a second pass gathers the rows of the repeated pairs (each pair's first row
   // remembered in its slot), and only those are ordered by (pair, timestamp, line): each pair
   // keeps its last.
-  std::fill(table.begin(), table.end(), 0);
+  std::fill(used.begin(), used.end(), 0);
   std::vector<size_t> first_row(capacity);
   std::vector<uint8_t> seen_again(capacity, 0);
   std::vector<size_t> rows;
   for (size_t i = 0; i < n; ++i) {
     const uint64_t key = key_of(i);
     const size_t slot = slot_of(key);
-    if (table[slot] != key) {
+    if (!used[slot]) {
       table[slot] = key;
+      used[slot] = 1;
       first_row[slot] = i;
       continue;
     }
@@ -490,6 +492,7 @@ int64_t drop_repeated_ratings(RawRatings& raw) {
     rows.push_back(i);
   }
   std::vector<uint64_t>().swap(table);
+  std::vector<uint8_t>().swap(used);
   std::sort(rows.begin(), rows.end(), [&](size_t a, size_t b) {
     const uint64_t ka = key_of(a), kb = key_of(b);
     if (ka != kb) return ka < kb;

@@ -5,7 +5,9 @@
 #include <unordered_map>
 
 #include "mlrec/common/error.h"
+#include "mlrec/common/strings.h"
 #include "mlrec/data/text_table.h"
+#include "text_reader.h"
 
 namespace mlrec::data {
 
@@ -62,10 +64,14 @@ SideFeatures read_side_features(const SideTableOptions& options, const std::vect
   const size_t features = columns.size();
   out.values.assign(features, {""});
   std::vector<std::map<std::string, int32_t>> code_of(features);
-  for (const auto& row : table.rows) {
+  for (size_t r = 0; r < table.rows.size(); ++r) {
     for (size_t f = 0; f < features; ++f) {
-      const std::string& value = row[static_cast<size_t>(columns[f])];
-      if (!value.empty()) code_of[f].emplace(value, 0);
+      const std::string& value = table.rows[r][static_cast<size_t>(columns[f])];
+      if (value.empty() || !code_of[f].emplace(value, 0).second) continue;
+      // Once per distinct value: id_maps.json (JSON, so UTF-8) will hold it.
+      if (!is_valid_utf8(value)) {
+        throw InputError::at(options.path, table.lines[r], "column '" + out.names[f] + "': " + text::not_utf8(value));
+      }
     }
   }
   for (size_t f = 0; f < features; ++f) {
@@ -80,20 +86,24 @@ SideFeatures read_side_features(const SideTableOptions& options, const std::vect
   for (size_t i = 1; i < ids.size(); ++i) dense.emplace(ids[i], static_cast<int32_t>(i));
   out.codes.assign(ids.size() * features, 0);
   std::vector<long> listed_at(ids.size(), 0);
+  // Every row's id, in the data or not: an id listed twice is an error either way.
+  std::unordered_map<std::string, long> line_of_id;
+  line_of_id.reserve(table.rows.size());
   for (size_t r = 0; r < table.rows.size(); ++r) {
     const auto& row = table.rows[r];
     const std::string& id = row[static_cast<size_t>(id_col)];
     if (id.empty()) throw InputError::at(options.path, table.lines[r], "column '" + options.id_column + "': empty id");
+    const auto [first, fresh] = line_of_id.emplace(id, table.lines[r]);
+    if (!fresh) {
+      throw InputError::at(options.path, table.lines[r],
+                           "id '" + id + "' is listed twice (first on line " + std::to_string(first->second) + ")");
+    }
     const auto it = dense.find(id);
     if (it == dense.end()) {
       ++out.rows_without_id;
       continue;
     }
     const size_t d = static_cast<size_t>(it->second);
-    if (listed_at[d] != 0) {
-      throw InputError::at(options.path, table.lines[r],
-                           "id '" + id + "' is listed twice (first on line " + std::to_string(listed_at[d]) + ")");
-    }
     listed_at[d] = table.lines[r];
     for (size_t f = 0; f < features; ++f) {
       const std::string& value = row[static_cast<size_t>(columns[f])];

@@ -2,8 +2,11 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <sstream>
 #include <utility>
+
+#include <sys/stat.h>
 
 namespace mlrec::data::text {
 
@@ -14,6 +17,11 @@ FileBuffer read_whole_file(const std::string& path) {
     std::FILE* file;
     ~Closer() { std::fclose(file); }
   } closer{f};
+  // fopen opens a folder too, and its ftell is LONG_MAX: a buffer that large cannot be allocated.
+  struct stat info {};
+  if (::fstat(::fileno(f), &info) == 0 && !S_ISREG(info.st_mode)) {
+    throw InputError::in(path, S_ISDIR(info.st_mode) ? "is a folder, not a file" : "is not a regular file");
+  }
   FileBuffer buf;
   long size = -1;
   if (std::fseek(f, 0, SEEK_END) == 0) size = std::ftell(f);
@@ -39,6 +47,10 @@ std::string quoted(std::string_view field) {
   }
   if (field.size() > kMaxShown) out += "...";
   return out + "'";
+}
+
+std::string not_utf8(std::string_view field) {
+  return quoted(field) + " is not valid UTF-8 (convert the file, e.g. iconv -f LATIN1 -t UTF-8 FILE > FILE.utf8)";
 }
 
 // Splits line at sep (one or more bytes); stores up to capacity fields in out and returns the

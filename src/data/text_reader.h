@@ -29,6 +29,15 @@ FileBuffer read_whole_file(const std::string& path);
 /// A field quoted for an error message: bounded length, unprintable bytes shown as '?'.
 std::string quoted(std::string_view field);
 
+/// "'caf?' is not valid UTF-8 ..." for a field that is_valid_utf8 refuses, with the fix.
+std::string not_utf8(std::string_view field);
+
+/// Why a first line that holds a '\r' is refused: the file's lines end in '\r' alone (classic
+/// Mac OS), so the whole file reads as one line, and its errors would quote all of it.
+inline constexpr const char* kLoneCarriageReturns =
+    "a carriage return (\\r) inside the first line: lines that end in \\r alone are not read "
+    "(convert them: tr '\\r' '\\n' < FILE > FILE.unix)";
+
 // Iterates over the lines of a buffer: strips "\n" / "\r\n", accepts a missing final newline
 // and blank lines at the very end, and rejects a blank line with data after it (a blank line
 // in the middle is more likely a damaged file than intent).
@@ -50,6 +59,7 @@ class LineReader {
     ++line_;
     line = std::string_view(p_, e - p_);
     p_ = nl != nullptr ? nl + 1 : end_;
+    if (line_ == 1 && line.find('\r') != std::string_view::npos) fail(kLoneCarriageReturns);
     if (line.empty()) {
       if (rest_is_blank()) {
         p_ = end_;

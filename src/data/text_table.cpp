@@ -10,7 +10,15 @@ namespace mlrec::data {
 
 int TextTable::column(const std::string& name) const {
   const auto it = std::find(header.begin(), header.end(), name);
-  return it == header.end() ? -1 : static_cast<int>(it - header.begin());
+  if (it == header.end()) return -1;
+  const auto again = std::find(it + 1, header.end(), name);
+  if (again != header.end()) {
+    // Reading either copy silently would be a guess.
+    throw InputError::at(path, 1, "column '" + name + "' appears twice in the header (columns " +
+                                      std::to_string(it - header.begin() + 1) + " and " +
+                                      std::to_string(again - header.begin() + 1) + ")");
+  }
+  return static_cast<int>(it - header.begin());
 }
 
 TextTable read_text_table(const std::string& path) {

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mlrec {
@@ -20,6 +21,10 @@ std::string join(const std::vector<std::string>& items, const std::string& separ
 
 /// `s` without leading and trailing blanks (space, tab, CR, LF).
 std::string trim(const std::string& s);
+
+/// Whether `s` is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above
+/// U+10FFFF). Ids and feature values must be, as they end up in JSON files (id_maps.json).
+bool is_valid_utf8(std::string_view s);
 
 /// Levenshtein distance: how many one-character edits turn `a` into `b` ("did you mean ...?").
 size_t edit_distance(const std::string& a, const std::string& b);

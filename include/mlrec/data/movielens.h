@@ -34,12 +34,17 @@ struct RatingScale {
   }
   /// Whether rating lies in [min_rating, max_rating] and on the step grid.
   bool contains(float rating) const {
-    // The tolerance absorbs float rounding of values such as "3.50" or "0.1"-based grids.
-    constexpr float kEps = 1e-4f;
-    if (!(rating >= min_rating - kEps && rating <= max_rating + kEps)) return false;
-    const float steps = (rating - min_rating) / step;
-    const float off = steps - static_cast<float>(static_cast<int>(steps + 0.5f));
-    return off < kEps && off > -kEps;
+    // In double, with a tolerance in steps of 1e-4 (decimal grids such as "0.1" steps) plus the
+    // float rounding of rating, min_rating and step (2^-24 of each magnitude, in steps): a fixed
+    // 1e-4 refused valid ratings on scales of thousands of levels (15.02 on 0..100 by 0.01).
+    constexpr double kEps = 1e-4;
+    const double r = rating, low = min_rating, high = max_rating, width = step;
+    const double magnitude = ((r < 0 ? -r : r) + (low < 0 ? -low : low)) / width;
+    const double tolerance = kEps + 4.0 * magnitude * 0x1p-24;
+    if (!(r >= low - tolerance * width && r <= high + tolerance * width)) return false;
+    const double steps = (r - low) / width;
+    const double off = steps - static_cast<double>(static_cast<int64_t>(steps + 0.5));
+    return off < tolerance && off > -tolerance;
   }
 };
 

@@ -15,7 +15,8 @@ struct TextTable {
   std::vector<std::vector<std::string>> rows;  // each as wide as the header
   std::vector<long> lines;                     // the file line of each row, for messages
 
-  /// The index of the column called `name`, or -1.
+  /// The index of the column called `name`, or -1; InputError "FILE:1: ..." when two columns
+  /// have that name.
   int column(const std::string& name) const;
 };
 

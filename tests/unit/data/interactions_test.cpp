@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <random>
@@ -275,6 +276,9 @@ TEST(InteractionsErrorsTest, BadFieldsNameFileLineAndColumn) {
       {"1,2,3,", {"column 'ts'", "empty timestamp"}},
       {",2,3,4", {"column 'user_id'", "empty user id"}},
       {"1,\"\",3,4", {"column 'item_id'", "empty item id"}},
+      {"1, ,3,4", {"column 'item_id'", "blank item id"}},
+      {"caf\xe9,2,3,4", {"column 'user_id'", "'caf?' is not valid UTF-8", "iconv"}},
+      {"1,\xed\xa0\x80,3,4", {"column 'item_id'", "is not valid UTF-8"}},  // a surrogate's encoding
       {"1,2,3", {"expected 4 fields separated by ','", "got 3"}},
       {"1,2,3,4,5", {"expected 4 fields", "got 5"}},
       {"1,\"2,3,4", {"column 'item_id'", "unterminated quoted field"}},
@@ -312,6 +316,21 @@ TEST(InteractionsErrorsTest, EmptyFilesAndBlankLines) {
                      {"log.csv:3: blank line before the end of the file"});
   expect_error<InputError>([&] { load_interactions(options_for(dir.file("missing.csv"))); },
                            {"missing.csv: cannot open"});
+  // fopen opens a folder, whose size reads as LONG_MAX: it ended in std::bad_alloc.
+  std::filesystem::create_directory(dir.file("folder.csv"));
+  expect_error<InputError>([&] { load_interactions(options_for(dir.file("folder.csv"))); },
+                           {"folder.csv: is a folder, not a file"});
+  // Lines ending in '\r' alone read as one line, and the error quoted every field of the file.
+  expect_input_error(dir, "log.csv", "user_id,item_id,rating,timestamp\r1,2,3,4\r5,6,7,8\r",
+                     {"log.csv:1: a carriage return (\\r) inside the first line", "tr '\\r' '\\n'"});
+}
+
+TEST(InteractionsErrorsTest, AMissingColumnsMessageListsAtMostTwentyOfTheHeader) {
+  TempDir dir;
+  std::string header = "user_id,item_id";
+  for (int i = 0; i < 30; ++i) header += ",extra" + std::to_string(i);
+  expect_error<ConfigError>([&] { read(dir, "log.csv", header + "\n"); },
+                            {"no column 'rating'", "'extra17' and 12 more"});
 }
 
 // ---- rating scales ---------------------------------------------------------------------------
@@ -458,6 +477,19 @@ TEST(InteractionsTimeTest, DroppingRepeatedPairsMatchesANaiveDefinition) {
   EXPECT_EQ(raw.rating, expected);
   EXPECT_EQ(raw.user_id.size(), expected.size());
   EXPECT_EQ(raw.timestamp.size(), expected.size());
+}
+
+TEST(InteractionsTimeTest, ThePairMinusOneMinusOneIsAPairLikeAnyOther) {
+  // Its key, (uint32(-1) << 32 | uint32(-1)) + 1, wrapped to 0, the hash set's empty mark: its
+  // only rating was taken for a repeat of itself and dropped.
+  TempDir dir;
+  const RawRatings once = read(dir, "log.csv", "user_id,item_id,rating,timestamp\n-1,-1,5,9\n1,2,3,4\n");
+  EXPECT_EQ(once.duplicates_dropped, 0);
+  EXPECT_EQ(once.rating, (std::vector<float>{5, 3}));
+  const RawRatings twice =
+      read(dir, "log.csv", "user_id,item_id,rating,timestamp\n-1,-1,5,9\n-1,-1,2,10\n1,2,3,4\n1,2,4,1\n");
+  EXPECT_EQ(twice.duplicates_dropped, 2);
+  EXPECT_EQ(twice.rating, (std::vector<float>{2, 3}));
 }
 
 // ---- the same data as ML-1M ------------------------------------------------------------------

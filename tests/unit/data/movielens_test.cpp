@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <ostream>
 #include <string>
@@ -94,6 +96,23 @@ TEST(RatingScaleTest, LevelsAndGrid) {
   EXPECT_FALSE(halves.contains(4.25f));
   EXPECT_FALSE(halves.contains(5.5f));
   EXPECT_STREQ(release_name(Release::kMovieLens1M), "ml-1m");
+}
+
+TEST(RatingScaleTest, EveryLevelOfAFineScaleIsOnItAndNoMidpointIs) {
+  // 10,001 levels: a tolerance fixed in steps refused 15.02 (float rounding grows with the level).
+  const RatingScale percent{0, 100, 0.01f};
+  EXPECT_EQ(percent.num_levels(), 10001);
+  for (int i = 0; i <= 10000; ++i) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%d.%02d", i / 100, i % 100);
+    const float rating = std::strtof(text, nullptr);
+    ASSERT_TRUE(percent.contains(rating)) << text;
+    ASSERT_EQ(percent.level(rating), i + 1) << text;
+    std::snprintf(text, sizeof text, "%d.%02d5", i / 100, i % 100);
+    ASSERT_FALSE(percent.contains(std::strtof(text, nullptr))) << text;
+  }
+  EXPECT_FALSE(percent.contains(100.01f));
+  EXPECT_FALSE(percent.contains(-0.01f));
   EXPECT_STREQ(release_name(Release::kMovieLens100K), "ml-100k");
   EXPECT_STREQ(release_name(Release::kMovieLensCsv), "csv");
 }

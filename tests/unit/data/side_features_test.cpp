@@ -62,5 +62,31 @@ TEST(SideFeatures, BadTablesNameTheKeyOrTheLine) {
   EXPECT_THROW(read(path), InputError);  // a field too many
 }
 
+// Each message the first line of the error, checked by its start.
+void expect_refused(const std::string& path, const std::string& message_start) {
+  try {
+    read(path);
+    ADD_FAILURE() << "accepted; expected " << message_start;
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(message_start, 0), 0u) << e.what();
+  }
+}
+
+TEST(SideFeatures, AmbiguousColumnsRepeatedIdsAndNonUtf8ValuesAreRefused) {
+  test_support::TempDir tmp;
+  const std::string path = tmp.file("users.csv");
+  // Which 'country' would be the feature? Reading the first copy silently was a guess.
+  write_file_atomic(path, "user,country,country\nu1,fr,b\n");
+  expect_refused(path, path + ":1: column 'country' appears twice in the header (columns 2 and 3)");
+  // An id twice is an error also when the data does not have that id (u9).
+  write_file_atomic(path, "user,country\nu9,fr\nu1,de\nu9,se\n");
+  expect_refused(path, path + ":4: id 'u9' is listed twice (first on line 2)");
+  // id_maps.json, JSON, holds the values: a Latin-1 'M\xfcnchen' must be converted first.
+  write_file_atomic(path, "user,city\nu1,Berlin\nu2,M\xfcnchen\n");
+  expect_refused(path, path + ":3: column 'city': 'M?nchen' is not valid UTF-8");
+  write_file_atomic(path, "user,city\nu1,Berlin\nu2,M\xc3\xbcnchen\n");  // the same in UTF-8
+  EXPECT_EQ(read(path).values[0].size(), 3u);
+}
+
 }  // namespace
 }  // namespace mlrec::data
