@@ -40,15 +40,18 @@ std::string prediction_formula(const std::string& model) {
   }
   if (model == "item_knn") {
     return "item neighbourhood (src/models/item_knn.h): clamp(mean + user_bias[u] + item_bias[i] + sum_j w_j e_j / "
-           "sum_j |w_j|, low, high) over the model.neighbours items j with the largest |w_j|, w_j = "
-           "similarity[i, j] (times model.recent_weight for the ratings of the pair's history window), e_j the "
-           "user's residuals: residual[k] for rated_item[k], k in [user_start[u], user_start[u + 1])";
+           "sum_j |w_j|, rating_scale.min, rating_scale.max) over the model.neighbours votes j with the largest |w_j|. "
+           "The votes: the user's training ratings, item rated_item[k] with e = residual[k] for k in [user_start[u], "
+           "user_start[u + 1]), and the ratings of the pair's history window (the user's sequence_length - 1 ratings "
+           "before it, validation and test ratings included) of items not among those, item j rated r with e = r - "
+           "mean - user_bias[u] - item_bias[j]. w_j = similarity[i, j], times model.recent_weight for the window's "
+           "items";
   }
   if (model == "bayes_svdpp") {
     return "Bayesian SVD++, the mean over the kept Gibbs samples (src/models/bayes_svdpp.h): clamp(offset[i] + x . "
-           "item_vector[i], low, high), x = user_vector[u] for a history of the user's training items "
-           "(rated_item[k], k in [user_start[u], user_start[u + 1])); with n of them and the history's e other "
-           "items j, x = user_vector[u] + (1/sqrt(n + e) - 1/sqrt(n)) user_implicit[u] + sum_j item_implicit[j] / "
+           "item_vector[i], rating_scale.min, rating_scale.max), x = user_vector[u] for a history of the user's "
+           "training items (rated_item[k], k in [user_start[u], user_start[u + 1])); with n of them and the history's e "
+           "other items j, x = user_vector[u] + (1/sqrt(n + e) - 1/sqrt(n)) user_implicit[u] + sum_j item_implicit[j] / "
            "sqrt(n + e)";
   }
   if (model == "baseline") return "prediction[0] for every pair";

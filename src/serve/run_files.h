@@ -11,6 +11,7 @@ namespace mlrec::serve {
 
 /// RUN/name; InputError naming it, and why it is needed, when it is missing.
 inline std::string required_run_file(const std::string& run, const char* name, const char* what) {
+  if (!std::filesystem::is_directory(run)) throw InputError::in(run, "no such run directory");
   const std::string path = (std::filesystem::path(run) / name).string();
   if (!std::filesystem::exists(path)) throw InputError::in(path, std::string("missing: ") + what);
   return path;

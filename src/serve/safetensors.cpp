@@ -2,7 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstring>
+#include <numeric>
 #include <stdexcept>
 
 namespace mlrec::serve {
@@ -30,9 +32,18 @@ std::string safetensors_bytes(const std::vector<std::pair<std::string, torch::Te
                               const std::map<std::string, std::string>& metadata) {
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
+  // The data of wider elements first (stable): with the data's start 8-byte aligned, every tensor
+  // then starts at a multiple of its element size, so a reader may map it in place (the reference
+  // writer orders them so too).
+  std::vector<size_t> order(tensors.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return tensors[a].second.element_size() > tensors[b].second.element_size();
+  });
   std::vector<torch::Tensor> data;
   size_t offset = 0;
-  for (const auto& [name, tensor] : tensors) {
+  for (const size_t i : order) {
+    const auto& [name, tensor] = tensors[i];
     auto t = tensor.detach().cpu().contiguous();
     const size_t bytes = static_cast<size_t>(t.numel()) * t.element_size();
     header[name] = {{"dtype", dtype_name(t.scalar_type())}, {"shape", t.sizes().vec()}, {"data_offsets", {offset, offset + bytes}}};

@@ -14,7 +14,8 @@
 
 namespace mlrec::serve {
 
-/// The file's bytes: tensors in the given order (each made contiguous, on the CPU), and
+/// The file's bytes: tensors by element size, widest first, else in the given order (each made
+/// contiguous, on the CPU; every one starts at a multiple of its element size), and
 /// `metadata` as the header's "__metadata__" (string values only, as the format requires).
 /// std::invalid_argument for a dtype safetensors has no name for.
 std::string safetensors_bytes(const std::vector<std::pair<std::string, torch::Tensor>>& tensors,

@@ -17,7 +17,6 @@ namespace mlrec::serve {
 namespace fs = std::filesystem;
 
 TrainedRun::TrainedRun(const RunOptions& options) {
-  if (!fs::is_directory(options.run)) throw InputError::in(options.run, "no such run directory");
   const std::string summary_path =
       required_run_file(options.run, "summary.json", "the run has not finished (it has no summary.json)");
   const std::string weights = required_run_file(options.run, "best.pt", "the run saved no weights (output.save_checkpoint)");

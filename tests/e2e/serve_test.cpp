@@ -171,7 +171,27 @@ TEST_F(Serve, ExportedItemKnnDescribesItsOwnPrediction) {
   const auto model = nlohmann::json::parse(read_file(exported + "/model.json", "model.json"));
   const std::string prediction = model["prediction"];
   EXPECT_NE(prediction.find("item neighbourhood"), std::string::npos) << prediction;
+  EXPECT_NE(prediction.find("rating_scale.min"), std::string::npos) << prediction;  // it clamps to the scale
+  EXPECT_NE(prediction.find("history window"), std::string::npos) << prediction;    // and the window votes
   EXPECT_NE(read_file(exported + "/model.safetensors", "weights").find("\"similarity\""), std::string::npos);
+
+  // Every tensor starts at a multiple of its element size (item_knn has float64, float32, int64
+  // and int32 ones), so that a reader can map them in place.
+  const std::string bytes = read_file(exported + "/model.safetensors", "weights");
+  uint64_t header_size = 0;
+  for (int i = 7; i >= 0; --i) header_size = header_size << 8 | static_cast<unsigned char>(bytes[size_t(i)]);
+  EXPECT_EQ((8 + header_size) % 8, 0u);
+  const auto header = nlohmann::json::parse(bytes.substr(8, header_size));
+  const std::map<std::string, size_t> width = {{"F64", 8}, {"I64", 8}, {"F32", 4}, {"I32", 4}};
+  for (const auto& [name, tensor] : header.items()) {
+    if (name == "__metadata__") continue;
+    const size_t begin = tensor["data_offsets"][0];
+    EXPECT_EQ(begin % width.at(tensor["dtype"]), 0u) << name << " " << tensor.dump();
+  }
+  // A run folder that is not there is named as such.
+  const auto missing = run_cli("export --run " + tmp_.file("no_such_run") + " --out " + tmp_.file("x"));
+  EXPECT_EQ(missing.status, 2);
+  EXPECT_NE(missing.output.find("no_such_run: no such run directory"), std::string::npos) << missing.output;
 
   // --out naming a file: refused (exit 2, saying so) with or without --overwrite, the file kept.
   const std::string file = tmp_.file("a_file.csv");
@@ -192,6 +212,7 @@ TEST_F(Serve, ExportedBayesSvdppDescribesItsOwnPrediction) {
   const auto model = nlohmann::json::parse(read_file(exported + "/model.json", "model.json"));
   const std::string prediction = model["prediction"];
   EXPECT_NE(prediction.find("Gibbs samples"), std::string::npos) << prediction;
+  EXPECT_NE(prediction.find("rating_scale.min"), std::string::npos) << prediction;  // it clamps to the scale
   EXPECT_NE(read_file(exported + "/model.safetensors", "weights").find("\"user_implicit\""), std::string::npos);
 }
 
@@ -324,6 +345,46 @@ TEST_F(Serve, RecommendRanksUnratedItemsOnly) {
   EXPECT_NE(r.output.find("4 user id(s) are not users of the run's data ('user_id', ' 2 ', 'x', ...)"),
             std::string::npos)
       << r.output;
+}
+
+// Ties are common (the baseline ties every item, MF saturates at the range's top): they are
+// ordered by the item's row, whatever --k, and users are answered in the order asked.
+TEST_F(Serve, RecommendOrdersTiesByItemRowAndAnswersUsersInTheOrderAsked) {
+  const std::string run = train("baseline");
+  const auto ids = nlohmann::json::parse(read_file(run + "/id_maps.json", "id maps"));
+  std::map<std::string, size_t> row_of;
+  for (size_t i = 0; i < ids["items"].size(); ++i) row_of[ids["items"][i].get<std::string>()] = i;
+  std::vector<std::string> top3, top10;
+  for (const int k : {3, 10}) {
+    const auto r = run_cli("recommend --run " + run + " --user 1 --k " + std::to_string(k) + " --out " +
+                           tmp_.file("top.csv"));
+    ASSERT_EQ(r.status, 0) << r.output;
+    const auto rows = read_csv(tmp_.file("top.csv"));
+    ASSERT_EQ(rows.size(), static_cast<size_t>(k) + 1);
+    for (size_t i = 1; i < rows.size(); ++i) {
+      EXPECT_EQ(rows[i][3], rows[1][3]);  // every score tied
+      (k == 3 ? top3 : top10).push_back(rows[i][2]);
+    }
+  }
+  EXPECT_TRUE(std::equal(top3.begin(), top3.end(), top10.begin())) << "top 3 is not the start of top 10";
+  for (size_t i = 1; i < top10.size(); ++i) EXPECT_LT(row_of.at(top10[i - 1]), row_of.at(top10[i])) << top10[i];
+
+  // JSON lines: one per user asked for, in that order, an unknown one in its place.
+  const auto r = run_cli("recommend --run " + run + " --user 2 --user nobody --user 1 --k 1 --format jsonl");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const size_t two = r.output.find("{\"user\":\"2\""), nobody = r.output.find("{\"user\":\"nobody\""),
+               one = r.output.find("{\"user\":\"1\"");
+  ASSERT_NE(nobody, std::string::npos) << r.output;
+  EXPECT_LT(two, nobody) << r.output;
+  EXPECT_LT(nobody, one) << r.output;
+  EXPECT_NE(one, std::string::npos) << r.output;
+
+  // A user list with no ids is a mistake, reported before the run is loaded.
+  write_file_atomic(tmp_.file("none.txt"), "\n");
+  const auto empty = run_cli("recommend --run " + run + " --users " + tmp_.file("none.txt"));
+  EXPECT_EQ(empty.status, 2);
+  EXPECT_NE(empty.output.find("none.txt: lists no user ids"), std::string::npos) << empty.output;
+  EXPECT_EQ(empty.output.find("split:"), std::string::npos) << empty.output;
 }
 
 TEST_F(Serve, TextIdsOfYourOwnDataRoundTripThroughTheRun) {
