@@ -70,9 +70,11 @@ int run_stoppable(mlrec::dist::ProcessGroup& group, Command command) {
     command();
   } catch (const mlrec::StopRequested& stop) {
     mlrec::log_rank0("stopped by " + mlrec::signal_name(stop.signal()) +
-                     (stop.checkpoint().empty() ? std::string(" (checkpoint.keep is 0: no checkpoint)")
-                                                : "; checkpoint: " + stop.checkpoint()) +
-                     ". The same command continues the run (checkpoint.resume=auto)");
+                     (stop.checkpoint().empty()
+                          ? std::string(" (checkpoint.keep is 0: no checkpoint). The same command starts the run "
+                                        "again")
+                          : "; checkpoint: " + stop.checkpoint() +
+                                ". The same command continues the run (checkpoint.resume=auto)"));
     mlrec::dist::finalize_process_group(group);
     return mlrec::stopped_exit_code(stop.signal());
   }
@@ -204,14 +206,19 @@ int run_sweep(const std::vector<std::string>& args) {
     std::cout << spec.trials.size() << "\n";
     return 0;
   }
-  for (const size_t i : only) {
+  for (size_t k = 0; k < only.size(); ++k) {
+    const size_t i = only[k];
+    // Twice would train it on two ranks at once, into one folder.
+    if (std::find(only.begin(), only.begin() + static_cast<std::ptrdiff_t>(k), i) != only.begin() + static_cast<std::ptrdiff_t>(k)) {
+      throw mlrec::ConfigError(fmt::format("--trial {} is given twice", i));
+    }
     if (i >= spec.trials.size()) {
       throw mlrec::ConfigError(fmt::format("--trial {}: {} has {} trials (0 to {})", i, sweep_path,
                                            spec.trials.size(), spec.trials.size() - 1));
     }
   }
   if (given.count("report")) {
-    std::cout << mlrec::report::write_sweep_report(spec) << std::flush;
+    std::cout << mlrec::report::write_sweep_report(spec, overrides) << std::flush;
     return 0;
   }
   mlrec::dist::ProcessGroup group = start_process_group();
@@ -222,7 +229,7 @@ int run_sweep(const std::vector<std::string>& args) {
   return run_stoppable(group, [&] {
     mlrec::train::run_sweep_trials(spec, overrides, group, retry_failed, only);
     if (group.rank == 0) {
-      std::cout << mlrec::report::write_sweep_report(spec) << std::flush;
+      std::cout << mlrec::report::write_sweep_report(spec, overrides) << std::flush;
       const std::filesystem::path out = spec.output;
       mlrec::log_info("sweep results: " + (out / "results.md").string() + ", best configuration: " +
                       (out / "best.yaml").string());

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -13,6 +14,7 @@ namespace mlrec {
 namespace {
 int g_rank = 0;
 int g_world_size = 1;
+std::atomic<bool> g_every_rank_as_root{false};  // LogEveryRankAsRoot
 std::mutex g_mutex;
 FILE* g_info_stream = stdout;
 bool g_status_shown = false;  // a status line (log_status) is on the terminal, without its newline
@@ -69,8 +71,11 @@ void log_status(const std::string& message) {
 }
 
 void log_rank0(const std::string& message) {
-  if (g_rank == 0) log(LogLevel::kInfo, message);
+  if (g_rank == 0 || g_every_rank_as_root) log(LogLevel::kInfo, message);
 }
+
+LogEveryRankAsRoot::LogEveryRankAsRoot() : previous_(g_every_rank_as_root.exchange(true)) {}
+LogEveryRankAsRoot::~LogEveryRankAsRoot() { g_every_rank_as_root = previous_; }
 
 std::string with_commas(long long value) {
   std::string digits = std::to_string(value < 0 ? -value : value);

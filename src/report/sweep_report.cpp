@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "mlrec/common/file_io.h"
+#include "mlrec/train/run_identity.h"
 #include "mlrec/train/run_record.h"
 
 namespace mlrec::report {
@@ -23,18 +24,25 @@ struct TrialRow {
   std::string settings;
   std::optional<train::RunSummary> summary;  // the trial's result, or
   std::string error;                         // why it has none: a failure, or
-  bool pending = false;                      // not run (or not finished) yet
+  bool pending = false;                      // not run (or not finished) yet, or
+  bool other_run = false;                    // its folder holds another configuration's run
 
   // What ranks the trials: validation MAE, trials without a result last.
   double rank_key() const { return summary ? summary->valid.mae : INFINITY; }
 };
 
-TrialRow read_trial(const config::SweepSpec& spec, size_t i) {
+TrialRow read_trial(const config::SweepSpec& spec, size_t i, const std::vector<std::string>& extra_overrides) {
   TrialRow row;
   row.trial = i;
   row.settings = spec.trial_settings(i, ", ");
   const fs::path dir = spec.trial_dir(i);
-  if (fs::exists(dir / "summary.json")) {
+  const auto difference = train::difference_from_run_in(
+      dir.string(), config::load_config(spec.base, spec.trial_run_overrides(i, extra_overrides)));
+  if (difference) {
+    // The sweep's settings changed since the trial ran: its result is not this trial's.
+    row.other_run = true;
+    row.error = "holds a run of another configuration (" + *difference + ")";
+  } else if (fs::exists(dir / "summary.json")) {
     row.summary = train::read_run_summary((dir / "summary.json").string());
   } else {
     row.pending = !fs::exists(dir / "failed.txt");
@@ -46,9 +54,9 @@ TrialRow read_trial(const config::SweepSpec& spec, size_t i) {
 
 }  // namespace
 
-std::string write_sweep_report(const config::SweepSpec& spec) {
+std::string write_sweep_report(const config::SweepSpec& spec, const std::vector<std::string>& extra_overrides) {
   std::vector<TrialRow> rows;
-  for (size_t i = 0; i < spec.trials.size(); ++i) rows.push_back(read_trial(spec, i));
+  for (size_t i = 0; i < spec.trials.size(); ++i) rows.push_back(read_trial(spec, i, extra_overrides));
   std::stable_sort(rows.begin(), rows.end(),
                    [](const TrialRow& a, const TrialRow& b) { return a.rank_key() < b.rank_key(); });
 
@@ -71,19 +79,22 @@ std::string write_sweep_report(const config::SweepSpec& spec) {
       entry["test_rmse"] = test_rmse;
       entry["best_epoch"] = s.best_epoch;
     } else {
-      table += fmt::format("| - | {} | {} | {}{} | | | | |\n", r.trial, r.settings, r.pending ? "" : "failed: ",
+      table += fmt::format("| - | {} | {} | {}{} | | | | |\n", r.trial, r.settings, r.pending || r.other_run ? "" : "failed: ",
                            r.error.substr(0, 200));
       entry["error"] = r.error;
     }
     results.push_back(entry);
   }
   const fs::path out = spec.output;
+  fs::create_directories(out);  // --report before any trial has run
   write_file_atomic((out / "results.md").string(), table);
   write_file_atomic((out / "results.json").string(), results.dump(2) + "\n");
+  const fs::path best_path = out / "best.yaml";
+  if (rows.empty() || !rows.front().summary) fs::remove(best_path);  // an earlier report's: no longer true
   if (!rows.empty() && rows.front().summary) {
     const TrialRow& best = rows.front();
     const std::string best_config = (fs::path(spec.trial_dir(best.trial)) / "config.yaml").string();
-    write_file_atomic((out / "best.yaml").string(),
+    write_file_atomic(best_path.string(),
                       fmt::format("# Best trial of the sweep ({}: {}), selected by validation MAE.\n", best.trial,
                                   best.settings) +
                           read_file(best_config, "best configuration"));

@@ -1,5 +1,6 @@
 #include "mlrec/train/run_identity.h"
 
+#include <filesystem>
 #include <map>
 
 namespace mlrec::train {
@@ -59,6 +60,18 @@ std::optional<std::string> first_config_difference(const RunIdentity& there, con
     if (!may_change_on_resume(key) && !ours.count(key)) return key + " (" + value + " there, absent here)";
   }
   return std::nullopt;
+}
+
+std::optional<std::string> difference_from_run_in(const std::string& run_dir, const config::Config& config) {
+  const std::string path = (std::filesystem::path(run_dir) / "config.yaml").string();
+  if (!std::filesystem::exists(path)) return std::nullopt;
+  RunIdentity there;
+  try {
+    there = identity_of(config::load_config(path, {}));
+  } catch (const std::exception&) {
+    return std::string("its config.yaml is unreadable");  // another version's keys, or a damaged file
+  }
+  return first_config_difference(there, identity_of(config));
 }
 
 }  // namespace mlrec::train

@@ -238,9 +238,8 @@ void Trainer::train_epoch(const data::RatingDataset& train, dist::DistributedSam
     // step (a resumed epoch continues the sum it was stopped with).
     epoch_loss_sum_ = torch::zeros({1}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
     epoch_seconds_before_ = 0;
-    epoch_comm_wait_before_ = 0;
+    epoch_comm_wait_ = 0;
   }
-  result.comm_wait_seconds = epoch_comm_wait_before_;
 
   synchronize_device();
   epoch_watch_.restart();
@@ -266,13 +265,13 @@ void Trainer::train_epoch(const data::RatingDataset& train, dist::DistributedSam
         // (a graph with collectives averaged the gradients itself, in graph_step_body)
         if (!collectives_in_graph()) {
           RECORD_USER_SCOPE("mlrec::gradient_all_reduce");
-          result.comm_wait_seconds += grad_sync_->finish();
+          epoch_comm_wait_ += grad_sync_->finish();
         }
         history_.grad_bytes += grad_sync_->bytes_per_step();
       }
       if (sparse_exchange_) {
         RECORD_USER_SCOPE("mlrec::sparse_gradient_exchange");
-        result.comm_wait_seconds += sparse_exchange_->exchange();
+        epoch_comm_wait_ += sparse_exchange_->exchange();
         history_.grad_bytes += sparse_exchange_->bytes_last_exchange();
       }
       ++history_.steps;
@@ -296,6 +295,7 @@ void Trainer::train_epoch(const data::RatingDataset& train, dist::DistributedSam
   }
   synchronize_device();
   result.train_seconds = epoch_seconds_before_ + epoch_watch_.seconds();
+  result.comm_wait_seconds = epoch_comm_wait_;
   // One replay is one optimizer step: the device's count must be the host's (read once an epoch).
   if (optimizer_in_graph() && device_schedule_->steps_taken() != global_step_) {
     throw std::logic_error(fmt::format("the graphed optimizer took {} steps where the trainer counted {}",
@@ -381,6 +381,8 @@ TrainingState Trainer::capture_training_state() {
   t["world_size"] = comm_.world_size();
   t["stop_requested"] = stop_requested_;
   t["epoch_seconds"] = at_epoch_end_ ? 0.0 : epoch_seconds_before_ + epoch_watch_.seconds();
+  // Rank 0's: the one summary.json reports (the other ranks continue from it too).
+  t["epoch_comm_wait_seconds"] = at_epoch_end_ ? 0.0 : epoch_comm_wait_;
   Json epochs = Json::array();
   for (const auto& r : history_.epochs) epochs.push_back(epoch_json(r));
   t["history"] = epochs;
@@ -445,7 +447,7 @@ std::pair<int, int64_t> Trainer::apply_resume(const TrainingState& state) {
     const double mine = same_ranks ? sums[comm_.rank()].item<double>() : (comm_.is_root() ? sums.sum().item<double>() : 0.0);
     epoch_loss_sum_ = torch::full({1}, mine, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
     epoch_seconds_before_ = t.at("epoch_seconds").get<double>();
-    epoch_comm_wait_before_ = 0;
+    epoch_comm_wait_ = t.value("epoch_comm_wait_seconds", 0.0);  // absent from older checkpoints
   }
   for (auto& c : callbacks_) c->load_state(state);
   return {epoch, step};

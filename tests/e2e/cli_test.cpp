@@ -284,6 +284,14 @@ TEST_F(Cli, SweepRunsOneTrialAtATimeAndReportsWhatIsFinished) {
   EXPECT_EQ(beyond.status, 2);
   EXPECT_NE(beyond.output.find("--trial 2"), std::string::npos) << beyond.output;
   EXPECT_FALSE(fs::exists(out + "/trial-002"));
+  // Twice, on two ranks, it would train into one folder at once.
+  Result twice = run_cli("sweep --sweep " + file + " --trial 1 --trial 1");
+  EXPECT_EQ(twice.status, 2);
+  EXPECT_NE(twice.output.find("--trial 1 is given twice"), std::string::npos) << twice.output;
+  // A report before any trial ran: every trial not finished (the folder did not exist: it failed).
+  Result none = run_cli("sweep --sweep " + file + " --report");
+  EXPECT_EQ(none.status, 0) << none.output;
+  EXPECT_EQ(count_lines_with(none.output, "not finished"), 2) << none.output;
 
   ASSERT_EQ(run_cli("sweep --sweep " + file + " --trial 1").status, 0);
   EXPECT_TRUE(fs::exists(out + "/trial-001/summary.json"));
@@ -299,6 +307,22 @@ TEST_F(Cli, SweepRunsOneTrialAtATimeAndReportsWhatIsFinished) {
   EXPECT_EQ(count_lines_with(full.output, "| - | - |"), 2) << full.output;  // smoke.yaml has no test set
   EXPECT_EQ(full.output.find("nan"), std::string::npos) << full.output;
   EXPECT_TRUE(fs::exists(out + "/best.yaml"));
+
+  // The sweep's settings changed, its output kept: refused before any trial trains, nothing
+  // marked failed in the finished runs' folders; and a report with the new settings does not
+  // label the old results with them.
+  Result changed = run_cli("sweep --sweep " + file + " --set train.weight_decay=0.05");
+  EXPECT_EQ(changed.status, 2);
+  EXPECT_NE(changed.output.find("trial 0 (" + out + "/trial-000) holds a run of another configuration "
+                                "(train.weight_decay (0.01 there, 0.05 here))"),
+            std::string::npos)
+      << changed.output;
+  EXPECT_FALSE(fs::exists(out + "/trial-000/failed.txt"));
+  Result relabelled = run_cli("sweep --sweep " + file + " --set train.weight_decay=0.05 --report");
+  EXPECT_EQ(relabelled.status, 0) << relabelled.output;
+  EXPECT_EQ(count_lines_with(relabelled.output, "holds a run of another configuration"), 2) << relabelled.output;
+  EXPECT_EQ(relabelled.output.find("\n| 1 |"), std::string::npos) << relabelled.output;  // nothing ranked
+  EXPECT_FALSE(fs::exists(out + "/best.yaml"));  // no trial of these settings is best
 }
 
 TEST_F(Cli, TensorBoardReadsEveryScalarTheRunLogged) {

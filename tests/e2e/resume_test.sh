@@ -89,6 +89,19 @@ exact)
   # Two ranks: the signal reaches rank 1 only; both stop at the same step.
   run ref_mf2 2 "${mf[@]}"; expect_status 0 "ref_mf2"
   stop_and_resume ref_mf2 mf2_mid 2 "TERM@train:2:3:1" "${mf[@]}"
+  # The epoch's communication wait before the stop is resumed with it (it restarted at 0, so a
+  # resumed run's comm_wait_share read 0.03 where the uninterrupted one's read 0.4).
+  MLREC_TEST_SIGNAL="TERM@train:2:3:1" run comm2 2 "${mf[@]}"
+  saved=$("$py" -c 'import glob, json, sys
+print(json.load(open(sorted(glob.glob(sys.argv[1] + "/checkpoints/step-*/checkpoint.json"))[-1]))["state"]["trainer"]["epoch_comm_wait_seconds"])' "$work/comm2") ||
+    fail "comm2: no epoch_comm_wait_seconds in the stop's checkpoint"
+  run comm2 2 "${mf[@]}"; expect_status 0 "comm2 resumed"
+  "$py" -c 'import json, sys
+epochs = [json.loads(line) for line in open(sys.argv[1] + "/metrics.jsonl")]
+saved = float(sys.argv[2])
+assert saved > 0 and epochs[1]["comm_wait_seconds"] >= saved, (saved, epochs[1]["comm_wait_seconds"])' "$work/comm2" "$saved" ||
+    fail "comm2: epoch 2's comm_wait_seconds lost the $saved s before the stop"
+  echo "   comm2: the wait before the stop ($saved s) is part of epoch 2's comm_wait_seconds"
   run ref_seq2 2 "${seq[@]}"; expect_status 0 "ref_seq2"
   stop_and_resume ref_seq2 seq2_mid 2 "TERM@train:1:4:1" "${seq[@]}"
   # Several ranks read a step's agreement after the next step (so that no step waits for it):
@@ -301,6 +314,26 @@ launchers)
   run term 2 "${long[@]}" --set train.epochs=2 --set checkpoint.resume=never --set output.overwrite=true
   expect_status 0 "starting again over the stopped run"
   echo "   resuming with another train.epochs: refused; started again with resume=never + overwrite"
+  # A sweep over 2 ranks whose rank 0 has finished its trial when the signal stops rank 1's: rank 0
+  # waited at the sweep's end for ever (and rank 1 in MPI_Finalize). Every rank now learns of
+  # the stop there and exits 143; the same command then resumes the stopped trial.
+  printf 'base: %s\noutput: %s\nset:\n  data.dir: %s\n  train.threads: 1\n  train.log_every_steps: 0\n  train.patience: 0\ngrid:\n  train.epochs: [1, 4]\n' \
+    "$here/../../configs/smoke.yaml" "$work/sweep" "$work/data" >"$work/sweep.yaml"
+  MLREC_TEST_SIGNAL="TERM@train:4:2" timeout 120 "$mpirun_local" 2 "$bin" sweep --sweep "$work/sweep.yaml" >"$work/sweep.log" 2>&1
+  status=$?
+  [ "$status" -ne 124 ] || fail "sweep: a rank stopped while the other waited at the sweep's end: hung"
+  [ "$status" -ne 0 ] || fail "sweep: stopped, yet exit 0"
+  grep -q "trial 1 (train.epochs=4) stopped by SIGTERM; checkpoint: .*trial-001/checkpoints/step-" "$work/sweep.log" ||
+    fail "sweep: trial 1's stop not logged"
+  grep -q "\[mlrec 0/2\] stopped by SIGTERM; checkpoint: .*trial-001 (trial 1, on rank 1)" "$work/sweep.log" ||
+    fail "sweep: rank 0 did not report rank 1's stop"
+  [ -f "$work/sweep/trial-000/summary.json" ] || fail "sweep: trial 0 did not finish"
+  timeout 120 "$mpirun_local" 2 "$bin" sweep --sweep "$work/sweep.yaml" >>"$work/sweep.log" 2>&1
+  status=$?
+  expect_status 0 "the stopped sweep run again"
+  grep -q "resuming from .*trial-001/checkpoints/step-" "$work/sweep.log" || fail "sweep: trial 1 did not resume"
+  [ -f "$work/sweep/trial-001/summary.json" ] || fail "sweep: trial 1 did not finish"
+  echo "   sweep on 2 ranks, rank 1 stopped while rank 0 had finished: both exit, the rerun resumes"
   ;;
 
 gpu)

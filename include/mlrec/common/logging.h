@@ -24,6 +24,20 @@ void log(LogLevel level, const std::string& message);
 inline void log_info(const std::string& message) { log(LogLevel::kInfo, message); }
 /// Informational line printed by rank 0 only (per-job rather than per-rank facts).
 void log_rank0(const std::string& message);
+
+/// While one lives, log_rank0 prints on this rank too (its prefix still names the rank). A
+/// sweep's trials are one-rank runs, each its own job: their epochs, resumes and results are
+/// every rank's to print, not only rank 0's trials'.
+class LogEveryRankAsRoot {
+ public:
+  LogEveryRankAsRoot();
+  ~LogEveryRankAsRoot();
+  LogEveryRankAsRoot(const LogEveryRankAsRoot&) = delete;
+  LogEveryRankAsRoot& operator=(const LogEveryRankAsRoot&) = delete;
+
+ private:
+  bool previous_;
+};
 /// A progress line. On an interactive terminal it replaces the previous one in place (a single
 /// updating line, cleared before the next log line); in a log file, a pipe or under Slurm
 /// (stdout not a terminal) it is an ordinary line, so logs stay line-based.

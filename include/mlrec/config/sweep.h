@@ -25,6 +25,12 @@ struct SweepSpec {
     all.insert(all.end(), extra.begin(), extra.end());
     return all;
   }
+  /// trial_overrides with output.dir set to the trial's directory: what trial i runs with.
+  std::vector<std::string> trial_run_overrides(size_t i, const std::vector<std::string>& extra) const {
+    std::vector<std::string> all = trial_overrides(i, extra);
+    all.push_back("output.dir=" + trial_dir(i));
+    return all;
+  }
   /// Trial i's run directory: output/trial-NNN.
   std::string trial_dir(size_t i) const;
   /// Trial i's own settings, "key=value" joined by `separator`.

@@ -68,6 +68,7 @@ class ProgressCallback : public Callback {
   int every_steps_;
   Stopwatch epoch_watch_;
   int watched_epoch_ = 0;
+  int64_t watch_step_ = 0;  // the step the watch started at: the epoch's first, or where a resumed run began
 };
 
 /// TensorBoard on rank 0 (train/event_file.h): the training loss and learning rate every

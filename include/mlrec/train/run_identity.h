@@ -40,4 +40,9 @@ bool may_change_on_resume(const std::string& key);
 /// one side (another mlrec version) count as differing.
 std::optional<std::string> first_config_difference(const RunIdentity& there, const RunIdentity& here);
 
+/// How the run in `run_dir` differs from a run of `config`, as first_config_difference says it,
+/// or "its config.yaml is unreadable"; nullopt when the folder holds no config.yaml or the same
+/// run. (A sweep checks its trials' folders with it before training any.)
+std::optional<std::string> difference_from_run_in(const std::string& run_dir, const config::Config& config);
+
 }  // namespace mlrec::train

@@ -201,7 +201,8 @@ class Trainer {
   int64_t next_step_ = 0;          // the next step of epoch_
   bool at_epoch_end_ = false;      // inside on_epoch_end: the next position is (epoch_ + 1, 0)
   torch::Tensor epoch_loss_sum_;   // this rank's summed step losses of the epoch (float64, device)
-  double epoch_seconds_before_ = 0, epoch_comm_wait_before_ = 0;  // of the epoch before a resume
+  double epoch_seconds_before_ = 0;  // of the epoch before a resume
+  double epoch_comm_wait_ = 0;       // the epoch's communication wait so far (before a resume too)
   Stopwatch epoch_watch_;
 };
 
