@@ -48,6 +48,13 @@ void add_side_features(const config::Config::Data::Interactions& options, Loaded
     log_rank0(fmt::format("{} table {}: {}; {} {}s without a row (unknown), {} rows for {}s not in the data (ignored)",
                           what, path, described, with_commas(side.ids_without_row), what,
                           with_commas(side.rows_without_id), what));
+    if (side.ids_without_row + 1 == static_cast<int64_t>(ids.size())) {
+      // Legal, but the features then carry nothing: most likely the ids are written otherwise
+      // in the table ("u1" for 1) or the id column is another one.
+      log_warning(fmt::format("{}: none of its {} row(s) is for a {} of the data: every {}'s features are unknown "
+                              "(check its ids and {}_id)",
+                              path, with_commas(side.rows_without_id), what, what, key));
+    }
   };
   read("data.interactions.user_table", options.user_table, options.user_table_id, options.user,
        options.user_table_features, loaded.ids.users, loaded.info.user_side_codes, loaded.info.user_side_sizes,

@@ -154,6 +154,11 @@ PreparedRatings prepare_ratings(const RawRatings& raw, const SplitOptions& optio
   for (size_t c = 0; c < n_raw_users; ++c) {
     if (count[c] >= options.min_ratings_per_user) dense_user[c] = ++num_users;
   }
+  if (num_users == 0) {
+    throw ConfigError::for_key("data.min_ratings_per_user",
+                               "is " + std::to_string(options.min_ratings_per_user) + ", which drops every user: the most "
+                               "ratings a user has is " + std::to_string(count.empty() ? 0 : *std::max_element(count.begin(), count.end())));
+  }
   out.num_users = num_users;
 
   // Rows kept, in file order; a copy only when some user was dropped.

@@ -8,6 +8,8 @@
 
 #include <sys/stat.h>
 
+#include "mlrec/common/strings.h"
+
 namespace mlrec::data::text {
 
 FileBuffer read_whole_file(const std::string& path) {
@@ -39,13 +41,27 @@ FileBuffer read_whole_file(const std::string& path) {
 }
 
 std::string quoted(std::string_view field) {
-  constexpr size_t kMaxShown = 40;
+  constexpr size_t kMaxShown = 40;  // bytes
   std::string out = "'";
-  for (size_t i = 0; i < field.size() && i < kMaxShown; ++i) {
-    unsigned char c = static_cast<unsigned char>(field[i]);
-    out += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
+  size_t i = 0;
+  while (i < field.size() && i < kMaxShown) {
+    const auto c = static_cast<unsigned char>(field[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    // A whole UTF-8 character ('Müller') is shown as it is; control and stray bytes as '?'.
+    const size_t length = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    if (length > 1 && i + length <= field.size() && is_valid_utf8(field.substr(i, length))) {
+      out.append(field.data() + i, length);
+      i += length;
+    } else {
+      out += '?';
+      ++i;
+    }
   }
-  if (field.size() > kMaxShown) out += "...";
+  if (i < field.size()) out += "...";
   return out + "'";
 }
 

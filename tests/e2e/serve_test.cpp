@@ -454,6 +454,18 @@ TEST_F(Serve, SideTablesFeedTheSequenceModelAndTravelWithIt) {
   for (size_t i = 1; i < got.size(); ++i) abs_error += std::abs(std::stod(got[i][3]) - std::stod(expected[i][3]));
   EXPECT_NEAR(abs_error / double(got.size() - 1), train::read_run_summary(run + "/summary.json").valid.mae, 1e-5);
 
+  // A user table none of whose ids the data has ("u1" for 1) trains, features all unknown, but
+  // says so: most likely a mistake.
+  std::string prefixed = "user_id,country\n";
+  for (int u = 1; u <= 60; ++u) prefixed += "u" + std::to_string(u) + ",se\n";
+  write_file_atomic(tmp_.file("prefixed.csv"), prefixed);
+  r = run_cli("--config " + std::string(MLREC_SOURCE_DIR) + "/configs/smoke.yaml --set data.format=interactions"
+              " --set data.interactions.path=" + file + " --set data.interactions.user_table=" + tmp_.file("prefixed.csv") +
+              " --set train.epochs=1 --set output.dir=" + tmp_.file("runs/prefixed"));
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("prefixed.csv: none of its 60 row(s) is for a user of the data"), std::string::npos)
+      << r.output;
+
   // Another user table is other data: the fingerprint says so.
   write_file_atomic(user_table, "user_id,country\n1,se\n");
   r = run_cli("predict --run " + run + " --input " + pairs + " --out " + out);

@@ -277,6 +277,7 @@ TEST(InteractionsErrorsTest, BadFieldsNameFileLineAndColumn) {
       {",2,3,4", {"column 'user_id'", "empty user id"}},
       {"1,\"\",3,4", {"column 'item_id'", "empty item id"}},
       {"1, ,3,4", {"column 'item_id'", "blank item id"}},
+      {"1,2,M\xc3\xbcller,4", {"column 'stars'", "non-numeric rating 'M\xc3\xbcller'"}},  // UTF-8 shown as it is
       {"caf\xe9,2,3,4", {"column 'user_id'", "'caf?' is not valid UTF-8", "iconv"}},
       {"1,\xed\xa0\x80,3,4", {"column 'item_id'", "is not valid UTF-8"}},  // a surrogate's encoding
       {"1,2,3", {"expected 4 fields separated by ','", "got 3"}},

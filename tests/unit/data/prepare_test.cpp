@@ -166,6 +166,15 @@ TEST(PrepareTest, DropsSparseUsersBeforeEncoding) {
 
   // With the threshold at 1, nobody is dropped.
   EXPECT_EQ(prepare_ratings(raw, SplitOptions{1, 1}).num_users, 3);
+  // Above every user's count, everyone: the key is named, with the largest count.
+  try {
+    prepare_ratings(raw, SplitOptions{1, 3});
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("data.min_ratings_per_user"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("drops every user: the most ratings a user has is 2"), std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(PrepareTest, HalfStarLevels) {
