@@ -23,6 +23,7 @@
 #include "mlrec/common/host_memory.h"
 #include "mlrec/common/logging.h"
 #include "mlrec/common/stop_signal.h"
+#include "mlrec/common/strings.h"
 #include "mlrec/common/version.h"
 #include "mlrec/config/config.h"
 #include "mlrec/data/movielens.h"
@@ -82,9 +83,18 @@ int run_stoppable(mlrec::dist::ProcessGroup& group, Command command) {
   return 0;
 }
 
+// `mlrec_dist COMMAND --help` (train has its own, with the configuration keys): the
+// command's options are printed and the command does nothing (dispatch returns 0).
+struct HelpShown {};
+
 // A subcommand's arguments parsed into `options`' variables (and returned for flags).
 po::variables_map parse(const std::vector<std::string>& args, const po::options_description& options,
                         const po::positional_options_description& positional = {}) {
+  if (options.find_nothrow("help", false) == nullptr &&
+      std::any_of(args.begin(), args.end(), [](const std::string& a) { return a == "--help" || a == "-h"; })) {
+    std::cout << options << "(every command: mlrec_dist --help)\n";
+    throw HelpShown{};
+  }
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
   po::notify(vm);
@@ -132,9 +142,11 @@ exit status: 0 success (also: the run had already finished), 2 bad input or conf
 // (the second finds it finished) and shrink the reported spread toward zero.
 std::vector<int64_t> parse_seeds(const std::string& text) {
   std::vector<int64_t> seeds;
-  std::stringstream list(text);
-  std::string item;
-  while (std::getline(list, item, ',')) {
+  size_t begin = 0;
+  for (;;) {
+    const size_t end = text.find(',', begin);
+    const std::string item = mlrec::trim(text.substr(begin, end == std::string::npos ? std::string::npos : end - begin));
+    if (item.empty()) throw mlrec::ConfigError("--seeds '" + text + "': an empty seed (write them as 42,1,2)");
     int64_t seed = -1;
     try {
       size_t used = 0;
@@ -147,8 +159,9 @@ std::vector<int64_t> parse_seeds(const std::string& text) {
       throw mlrec::ConfigError("--seeds: seed " + item + " is given twice (each seed is one run of the spread)");
     }
     seeds.push_back(seed);
+    if (end == std::string::npos) break;
+    begin = end + 1;
   }
-  if (seeds.empty()) throw mlrec::ConfigError("--seeds: no seed given");
   return seeds;
 }
 
@@ -189,13 +202,13 @@ int run_sweep(const std::vector<std::string>& args) {
   po::options_description options("sweep options");
   std::string sweep_path;
   std::vector<std::string> overrides;
-  std::vector<size_t> only;
+  std::vector<int64_t> trials_given;  // signed: Boost would read --trial=-1 as 2^64 - 1
   options.add_options()
       ("sweep", po::value<std::string>(&sweep_path)->required(), "sweep file (see sweeps/*.yaml)")
       ("set,s", po::value<std::vector<std::string>>(&overrides)->composing(), "override for every trial")
       ("retry-failed", "run again the trials that failed in an earlier run of this sweep (by default "
        "finished and failed trials are kept, and the sweep continues with the rest)")
-      ("trial", po::value<std::vector<size_t>>(&only)->composing(),
+      ("trial", po::value<std::vector<int64_t>>(&trials_given)->composing(),
        "run only this trial (repeatable; 0-based, as trial-NNN): one trial per Slurm array task")
       ("report", "write the ranked results of the trials finished so far, and train nothing")
       ("count", "print the number of trials, and train nothing");
@@ -205,6 +218,11 @@ int run_sweep(const std::vector<std::string>& args) {
   if (given.count("count")) {
     std::cout << spec.trials.size() << "\n";
     return 0;
+  }
+  std::vector<size_t> only;
+  for (const int64_t trial : trials_given) {
+    if (trial < 0) throw mlrec::ConfigError(fmt::format("--trial {}: trials are numbered from 0", trial));
+    only.push_back(static_cast<size_t>(trial));
   }
   for (size_t k = 0; k < only.size(); ++k) {
     const size_t i = only[k];
@@ -295,6 +313,7 @@ int run_compare(const std::vector<std::string>& args) {
   if (!html.empty() && extension_of(html) != ".html" && extension_of(html) != ".htm") {
     throw mlrec::ConfigError("--html " + html + ": the report is HTML, name it FILE.html");
   }
+  if (!html.empty()) mlrec::check_writable(html);
   std::vector<mlrec::report::RunRow> rows;
   for (const auto& dir : dirs) rows.push_back(mlrec::report::read_run(dir));
   std::cout << mlrec::report::comparison_table(rows);
@@ -329,6 +348,7 @@ int run_plot(const std::vector<std::string>& args) {
     throw mlrec::ConfigError("--out " + out + ": this mlrec_dist was built without PNG support (librsvg; Debian: "
                              "librsvg2-dev, then build again): write FILE.svg");
   }
+  mlrec::check_writable(out);
   const std::string svg = mlrec::report::learning_curves_svg(mlrec::report::read_learning_curves(dirs), true, plot);
   mlrec::write_file_atomic(out, ext == ".svg" ? svg : mlrec::report::svg_to_png(svg, scale));
   std::cout << "wrote " << out << "\n";
@@ -339,6 +359,7 @@ int run_synth(const std::vector<std::string>& args) {
   po::options_description options("synth options");
   std::string out, format = "ml-1m";
   mlrec::data::SyntheticOptions synthetic;
+  int64_t seed = static_cast<int64_t>(synthetic.seed);
   options.add_options()
       ("out,o", po::value<std::string>(&out)->required(), "folder to write")
       ("format,f", po::value<std::string>(&format), "ml-1m | ml-100k | csv (default ml-1m)")
@@ -346,8 +367,16 @@ int run_synth(const std::vector<std::string>& args) {
       ("movies", po::value<int>(&synthetic.movies), "number of movies")
       ("ratings", po::value<int64_t>(&synthetic.ratings),
        "total ratings, shaped like MovieLens (heavy-tailed per user, popular movies); default: 20-60 per user")
-      ("seed", po::value<uint64_t>(&synthetic.seed), "random seed");
-  parse(args, options);
+      ("seed", po::value<int64_t>(&seed), "random seed (>= 0)");
+  const po::variables_map given = parse(args, options);
+  // Signed, then checked: Boost reads -1 into an unsigned as 2^64 - 1.
+  if (seed < 0) throw mlrec::ConfigError("--seed must be >= 0, got " + std::to_string(seed));
+  synthetic.seed = static_cast<uint64_t>(seed);
+  if (given.count("ratings") && synthetic.ratings < 1) {
+    // (the library's 0 means "20 to 60 per user"; typed, it is a mistake)
+    throw mlrec::ConfigError("--ratings must be >= 1, got " + std::to_string(synthetic.ratings) +
+                             " (leave it out for 20 to 60 ratings per user)");
+  }
   mlrec::data::Release release;
   if (format == "ml-1m") release = mlrec::data::Release::kMovieLens1M;
   else if (format == "ml-100k") release = mlrec::data::Release::kMovieLens100K;
@@ -368,6 +397,17 @@ void add_run_options(po::options_description& options, mlrec::serve::RunOptions&
       ("threads", po::value<int>(&run.threads), "torch threads on the CPU (default: all cores)");
 }
 
+// --device and --threads, checked as train.device and train.threads are (an unknown device
+// acted as auto: on a GPU machine a typo would silently pick the other device).
+void check_device_and_threads(const std::string& device, int threads) {
+  if (device != "auto" && device != "cpu" && device != "cuda") {
+    throw mlrec::ConfigError("--device must be auto, cpu or cuda, not '" + device + "'");
+  }
+  if (threads < 0 || threads > 1024) {
+    throw mlrec::ConfigError("--threads must be between 0 (all cores) and 1024, got " + std::to_string(threads));
+  }
+}
+
 int run_predict(const std::vector<std::string>& args) {
   po::options_description options("predict options");
   mlrec::serve::PredictOptions predict;
@@ -380,6 +420,7 @@ int run_predict(const std::vector<std::string>& args) {
       ("timestamp-column", po::value<std::string>(&predict.timestamp_column),
        "the input's timestamp column (default: 'timestamp' or the run's, when present)");
   parse(args, options);
+  check_device_and_threads(predict.device, predict.threads);
   mlrec::serve::predict(predict);
   return 0;
 }
@@ -397,6 +438,7 @@ int run_recommend(const std::vector<std::string>& args) {
       ("include-seen", "also recommend items the user has rated");
   const po::variables_map vm = parse(args, options);
   recommend.include_seen = vm.count("include-seen") > 0;
+  check_device_and_threads(recommend.device, recommend.threads);
   mlrec::serve::recommend(recommend);
   return 0;
 }
@@ -427,9 +469,12 @@ int run_blend(const std::vector<std::string>& args) {
   po::positional_options_description positional;
   positional.add("runs", -1);
   parse(args, options, positional);
+  check_device_and_threads(blend.device, blend.threads);
   std::cout << mlrec::serve::blend_table(mlrec::serve::blend(blend));
   return 0;
 }
+
+int run_command(const std::string& command, const std::vector<std::string>& args);
 
 int dispatch(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -462,6 +507,14 @@ int dispatch(int argc, char** argv) {
     throw mlrec::ConfigError("unknown command '" + args[0] + "' (commands: " + list +
                              "; a configuration is given with --config FILE; see mlrec_dist --help)");
   }
+  try {
+    return run_command(command, args);
+  } catch (const HelpShown&) {
+    return 0;
+  }
+}
+
+int run_command(const std::string& command, const std::vector<std::string>& args) {
   if (command == "predict") return run_predict(args);
   if (command == "recommend") return run_recommend(args);
   if (command == "export") return run_export(args);

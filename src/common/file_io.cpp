@@ -45,8 +45,12 @@ void write_file_atomic(const std::string& path, const std::string& contents) {
 
 void check_writable(const std::string& path) {
   // A folder of that name would only fail at the rename, after the work.
-  if (std::filesystem::is_directory(path)) throw std::runtime_error(path + ": cannot write: " + std::strerror(EISDIR));
-  AtomicFileWriter probe(path);  // creates its temporary file in the target's folder; removed unused
+  if (std::filesystem::is_directory(path)) throw InputError(path + ": cannot write: " + std::strerror(EISDIR));
+  try {
+    AtomicFileWriter probe(path);  // creates its temporary file in the target's folder; removed unused
+  } catch (const std::runtime_error& e) {
+    throw InputError(e.what());  // a path the user gave: exit 2, as other bad input
+  }
 }
 
 AtomicFileWriter::AtomicFileWriter(std::string path)
@@ -108,6 +112,8 @@ std::string error_text(const std::exception& error) {
 }
 
 std::string read_file(const std::string& path, const std::string& what) {
+  // An ifstream opens a folder and reads it as empty: a configuration would take every default.
+  if (std::filesystem::is_directory(path)) throw InputError::in(path, "is a folder, not a file (" + what + ")");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError::in(path, "cannot open " + what);
   std::stringstream text;

@@ -276,8 +276,10 @@ ParamValue parse_node(const ParamSpec& spec, const YAML::Node& node, const std::
   throw ConfigError::for_key(spec.key, expected_text(spec) + ", got " + node_kind(node) + context);
 }
 
-void apply_yaml_map(Config& config, const YAML::Node& map, const std::string& prefix,
-                    const std::string& context) {
+// `assigned` holds every key the file set so far, whichever way it was written: train.lr at
+// the top level and lr inside train: would otherwise let the later one win without a word.
+void apply_yaml_map(Config& config, const YAML::Node& map, const std::string& prefix, const std::string& context,
+                    std::set<std::string>& assigned) {
   std::set<std::string> seen;
   for (const auto& kv : map) {
     if (!kv.first.IsScalar()) {
@@ -288,12 +290,15 @@ void apply_yaml_map(Config& config, const YAML::Node& map, const std::string& pr
     const std::string key = prefix.empty() ? name : prefix + "." + name;
     if (!seen.insert(name).second) throw ConfigError::for_key(key, "duplicate key" + context);
     if (const ParamSpec* spec = find_param(key)) {
+      if (!assigned.insert(key).second) {
+        throw ConfigError::for_key(key, "given twice, once as a dotted key and once inside its section" + context);
+      }
       const ParamValue value = parse_node(*spec, kv.second, context);
       check_value(*spec, value, context);
       spec->set(config, value);
     } else if (is_section(key)) {
       if (kv.second.IsMap()) {
-        apply_yaml_map(config, kv.second, key, context);
+        apply_yaml_map(config, kv.second, key, context, assigned);
       } else if (!kv.second.IsNull()) {  // an empty section keeps the defaults
         throw ConfigError::for_key(
             key, "expected a map of keys (a section), got " + node_kind(kv.second) + context);
@@ -330,7 +335,7 @@ void validate_interactions(const Config::Data& d) {
       }
     }
   }
-  const std::vector<std::string> delimiters = {"auto", ",", "\t", "tab", ";", "|"};
+  const std::vector<std::string> delimiters = {"auto", ",", "\t", "\\t", "tab", ";", "|"};
   if (std::find(delimiters.begin(), delimiters.end(), in.delimiter) == delimiters.end()) {
     throw ConfigError::for_key("data.interactions.delimiter",
                                "expected one of auto, \",\", \";\", \"|\", tab (or \"\\t\"); got " +
@@ -390,7 +395,8 @@ Config from_yaml_node(const YAML::Node& root, const std::vector<std::string>& ov
                       const std::string& source_name) {
   Config config = default_config();
   if (root.IsMap()) {
-    apply_yaml_map(config, root, "", " (in " + source_name + ")");
+    std::set<std::string> assigned;
+    apply_yaml_map(config, root, "", " (in " + source_name + ")", assigned);
   } else if (!root.IsNull()) {
     throw InputError::in(source_name, "expected a map of config sections at the top level");
   }
@@ -401,7 +407,13 @@ Config from_yaml_node(const YAML::Node& root, const std::vector<std::string>& ov
 
 YAML::Node parse_yaml(const std::string& text, const std::string& source_name) {
   try {
-    return YAML::Load(text);
+    // All documents, so that a second one ('---') is refused rather than silently ignored.
+    const std::vector<YAML::Node> documents = YAML::LoadAll(text);
+    if (documents.size() > 1) {
+      throw InputError::at(source_name, documents[1].Mark().line + 1,
+                           "a second YAML document ('---'): a configuration is one document");
+    }
+    return documents.empty() ? YAML::Node() : documents.front();
   } catch (const YAML::Exception& e) {
     if (!e.mark.is_null()) throw InputError::at(source_name, e.mark.line + 1, e.msg);
     throw InputError::in(source_name, e.msg);

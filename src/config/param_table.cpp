@@ -285,7 +285,8 @@ std::vector<ParamSpec> build_param_table() {
   t.push_back(MLREC_PARAM(train, ranking_k, "K of the ranking metrics HR@K and NDCG@K.").ge(1));
   t.push_back(MLREC_PARAM(train, device, "Compute device (auto: cuda when available, else cpu).")
                   .one_of({"auto", "cpu", "cuda"}));
-  t.push_back(MLREC_PARAM(train, threads, "Torch intra-op threads (0 = all cores).").ge(0));
+  // (at most 1,024: 100,000 threads asked for by a slip of the keyboard ran for ever)
+  t.push_back(MLREC_PARAM(train, threads, "Torch intra-op threads (0 = all cores).").ge(0).le(1024));
   t.push_back(MLREC_PARAM(train, precision, "Matrix math: fp32 (strict), tf32 (TF32 tensor cores on CUDA), bf16 (bf16 autocast).").one_of({"fp32", "tf32", "bf16"}));
   t.push_back(MLREC_PARAM(train, accumulation_steps,
                           "Micro-batches per optimizer step: the global batch is processed in this "

@@ -473,7 +473,7 @@ std::string join_names(const std::vector<std::string>& names) {
 
 char separator_of(const config::Config::Data::Interactions& options) {
   const std::string& d = options.delimiter;
-  if (d == "tab" || d == "\t") return '\t';
+  if (d == "tab" || d == "\t" || d == "\\t") return '\t';  // "\t" as typed in a shell, too
   if (d == "," || d == ";" || d == "|") return d[0];
   if (d != "auto") {
     throw ConfigError::for_key("data.interactions.delimiter",

@@ -1,4 +1,5 @@
 // mlrec_dist predict: one predicted rating per (user, item[, timestamp]) row of a CSV or TSV.
+#include <filesystem>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -61,6 +62,9 @@ int64_t predict(const PredictOptions& options) {
   if (options.input.empty()) throw ConfigError("predict needs --input FILE (a CSV or TSV of user, item[, timestamp])");
   if (options.out.empty()) throw ConfigError("predict needs --out FILE");
   check_writable(options.out);
+  if (std::filesystem::exists(options.out) && std::filesystem::equivalent(options.input, options.out)) {
+    throw ConfigError("--out " + options.out + " is the --input file: the predictions would replace it");
+  }
   const data::TextTable table = data::read_text_table(options.input);
   TrainedRun run(options);
   const auto& ours = run.config().data.interactions;

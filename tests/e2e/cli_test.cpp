@@ -13,6 +13,7 @@
 
 #include <fstream>
 
+#include "mlrec/common/file_io.h"
 #include "support/run_cli.h"
 #include "support/temp_dir.h"
 
@@ -187,7 +188,7 @@ TEST_F(Cli, BenchWithAnUnwritableOutFailsBeforeTraining) {
   const std::string out = tmp_.file("no_such_dir/bench.json");
   Result r = run_cli("bench --config " + std::string(MLREC_SOURCE_DIR) + "/configs/smoke.yaml --set data.dir=" + data_ +
                      " --set output.dir=" + tmp_.file("runs/bench") + " --out " + out);
-  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_EQ(r.status, 2) << r.output;  // the path is bad input, as other options' values
   EXPECT_NE(r.output.find(out + ": cannot write"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("epoch 1"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(tmp_.file("runs/bench")));
@@ -204,6 +205,51 @@ TEST_F(Cli, AnUnknownCommandIsNamedWithTheCommandsThereAre) {
   Result r = run_cli("trian --config " + std::string(MLREC_SOURCE_DIR) + "/configs/smoke.yaml");
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.output.find("unknown command 'trian' (commands: train, sweep, bench,"), std::string::npos) << r.output;
+}
+
+TEST_F(Cli, EveryCommandHasHelp) {
+  for (const std::string command : {"sweep", "bench", "stats", "compare", "plot", "synth", "predict", "recommend",
+                                    "export", "blend"}) {
+    Result r = run_cli(command + " --help");
+    EXPECT_EQ(r.status, 0) << command << ": " << r.output;
+    EXPECT_EQ(r.output.rfind(command + " options:", 0), 0u) << r.output;
+  }
+}
+
+// Values the options' types accepted but that meant something else, or nothing: each is now
+// exit 2 naming the option, before any work.
+TEST_F(Cli, OptionValuesThatMeantSomethingElseAreRefused) {
+  const std::string run = tmp_.file("runs/r");
+  ASSERT_EQ(run_cli(train_args(run)).status, 0);
+  const std::string pairs = tmp_.file("pairs.csv");
+  write_file_atomic(pairs, "user,item\n1,2\n");
+  struct Case {
+    std::string args, message;
+  };
+  const std::vector<Case> cases = {
+      // an unknown device acted as auto: on a GPU machine a typo picked the GPU
+      {"predict --run " + run + " --input " + pairs + " --out " + tmp_.file("p.csv") + " --device cdua",
+       "--device must be auto, cpu or cuda, not 'cdua'"},
+      {"recommend --run " + run + " --threads -1", "--threads must be between 0 (all cores) and 1024, got -1"},
+      // Boost read -1 into an unsigned as 2^64 - 1
+      {"synth --out " + tmp_.file("s") + " --seed=-1", "--seed must be >= 0, got -1"},
+      // 0 or less silently meant the default shape
+      {"synth --out " + tmp_.file("s") + " --ratings 0", "--ratings must be >= 1, got 0"},
+      // the predictions replaced the input
+      {"predict --run " + run + " --input " + pairs + " --out " + pairs, "is the --input file"},
+      // exit 1 at the end of the work, now exit 2 before it
+      {"plot " + run + " --out " + tmp_.file("missing/x.svg"), "x.svg: cannot write"},
+      // read as an empty configuration: every default, and the run went ahead
+      {"--config " + tmp_.path(), tmp_.path() + ": is a folder, not a file"},
+      {train_args(tmp_.file("runs/s"), "--seeds 1,2,"), "--seeds '1,2,': an empty seed"},
+  };
+  for (const Case& c : cases) {
+    Result r = run_cli(c.args);
+    EXPECT_EQ(r.status, 2) << c.args << "\n" << r.output;
+    EXPECT_NE(r.output.find(c.message), std::string::npos) << c.args << "\n" << r.output;
+  }
+  EXPECT_EQ(read_file(pairs, "pairs"), "user,item\n1,2\n");
+  EXPECT_FALSE(fs::exists(tmp_.file("s")));
 }
 
 // The names of the trace's complete ("X") events.

@@ -14,8 +14,9 @@ namespace mlrec {
 /// "PATH: cannot write: REASON" with the system's reason.
 void write_file_atomic(const std::string& path, const std::string& contents);
 
-/// Throws as write_file_atomic would if `path` could not be written now (a missing folder, no
-/// permission, a folder of that name), and writes nothing: for the output of a command that
+/// Throws InputError (exit 2: the path is the user's) with write_file_atomic's reason if `path`
+/// could not be written now (a missing folder, no permission, a folder of that name), and
+/// writes nothing: for the output of a command that
 /// works for minutes or hours first (bench, predict, recommend, blend), so that a mistyped
 /// path fails at once, not after the work. A disk that fills meanwhile still fails at the end.
 void check_writable(const std::string& path);

@@ -350,6 +350,27 @@ TEST(ConfigErrors, SectionAndKeyShapeMismatch) {
 
 TEST(ConfigErrors, DuplicateKey) {
   expect_config_error("train:\n  lr: 0.1\n  lr: 0.2\n", {}, {"'train.lr'", "duplicate"});
+  // The same key dotted and nested: the later one won without a word.
+  expect_config_error("train: {lr: 0.02}\ntrain.lr: 0.5\n", {}, {"'train.lr'", "given twice"});
+  expect_config_error("data.interactions.user: a\ndata:\n  interactions: {user: b}\n", {},
+                      {"'data.interactions.user'", "given twice"});
+}
+
+TEST(ConfigErrors, ASecondYamlDocumentIsRefused) {
+  // YAML::Load read the first document only: the second, even invalid, was never applied or checked.
+  expect_error<InputError>([] { from_yaml("train: {lr: 0.1}\n---\nmodel: {name: bogus}\n"); },
+                           {"test.yaml:3:", "a second YAML document"});
+}
+
+TEST(ConfigInteractions, ABackslashTIsATabAsTheHelpSays) {
+  // --set 'data.interactions.delimiter=\t' in a shell gives backslash and t: refused, with a
+  // message that offered "\t" as the fix.
+  EXPECT_EQ(from_yaml("", {"data.interactions.delimiter=\\t"}).data.interactions.delimiter, "\\t");
+}
+
+TEST(ConfigErrors, AFolderIsNotAConfigFile) {
+  // An ifstream reads a folder as empty: every key took its default, and the run went ahead.
+  expect_error<InputError>([] { load_config("/tmp", {}); }, {"/tmp: is a folder, not a file"});
 }
 
 TEST(ConfigErrors, WrongScalarTypes) {

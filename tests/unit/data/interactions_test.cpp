@@ -178,7 +178,7 @@ TEST(InteractionsTest, DelimiterFromTheExtensionOrAsDeclared) {
   const std::string tsv = "user_id\titem_id\trating\ttimestamp\n1\t2\t3\t4\n";
   EXPECT_EQ(read(dir, "log.tsv", tsv).movie_id, (std::vector<int32_t>{2}));
   EXPECT_EQ(read(dir, "LOG.TAB", tsv).movie_id, (std::vector<int32_t>{2}));
-  for (const char* tab : {"tab", "\t"}) {
+  for (const char* tab : {"tab", "\t", "\\t"}) {  // the last as --set 'data.interactions.delimiter=\t' gives it
     Options o;
     o.delimiter = tab;
     EXPECT_EQ(read(dir, "log.txt", tsv, o).rating, (std::vector<float>{3}));
