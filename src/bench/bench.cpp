@@ -87,9 +87,15 @@ void run_bench(const BenchOptions& options, dist::ProcessGroup& group) {
   for (size_t i = 0; i < options.configs.size(); ++i) {
     config::Config config = config::load_config(options.configs[i], options.overrides);
     if (options.configs.size() > 1) {
-      // One run directory per configuration, under the common output.dir.
+      // One run directory per configuration, under the common output.dir: named by the file,
+      // and by its position too where two files share a name (cfgA/mf.yaml, cfgB/mf.yaml), which
+      // would otherwise share a directory, the second run replacing the first.
+      const std::string stem = std::filesystem::path(options.configs[i]).stem().string();
+      const auto same_name = std::count_if(options.configs.begin(), options.configs.end(), [&](const std::string& c) {
+        return std::filesystem::path(c).stem().string() == stem;
+      });
       config.output.dir = (std::filesystem::path(config.output.dir) /
-                           std::filesystem::path(options.configs[i]).stem()).string();
+                           (same_name > 1 ? stem + "-" + std::to_string(i + 1) : stem)).string();
     }
     // A benchmark measures a whole run from its start, every time: it never continues or
     // reports an earlier one.

@@ -89,6 +89,13 @@ bool is_valid_utf8(std::string_view s) {
   return true;
 }
 
+size_t utf8_length_at(std::string_view s, size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  if (c < 0x80) return 1;
+  const size_t length = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+  return length > 0 && i + length <= s.size() && is_valid_utf8(s.substr(i, length)) ? length : 0;
+}
+
 size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;

@@ -52,8 +52,8 @@ std::string quoted(std::string_view field) {
       continue;
     }
     // A whole UTF-8 character ('Müller') is shown as it is; control and stray bytes as '?'.
-    const size_t length = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-    if (length > 1 && i + length <= field.size() && is_valid_utf8(field.substr(i, length))) {
+    const size_t length = c >= 0x80 ? utf8_length_at(field, i) : 0;
+    if (length > 0) {
       out.append(field.data() + i, length);
       i += length;
     } else {

@@ -32,6 +32,31 @@ std::vector<std::string> seed_run_dirs(const std::string& dir) {
   return dirs;
 }
 
+std::string markdown_cell(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    if (c == '|') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+std::vector<std::string> unfinished_seed_run_dirs(const std::string& dir) {
+  std::vector<std::pair<int64_t, std::string>> found;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_directory() || name.rfind("seed-", 0) != 0) continue;
+    const std::string number = name.substr(5);
+    if (number.empty() || number.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (!fs::exists(entry.path() / "metrics.jsonl") && !fs::exists(entry.path() / "summary.json")) continue;
+    found.emplace_back(std::stoll(number), entry.path().string());
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> dirs;
+  for (auto& [seed, path] : found) dirs.push_back(std::move(path));
+  return dirs;
+}
+
 namespace {
 
 train::RunSummary read_summary(const std::string& dir) {
@@ -183,7 +208,7 @@ std::string comparison_table(const std::vector<RunRow>& rows) {
   for (size_t i = 0; i < rows.size(); ++i) {
     const RunRow& row = rows[i];
     const train::RunSummary& r = row.summary;
-    out += fmt::format("| {} | {} | {} | {} | ", labels[i], metric_text(row, &train::Metrics::mae),
+    out += fmt::format("| {} | {} | {} | {} | ", markdown_cell(labels[i]), metric_text(row, &train::Metrics::mae),
                        metric_text(row, &train::Metrics::mse), metric_text(row, &train::Metrics::rmse));
     if (k > 0) {
       out += r.valid.ranking_k == k ? fmt::format("{} | {} | ", metric_text(row, &train::Metrics::hr),

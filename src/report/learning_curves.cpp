@@ -9,6 +9,7 @@
 
 #include "mlrec/common/error.h"
 #include "mlrec/common/file_io.h"
+#include "mlrec/config/config.h"
 #include "mlrec/report/compare.h"
 #include "mlrec/report/svg.h"
 #include "mlrec/train/run_record.h"
@@ -37,6 +38,13 @@ RunEpochs read_run_epochs(const fs::path& dir) {
     run.epochs_run = s.epochs_run;
     run.valid_mae = s.valid.mae;
     run.finished = true;
+  }
+  if (!run.finished && fs::exists(dir / "config.yaml")) {
+    try {
+      run.model = config::load_config((dir / "config.yaml").string(), {}).model.name;
+    } catch (const std::exception&) {
+      // another mlrec's keys: the label falls back to the directory's name
+    }
   }
   if (fs::exists(metrics)) {
     // A resumed run rewrites the epochs it repeats: the last record of an epoch counts.
@@ -89,9 +97,19 @@ LearningCurve read_learning_curve(const std::string& dir_name) {
   LearningCurve curve;
   curve.dir = dir_name;
   std::vector<RunEpochs> runs;
-  const std::vector<std::string> seed_dirs = seed_run_dirs(dir_name);
+  std::vector<std::string> seed_dirs = seed_run_dirs(dir_name);
+  if (seed_dirs.empty() && !fs::exists(dir / "summary.json") && !fs::exists(dir / "metrics.jsonl")) {
+    seed_dirs = unfinished_seed_run_dirs(dir_name);  // a --seeds run still training, or stopped
+  }
   if (!seed_dirs.empty()) {
     for (const auto& seed_dir : seed_dirs) runs.push_back(read_run_epochs(seed_dir));
+    // The baseline's seeds train nothing either: their mean as a dashed level, as for one run.
+    if (std::all_of(runs.begin(), runs.end(), [](const RunEpochs& r) { return r.finished && r.epochs_run == 0; })) {
+      curve.untrained = true;
+      double sum = 0;
+      for (const auto& r : runs) sum += r.valid_mae;
+      curve.fixed_mae = sum / runs.size();
+    }
   } else {
     runs.push_back(read_run_epochs(dir));
     curve.best_epoch = runs.front().best_epoch;
@@ -101,6 +119,7 @@ LearningCurve read_learning_curve(const std::string& dir_name) {
     }
   }
   curve.model = runs.front().model;
+  curve.finished = std::all_of(runs.begin(), runs.end(), [](const RunEpochs& r) { return r.finished; });
   curve.seeds = static_cast<int>(runs.size());
   curve.mae = aggregate(runs, valid_mae);
   curve.loss = aggregate(runs, train_loss);
@@ -112,12 +131,14 @@ std::vector<LearningCurve> read_learning_curves(const std::vector<std::string>& 
   std::vector<std::string> models;
   for (const auto& dir : dirs) {
     curves.push_back(read_learning_curve(dir));
-    models.push_back(curves.back().model);
+    // (a run with neither summary.json nor a readable config.yaml goes by its directory)
+    models.push_back(curves.back().model.empty() ? "run" : curves.back().model);
   }
   const std::vector<std::string> labels = run_labels(models, dirs);
   for (size_t i = 0; i < curves.size(); ++i) {
-    // A run still training has no summary yet: it goes by its directory's name.
-    curves[i].label = curves[i].model.empty() ? directory_name(dirs[i]) + " (training)" : labels[i];
+    curves[i].label = labels[i] == "run" ? directory_name(dirs[i]) : labels[i];
+    // Still training, stopped or failed: a run without its summary cannot tell which.
+    if (!curves[i].finished) curves[i].label += " (unfinished)";
   }
   return curves;
 }

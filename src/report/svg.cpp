@@ -4,21 +4,35 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string_view>
+
+#include "mlrec/common/strings.h"
 
 namespace mlrec::report {
 
 std::string xml_escape(const std::string& text) {
   std::string out;
   out.reserve(text.size());
-  for (char c : text) {
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      // A whole UTF-8 character as it is; a byte that starts none (a Latin-1 folder name) would
+      // make the SVG or page malformed: U+FFFD, the replacement character, instead.
+      const size_t length = utf8_length_at(text, i);
+      out += length > 0 ? text.substr(i, length) : "\xEF\xBF\xBD";
+      i += std::max<size_t>(length, 1);
+      continue;
+    }
     switch (c) {
       case '&': out += "&amp;"; break;
       case '<': out += "&lt;"; break;
       case '>': out += "&gt;"; break;
       case '"': out += "&quot;"; break;
       case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '\t': case '\n': case '\r': out += static_cast<char>(c); break;
+      default: out += c < 0x20 ? "\xEF\xBF\xBD" : std::string(1, static_cast<char>(c));  // XML has no other controls
     }
+    ++i;
   }
   return out;
 }

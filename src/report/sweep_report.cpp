@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "mlrec/common/file_io.h"
+#include "mlrec/report/compare.h"
 #include "mlrec/train/run_identity.h"
 #include "mlrec/train/run_record.h"
 
@@ -71,7 +72,7 @@ std::string write_sweep_report(const config::SweepSpec& spec, const std::vector<
       const double test_mae = s.test ? s.test->mae : NAN, test_rmse = s.test ? s.test->rmse : NAN;
       // Without a test set (data.test_per_user: 0) "-", as compare writes, not "nan": no failure.
       const std::string test_cells = s.test ? fmt::format("{:.5f} | {:.5f}", test_mae, test_rmse) : "- | -";
-      table += fmt::format("| {} | {} | {} | {:.5f} | {:.5f} | {} | {} |\n", k + 1, r.trial, r.settings, s.valid.mae,
+      table += fmt::format("| {} | {} | {} | {:.5f} | {:.5f} | {} | {} |\n", k + 1, r.trial, markdown_cell(r.settings), s.valid.mae,
                            s.valid.rmse, test_cells, s.best_epoch);
       entry["valid_mae"] = s.valid.mae;
       entry["valid_rmse"] = s.valid.rmse;
@@ -79,8 +80,8 @@ std::string write_sweep_report(const config::SweepSpec& spec, const std::vector<
       entry["test_rmse"] = test_rmse;
       entry["best_epoch"] = s.best_epoch;
     } else {
-      table += fmt::format("| - | {} | {} | {}{} | | | | |\n", r.trial, r.settings, r.pending || r.other_run ? "" : "failed: ",
-                           r.error.substr(0, 200));
+      table += fmt::format("| - | {} | {} | {}{} | | | | |\n", r.trial, markdown_cell(r.settings), r.pending || r.other_run ? "" : "failed: ",
+                           markdown_cell(r.error.substr(0, 200)));
       entry["error"] = r.error;
     }
     results.push_back(entry);

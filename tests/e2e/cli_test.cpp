@@ -180,6 +180,16 @@ TEST_F(Cli, BenchWritesOneJsonEntryPerConfiguration) {
   // Each configuration ran in its own directory under output.dir.
   EXPECT_TRUE(fs::exists(tmp_.file("runs/bench/smoke/summary.json")));
   EXPECT_TRUE(fs::exists(tmp_.file("runs/bench/baseline/summary.json")));
+
+  // Two files of one name (cfgA/mf.yaml, cfgB/mf.yaml) shared one directory: the second run
+  // replaced the first. Each now has its own, numbered by position.
+  fs::create_directories(tmp_.file("other"));
+  fs::copy_file(smoke, tmp_.file("other/smoke.yaml"));
+  r = run_cli("bench --config " + smoke + " --config " + tmp_.file("other/smoke.yaml") + " --set data.dir=" + data_ +
+              " --set output.dir=" + tmp_.file("runs/same") + " --set train.epochs=1 --set train.batch_size=64");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(fs::exists(tmp_.file("runs/same/smoke-1/summary.json")));
+  EXPECT_TRUE(fs::exists(tmp_.file("runs/same/smoke-2/summary.json")));
 }
 
 // A mistyped --out fails at once (exit 1, the path and the system's reason), not after the

@@ -26,6 +26,10 @@ std::string trim(const std::string& s);
 /// U+10FFFF). Ids and feature values must be, as they end up in JSON files (id_maps.json).
 bool is_valid_utf8(std::string_view s);
 
+/// The length in bytes of the well-formed UTF-8 character starting at s[i] (1 for ASCII), or 0
+/// where none does (a stray byte, a Latin-1 'é'): for showing text that may hold either.
+size_t utf8_length_at(std::string_view s, size_t i);
+
 /// Levenshtein distance: how many one-character edits turn `a` into `b` ("did you mean ...?").
 size_t edit_distance(const std::string& a, const std::string& b);
 

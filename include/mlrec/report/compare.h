@@ -26,6 +26,14 @@ struct RunRow {
 /// or none where DIR holds no seeds.json. InputError naming seeds.json when it is malformed.
 std::vector<std::string> seed_run_dirs(const std::string& dir);
 
+/// `text` for a cell of a Markdown table: '|' escaped, so that a folder or a value holding one
+/// does not split the cell.
+std::string markdown_cell(const std::string& text);
+
+/// A --seeds directory before its seeds.json is written (training, stopped or failed): its
+/// DIR/seed-N folders that hold a run's metrics.jsonl or summary.json, by seed.
+std::vector<std::string> unfinished_seed_run_dirs(const std::string& dir);
+
 /// Names for runs in a table or a plot's legend: each run's model, and where several runs share a
 /// model (the study's MF beside the tuned one), also its directory's name: "mf (mf_tuned)".
 std::vector<std::string> run_labels(const std::vector<std::string>& models, const std::vector<std::string>& dirs);

@@ -19,7 +19,8 @@ struct CurvePoint {
 struct LearningCurve {
   std::string dir;
   std::string label;      // model, or model (directory) where several curves share a model
-  std::string model;      // from summary.json; empty while the run is still training
+  std::string model;      // from summary.json, or while the run is unfinished its config.yaml
+  bool finished = true;   // every run of it has its summary.json
   int seeds = 0;          // runs averaged: 1 for a run directory, N for a --seeds directory
   int best_epoch = 0;     // a single finished run's selected epoch (0: none or several runs)
   double fixed_mae = 0;   // a run that trains no epochs (the baseline): its validation MAE
@@ -28,8 +29,9 @@ struct LearningCurve {
 };
 
 /// Reads DIR as a run directory (metrics.jsonl, and summary.json once finished) or as a --seeds
-/// directory (seeds.json and its seed-N runs). InputError naming the directory or file when it
-/// is neither or a file is malformed.
+/// directory (seeds.json and its seed-N runs; before seeds.json is written, the seed-N runs
+/// found so far). InputError naming the directory or file when it is neither or a file is
+/// malformed.
 LearningCurve read_learning_curve(const std::string& dir);
 
 /// Reads each directory and labels the curves so that no two read the same.

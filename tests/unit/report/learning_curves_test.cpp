@@ -88,6 +88,10 @@ TEST(NiceTicksTest, RoundStepsCoveringTheRange) {
 
 TEST(SvgTest, EscapesText) {
   EXPECT_EQ(xml_escape("a<b & \"c\" 'd'>"), "a&lt;b &amp; &quot;c&quot; &#39;d&#39;&gt;");
+  // UTF-8 kept; a Latin-1 byte (a folder named so) and control characters, which would make the
+  // SVG malformed (and librsvg refuse the PNG), become U+FFFD.
+  EXPECT_EQ(xml_escape("caf\xc3\xa9"), "caf\xc3\xa9");
+  EXPECT_EQ(xml_escape("caf\xe9 \x01"), "caf\xef\xbf\xbd \xef\xbf\xbd");
   SvgCanvas svg(10, 10);
   svg.text(1, 1, "mf <tuned>", 12);
   EXPECT_NE(svg.element().find("mf &lt;tuned&gt;"), std::string::npos);
@@ -156,7 +160,45 @@ TEST(LearningCurveTest, TheBaselineIsALevelAndARunningRunGoesByItsDirectory) {
   EXPECT_TRUE(curves[0].untrained);
   EXPECT_DOUBLE_EQ(curves[0].fixed_mae, 0.9);
   EXPECT_FALSE(curves[1].untrained);
-  EXPECT_EQ(curves[1].label, "live (training)");
+  EXPECT_EQ(curves[1].label, "live (unfinished)");  // training, stopped or failed: it cannot tell
+}
+
+TEST(LearningCurveTest, UnfinishedRunsOfOneNameAreToldApartByTheirModelAndDirectories) {
+  TempDir tmp;
+  for (const std::string dir : {"a/run", "b/run"}) {
+    write_file(tmp.file(dir + "/metrics.jsonl"),
+               train::to_json_line(train::EpochRecord{1, 1.1, train::Metrics{0.95, 1, 1, 10}}) + "\n");
+    write_file(tmp.file(dir + "/config.yaml"), "model: {name: mf}\n");
+  }
+  const auto curves = read_learning_curves({tmp.file("a/run"), tmp.file("b/run")});
+  EXPECT_EQ(curves[0].label, "mf (a/run) (unfinished)");
+  EXPECT_EQ(curves[1].label, "mf (b/run) (unfinished)");
+}
+
+TEST(LearningCurveTest, ABaselinesSeedsAreALevelAtTheirMean) {
+  // Drawn as nothing at all: the seeds' branch never set the level.
+  TempDir tmp;
+  write_run(tmp.file("seeds/seed-1"), "baseline", {}, 0, 1);
+  write_run(tmp.file("seeds/seed-2"), "baseline", {}, 0, 2);
+  write_file(tmp.file("seeds/seeds.json"), "{\"model\": \"baseline\", \"seeds\": 2, \"runs\": {\"1\": {}, \"2\": {}}}\n");
+  const LearningCurve c = read_learning_curve(tmp.file("seeds"));
+  EXPECT_TRUE(c.untrained);
+  EXPECT_DOUBLE_EQ(c.fixed_mae, 0.9);
+  EXPECT_EQ(c.seeds, 2);
+}
+
+TEST(LearningCurveTest, ASeedsDirectoryBeforeItsSeedsJsonIsDrawnFromTheSeedsSoFar) {
+  // seeds.json is written when every seed has finished: until then the folder was "not a run
+  // directory".
+  TempDir tmp;
+  write_seeds(tmp.file("seeds"), {{{1.0, 2.0}, {0.8, 1.5}}, {{0.8, 1.8}}});
+  std::filesystem::remove(tmp.file("seeds/seeds.json"));
+  std::filesystem::remove(tmp.file("seeds/seed-2/summary.json"));  // seed 2 still training
+  const auto curves = read_learning_curves({tmp.file("seeds")});
+  EXPECT_EQ(curves[0].seeds, 2);
+  EXPECT_FALSE(curves[0].finished);
+  EXPECT_EQ(curves[0].label, "mf (unfinished)");
+  EXPECT_DOUBLE_EQ(curves[0].mae[0].mean, 0.9);
 }
 
 TEST(LearningCurveTest, ADirectoryThatIsNoRunIsAnInputErrorNamingIt) {
