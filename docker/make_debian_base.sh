@@ -13,8 +13,10 @@ if [ "${MLREC_REBUILD_BASE:-0}" != 1 ] && "${podman[@]}" image exists "$image"; 
   exit 0
 fi
 # The first mirror apt is configured with (deb822 .sources or one-line .list), else Debian's CDN.
-mirror="$(grep -hsE '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -v security | head -1)"
-[ -n "$mirror" ] || mirror="$(grep -hsE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list | awk '{print $2}' | head -1)"
+# (|| true: with no such file grep fails, and under pipefail and set -e the script would end
+# there, silently, before the fallbacks.)
+mirror="$(grep -hsE '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -v security | head -1 || true)"
+[ -n "$mirror" ] || mirror="$(grep -hsE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list | awk '{print $2}' | head -1 || true)"
 mirror="${mirror:-http://deb.debian.org/debian}"
 root="$(mktemp -d)"
 trap 'rm -rf "$root"' EXIT

@@ -15,9 +15,14 @@ case "$release" in
   ml-latest-small|ml-20m|ml-25m) md5="" ;;
   *) echo "fetch_movielens: unknown release '$release'" >&2; exit 2 ;;
 esac
-if [ -d "$dest/$release" ] && [ -n "$(ls -A "$dest/$release" 2>/dev/null)" ]; then
+# The release is there when its ratings file is (an empty or half-written folder is not it).
+if [ -f "$dest/$release/ratings.dat" ] || [ -f "$dest/$release/ratings.csv" ] || [ -f "$dest/$release/u.data" ]; then
   echo "fetch_movielens: $dest/$release already exists"
   exit 0
+fi
+if [ -e "$dest/$release" ] && [ -n "$(ls -A "$dest/$release" 2>/dev/null)" ]; then
+  echo "fetch_movielens: $dest/$release exists but holds no ratings file: remove it and run again" >&2
+  exit 2
 fi
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
@@ -34,5 +39,6 @@ if [ "$actual" != "$md5" ]; then
 fi
 mkdir -p "$dest"
 unzip -q "$tmp/$release.zip" -d "$tmp/unpacked"
+rmdir "$dest/$release" 2>/dev/null || true  # an empty folder of that name: mv would move the release into it
 mv "$tmp/unpacked/$release" "$dest/$release"
 echo "fetch_movielens: $release verified and unpacked into $dest/$release"

@@ -23,7 +23,13 @@ for f in movies.dat ratings.dat users.dat; do
 done
 mkdir -p "$carry/data/ml-1m" "$carry/reference"
 cp "$data"/{movies,ratings,users}.dat "$carry/data/ml-1m/"
-[ -f "$reference" ] && cp "$reference" "$carry/reference/"
+if [ -f "$reference" ]; then
+  cp "$reference" "$carry/reference/"
+elif [ -n "${2:-}" ]; then
+  # Named and missing: gpu_check.sh would skip the reference stages without a word.
+  echo "gpu_carry: $reference: missing (REFERENCE_PY)" >&2
+  exit 2
+fi
 [ -d "$carry/googletest" ] || cp -r /usr/src/googletest "$carry/googletest"
 # nlohmann-json's headers (header-only; CMake looks in .gpu/nlohmann-json/include when the
 # package is not installed there).

@@ -73,6 +73,8 @@ log="$out/log.txt"
 
 say() { echo "[gpu $(( $(date +%s) - start ))s] $*" | tee -a "$log"; }
 bundle() { tar czf "$out/results.tar.gz.tmp" --exclude='*.pt' -C "$work" . && mv "$out/results.tar.gz.tmp" "$out/results.tar.gz"; }
+# Whatever ends the script, what was measured is in OUT_DIR and the work folder goes.
+trap 'bundle >/dev/null 2>&1; rm -rf "$work"' EXIT
 
 # stage NAME NEEDED_SECONDS COMMAND...: runs COMMAND into $work/NAME.log when at least
 # NEEDED_SECONDS of the budget are left, never past the budget; prints its summary lines.
