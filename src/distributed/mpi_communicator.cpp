@@ -206,17 +206,26 @@ void MpiCommunicator::report_stall_and_abort(const std::string& what, double wai
   }
   std::ostringstream missing, elsewhere;
   int missing_count = 0;
+  bool all_at_mine = true;
   for (int r = 0; r < size_; ++r) {
     if (!heard[r]) {
       missing << (missing_count++ ? ", " : "") << "rank " << r;
     } else if (r != rank_ && notes[r].sequence != mine.sequence) {
+      all_at_mine = false;
       elsewhere << "; rank " << r << " waits at collective #" << notes[r].sequence << " (epoch "
                 << notes[r].epoch << ", step " << notes[r].step << ")";
     }
   }
-  std::string report = missing_count ? missing.str() + (missing_count == 1 ? " did" : " did") +
-                                           " not arrive at " + what
-                                     : "every rank is waiting, but not at the same collective: " + what;
+  std::string report;
+  if (missing_count > 0) {
+    report = missing.str() + " did not arrive at " + what;
+  } else if (all_at_mine) {
+    // Every rank is there: the collective itself takes longer than the timeout (or hangs in MPI).
+    report = "every rank is waiting at this same collective, which has not completed within dist.timeout_seconds: " +
+             what;
+  } else {
+    report = "every rank is waiting, but not at the same collective: " + what;
+  }
   log_error(report + elsewhere.str() + "; ending the job");
   std::fflush(nullptr);
   MPI_Abort(MPI_COMM_WORLD, 1);

@@ -436,11 +436,12 @@ RunResult run_training(const config::Config& config, dist::ProcessGroup& group,
   auto pss = torch::full({1}, data_memory.pss_bytes, torch::kInt64);
   comm.host().all_reduce_sum(pss, "data memory");
   identity.data = data::data_fingerprint(data);
-  dist::check_ranks_agree(comm, {{"data (" + config.data.dir + ")", identity.data}});
-  // The checks that need the data, before anything is written.
-  check_batching(config.train, data.train.size(), comm.world_size());
+  // By fingerprint only: each host may read its own copy (data.dir may differ between ranks).
+  dist::check_ranks_agree(comm, {{"data fingerprint", identity.data}});
   torch::manual_seed(static_cast<uint64_t>(config.train.seed));
   models::RatingModelPtr model = models::make_model(config.model, data.info);
+  // The checks that need the data and the model, before anything is written.
+  check_batching(config.train, data.train.size(), comm.world_size(), *model);
   int64_t parameters = 0;
   for (const auto& p : model->parameters()) parameters += p.numel();
   log_rank0("model " + config.model.name + ": " + with_commas(parameters) + " parameters on " + rank.where + ", " +

@@ -92,7 +92,8 @@ void Trainer::synchronize_device() {
   if (device_.is_cuda()) torch::cuda::synchronize(device_.index());
 }
 
-void check_batching(const config::Config::Train& options, int64_t train_size, int world_size) {
+void check_batching(const config::Config::Train& options, int64_t train_size, int world_size,
+                    const torch::nn::Module& model) {
   const dist::DistributedSampler sampler(train_size, options.batch_size, 0, world_size,
                                          static_cast<uint64_t>(options.seed), options.max_steps_per_epoch);
   if (sampler.local_batch() % options.accumulation_steps != 0) {
@@ -101,10 +102,24 @@ void check_batching(const config::Config::Train& options, int64_t train_size, in
                                    " does not divide into " + std::to_string(options.accumulation_steps) +
                                    " micro-batches");
   }
+  // BatchNorm in training needs two samples to take a variance: one per micro-batch failed
+  // mid-run with torch's "Expected more than 1 value per channel".
+  const int64_t micro_batch = sampler.local_batch() / options.accumulation_steps;
+  const auto modules = model.modules(/*include_self=*/true);
+  const bool batch_norm = std::any_of(modules.begin(), modules.end(), [](const std::shared_ptr<torch::nn::Module>& m) {
+    return m->as<torch::nn::BatchNorm1dImpl>() != nullptr;
+  });
+  if (batch_norm && micro_batch < 2) {
+    throw ConfigError::for_key("train.batch_size",
+                               "gives each rank " + std::to_string(micro_batch) + " sample(s) per micro-batch (" +
+                                   std::to_string(world_size) + " rank(s), train.accumulation_steps " +
+                                   std::to_string(options.accumulation_steps) +
+                                   "); the model's BatchNorm needs at least 2");
+  }
 }
 
 FitResult Trainer::fit(const data::RatingDataset& train, const data::RatingDataset& valid) {
-  check_batching(options_, train.size(), comm_.world_size());
+  check_batching(options_, train.size(), comm_.world_size(), *model_);
   dist::DistributedSampler sampler(train.size(), options_.batch_size, comm_.rank(), comm_.world_size(),
                                    static_cast<uint64_t>(options_.seed), options_.max_steps_per_epoch);
   // (sparse table updates: train.embedding_optimizer other than dense, see make_optimizers)
@@ -441,10 +456,15 @@ std::pair<int, int64_t> Trainer::apply_resume(const TrainingState& state) {
   const int64_t step = t.at("step_in_epoch").get<int64_t>();
   if (step > 0) {
     // Each rank continues its own partial sum; on another number of ranks the sums are pooled
-    // on rank 0 (the epoch's mean loss is then exact up to the order of additions).
+    // on rank 0 (the epoch's mean loss is then exact up to the order of additions). A sum is of
+    // per-rank batch means and the epoch's total is divided by steps x ranks, so the pool is
+    // weighted by this run's ranks over the checkpoint's (unweighted, 2 -> 1 ranks doubled it).
     const torch::Tensor sums = state.tensor("trainer/epoch_loss_sums");
-    const bool same_ranks = sums.numel() == comm_.world_size();
-    const double mine = same_ranks ? sums[comm_.rank()].item<double>() : (comm_.is_root() ? sums.sum().item<double>() : 0.0);
+    const int64_t ranks_then = sums.numel();
+    const bool same_ranks = ranks_then == comm_.world_size();
+    const double mine = same_ranks ? sums[comm_.rank()].item<double>()
+                                   : (comm_.is_root() ? sums.sum().item<double>() * comm_.world_size() / double(ranks_then)
+                                                      : 0.0);
     epoch_loss_sum_ = torch::full({1}, mine, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
     epoch_seconds_before_ = t.at("epoch_seconds").get<double>();
     epoch_comm_wait_ = t.value("epoch_comm_wait_seconds", 0.0);  // absent from older checkpoints

@@ -252,6 +252,11 @@ TEST_F(Cli, OptionValuesThatMeantSomethingElseAreRefused) {
       // read as an empty configuration: every default, and the run went ahead
       {"--config " + tmp_.path(), tmp_.path() + ": is a folder, not a file"},
       {train_args(tmp_.file("runs/s"), "--seeds 1,2,"), "--seeds '1,2,': an empty seed"},
+      // BatchNorm on one sample failed mid-run in torch, exit 1, the run directory half made
+      {train_args(tmp_.file("runs/s"), "--set model.name=seq --set model.embedding_dim=8 --set model.heads=2 "
+                                       "--set model.ff_dim=8 --set model.mlp_dims=[8] --set train.batch_size=2 "
+                                       "--set train.accumulation_steps=2"),
+       "config key 'train.batch_size': gives each rank 1 sample(s) per micro-batch"},
   };
   for (const Case& c : cases) {
     Result r = run_cli(c.args);

@@ -4,8 +4,9 @@
     compare_runs.py exact A B        every computed value identical: metrics.jsonl (train_loss,
                                      mae, mse, rmse, count, lr per epoch), summary.json's metrics,
                                      best_epoch and epochs_run, and best.pt byte for byte
-    compare_runs.py close A B TOL    the same epochs and validation counts, and every epoch's
-                                     MAE and RMSE within TOL (a resume on another number of ranks)
+    compare_runs.py close A B TOL    the same epochs and validation counts, every epoch's MAE
+                                     and RMSE within TOL, and its train_loss within TOL of it
+                                     relatively (a resume on another number of ranks)
 
 Timings (seconds, samples_per_second, ...) are left out: they differ between any two runs.
 Exit 0 when the runs agree; otherwise each difference on a line and exit 1.
@@ -58,6 +59,11 @@ def close(a, b, tolerance):
         for key in ("mae", "rmse"):
             if abs(x[key] - y[key]) > tolerance:
                 problems.append(f"epoch {x['epoch']}: {key} {x[key]:.6f} vs {y[key]:.6f} (tolerance {tolerance})")
+        # The loss of an epoch stopped on N ranks and finished on M pools both parts: weighted
+        # wrongly, it was off by a factor (8.43 for 5.40).
+        if abs(x["train_loss"] - y["train_loss"]) > tolerance * max(1.0, abs(y["train_loss"])):
+            problems.append(f"epoch {x['epoch']}: train_loss {x['train_loss']:.6f} vs {y['train_loss']:.6f} "
+                            f"(relative tolerance {tolerance})")
     return problems
 
 

@@ -261,6 +261,21 @@ agree)
     [ ! -e "$work/mpmd/config.yaml" ] || fail "disagreeing ranks wrote files"
     echo "   ranks disagreeing on $key: exit 2 before training, the key named"
   done
+  # Each host may read its own copy of the data: the same data at another path agrees (the
+  # path was part of the compared item, and such ranks were refused as "another data").
+  cp -r "$work/data" "$work/data_copy"
+  timeout 120 mpirun "${flags[@]}" -np 1 "$bin" "${mf[@]}" --set "output.dir=$work/copies" : \
+    -np 1 "$bin" "${mf[@]}" --set "output.dir=$work/copies" --set "data.dir=$work/data_copy" >"$work/copies.log" 2>&1
+  status=$?
+  expect_status 0 "the same data at two paths"
+  # ... and other data at another path does not.
+  "$bin" synth --out "$work/data_other" --users 240 --movies 90 --seed 6 >/dev/null || fail "synth"
+  timeout 120 mpirun "${flags[@]}" -np 1 "$bin" "${mf[@]}" --set "output.dir=$work/others" : \
+    -np 1 "$bin" "${mf[@]}" --set "output.dir=$work/others" --set "data.dir=$work/data_other" >"$work/others.log" 2>&1
+  status=$?
+  expect_status 2 "other data on rank 1"
+  grep -q "rank 1 has another data fingerprint" "$work/others.log" || fail "other data: not named"
+  echo "   the same data at another path on rank 1 trains; other data is refused"
   ;;
 
 launchers)

@@ -81,11 +81,13 @@ struct RankingInput {
   int64_t num_items = 0;
 };
 
-/// The batch settings against the data and the ranks: a global batch that fits the training
-/// set and divides by the ranks, a per-rank batch that divides into train.accumulation_steps
-/// micro-batches. ConfigError naming the key. (fit() checks them too; a run checks them before
-/// writing anything.)
-void check_batching(const config::Config::Train& options, int64_t train_size, int world_size);
+/// The batch settings against the data, the ranks and the model: a global batch that fits the
+/// training set and divides by the ranks, a per-rank batch that divides into
+/// train.accumulation_steps micro-batches of at least 2 samples where `model` has BatchNorm.
+/// ConfigError naming the key. (fit() checks them too; a run checks them before writing
+/// anything.)
+void check_batching(const config::Config::Train& options, int64_t train_size, int world_size,
+                    const torch::nn::Module& model);
 
 class Trainer {
  public:
