@@ -240,10 +240,6 @@ int run_sweep(const std::vector<std::string>& args) {
     return 0;
   }
   mlrec::dist::ProcessGroup group = start_process_group();
-  // Every trial's configuration is checked before any runs, so a bad key fails the sweep at once.
-  for (size_t i = 0; i < spec.trials.size(); ++i) {
-    mlrec::config::load_config(spec.base, spec.trial_overrides(i, overrides));
-  }
   return run_stoppable(group, [&] {
     mlrec::train::run_sweep_trials(spec, overrides, group, retry_failed, only);
     if (group.rank == 0) {

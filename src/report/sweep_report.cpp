@@ -38,7 +38,7 @@ TrialRow read_trial(const config::SweepSpec& spec, size_t i, const std::vector<s
   row.settings = spec.trial_settings(i, ", ");
   const fs::path dir = spec.trial_dir(i);
   const auto difference = train::difference_from_run_in(
-      dir.string(), config::load_config(spec.base, spec.trial_run_overrides(i, extra_overrides)));
+      dir.string(), train::identity_of(config::load_config(spec.base, spec.trial_run_overrides(i, extra_overrides))));
   if (difference) {
     // The sweep's settings changed since the trial ran: its result is not this trial's.
     row.other_run = true;

@@ -288,15 +288,6 @@ StartPlan resume_plan(StoredCheckpoint checkpoint, const RunIdentity& identity) 
   return plan;
 }
 
-std::optional<RunIdentity> identity_in(const RunDirectory& run_dir) {
-  if (!std::filesystem::exists(run_dir.config_path())) return std::nullopt;
-  try {
-    return identity_of(config::load_config(run_dir.config_path(), {}));
-  } catch (const std::exception&) {
-    return std::nullopt;  // another version's keys, or a damaged file: not this run
-  }
-}
-
 // Rank 0, holding the directory's lock: resume, start fresh, or report a finished run; refuse
 // a directory that holds another run unless output.overwrite says to replace it.
 StartPlan plan_start(const config::Config& config, const RunDirectory& run_dir, const RunIdentity& identity) {
@@ -306,9 +297,8 @@ StartPlan plan_start(const config::Config& config, const RunDirectory& run_dir, 
   bool holds_run = run_dir.holds_run_files();
   std::optional<std::string> other_run;
   if (holds_run) {
-    const std::optional<RunIdentity> previous = identity_in(run_dir);
-    if (!previous) other_run = "its config.yaml is missing or unreadable";
-    else if (auto difference = first_config_difference(*previous, identity)) other_run = *difference;
+    other_run = std::filesystem::exists(run_dir.config_path()) ? difference_from_run_in(run_dir.path(), identity)
+                                                                : std::optional<std::string>("its config.yaml is missing");
   }
   if (other_run) {
     if (!config.output.overwrite) {

@@ -62,7 +62,7 @@ std::optional<std::string> first_config_difference(const RunIdentity& there, con
   return std::nullopt;
 }
 
-std::optional<std::string> difference_from_run_in(const std::string& run_dir, const config::Config& config) {
+std::optional<std::string> difference_from_run_in(const std::string& run_dir, const RunIdentity& here) {
   const std::string path = (std::filesystem::path(run_dir) / "config.yaml").string();
   if (!std::filesystem::exists(path)) return std::nullopt;
   RunIdentity there;
@@ -71,7 +71,7 @@ std::optional<std::string> difference_from_run_in(const std::string& run_dir, co
   } catch (const std::exception&) {
     return std::string("its config.yaml is unreadable");  // another version's keys, or a damaged file
   }
-  return first_config_difference(there, identity_of(config));
+  return first_config_difference(there, here);
 }
 
 }  // namespace mlrec::train

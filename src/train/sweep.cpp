@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <optional>
 
@@ -16,16 +17,18 @@
 namespace mlrec::train {
 namespace {
 
-// A trial folder holding a run of another configuration means the sweep's settings changed
-// since it ran. Trial by trial, each would be refused ("holds the files of another run") and
-// recorded as failed inside the other run's folder, and the report would label the old results
-// with the new settings: the whole sweep is refused instead, before any trial trains.
-void check_trial_folders(const config::SweepSpec& spec, const std::vector<std::string>& extra_overrides,
-                         const std::vector<size_t>& trials) {
-  for (const size_t i : trials) {
+// Before any trial trains: every trial's configuration is loaded, so that a bad key fails the
+// sweep at once, and the folders of the trials to run are checked. One holding a run of another
+// configuration means the sweep's settings changed since it ran; trial by trial, each would be
+// refused ("holds the files of another run") and recorded as failed inside the other run's
+// folder, and the report would label the old results with the new settings: the whole sweep is
+// refused instead.
+void check_trials(const config::SweepSpec& spec, const std::vector<std::string>& extra_overrides,
+                  const std::vector<size_t>& to_run) {
+  for (size_t i = 0; i < spec.trials.size(); ++i) {
     const config::Config config = config::load_config(spec.base, spec.trial_run_overrides(i, extra_overrides));
-    if (config.output.overwrite) continue;  // the trial replaces what is there
-    if (const auto difference = difference_from_run_in(spec.trial_dir(i), config)) {
+    if (config.output.overwrite || std::find(to_run.begin(), to_run.end(), i) == to_run.end()) continue;
+    if (const auto difference = difference_from_run_in(spec.trial_dir(i), identity_of(config))) {
       throw ConfigError(fmt::format(
           "sweep output {}: trial {} ({}) holds a run of another configuration ({}): the sweep's settings changed "
           "since it ran; give the sweep another output folder, or --set output.overwrite=true to replace such runs",
@@ -43,7 +46,7 @@ void run_sweep_trials(const config::SweepSpec& spec, const std::vector<std::stri
   if (trials.empty()) {
     for (size_t i = 0; i < spec.trials.size(); ++i) trials.push_back(i);
   }
-  check_trial_folders(spec, extra_overrides, trials);  // every rank alike: they all refuse, or none
+  check_trials(spec, extra_overrides, trials);  // every rank alike: they all refuse, or none
   if (group.rank == 0) fs::create_directories(spec.output);
   // Each trial is a one-rank run: this rank alone, its share of the host's cores.
   dist::ProcessGroup alone;

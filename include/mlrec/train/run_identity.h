@@ -40,9 +40,10 @@ bool may_change_on_resume(const std::string& key);
 /// one side (another mlrec version) count as differing.
 std::optional<std::string> first_config_difference(const RunIdentity& there, const RunIdentity& here);
 
-/// How the run in `run_dir` differs from a run of `config`, as first_config_difference says it,
-/// or "its config.yaml is unreadable"; nullopt when the folder holds no config.yaml or the same
-/// run. (A sweep checks its trials' folders with it before training any.)
-std::optional<std::string> difference_from_run_in(const std::string& run_dir, const config::Config& config);
+/// How the run whose config.yaml is in `run_dir` differs from `here` (its configuration part), as
+/// first_config_difference says it, or "its config.yaml is unreadable"; nullopt when the folder
+/// holds no config.yaml or the same run. (A run checks its output.dir with it, a sweep its
+/// trials' folders before training any.)
+std::optional<std::string> difference_from_run_in(const std::string& run_dir, const RunIdentity& here);
 
 }  // namespace mlrec::train
