@@ -27,8 +27,10 @@ namespace {
 constexpr char kMagic[8] = {'M', 'L', 'R', 'E', 'C', 'P', 'D', '1'};
 constexpr size_t kAlignment = 4096;
 // Raised whenever what the file holds, or how the data is prepared, changes: older files are
-// then refused (their key differs) and rebuilt. 2: each array's CRC-32 in the header.
-constexpr int kFormatVersion = 2;
+// then refused (their key differs) and rebuilt. 2: each array's CRC-32 in the header. 3: the
+// rating pair (-1, -1) is kept (format 2 files may lack it: its hash key was the table's empty
+// mark until 970f011).
+constexpr int kFormatVersion = 3;
 
 int64_t element_bytes(const std::string& dtype) {
   if (dtype == "int32" || dtype == "float32") return 4;

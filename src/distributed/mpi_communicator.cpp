@@ -60,18 +60,13 @@ Staged stage(const at::Tensor& tensor) {
 // Stall reports travel on their own communicator with this tag.
 constexpr int kStallTag = 7701;
 
-struct StallNote {
-  int64_t sequence;
-  int64_t epoch;
-  int64_t step;
-};
-
 }  // namespace
 
 struct MpiCommunicator::Task {
   std::function<MPI_Request()> start;
   std::function<void()> finish;
   std::string label;
+  Position position;  // the collective this task is, for a timeout report
   std::mutex mutex;
   std::condition_variable cv;
   bool done = false;
@@ -120,10 +115,8 @@ std::shared_ptr<MpiCommunicator::TaskWork> MpiCommunicator::enqueue(std::functio
   {
     std::lock_guard<std::mutex> lock(mutex_);
     // Numbered at enqueue time: every rank enqueues the same collectives in the same order.
-    ++sequence_;
-    std::ostringstream os;
-    os << "'" << label << "' (collective #" << sequence_ << ", epoch " << epoch_ << ", step " << step_ << ")";
-    task->label = os.str();
+    task->position = {++sequence_, epoch_, step_};
+    task->label = describe(label, task->position);
     queue_.push_back(task);
   }
   cv_.notify_one();
@@ -142,7 +135,7 @@ void MpiCommunicator::run() {
     }
     try {
       MPI_Request request = task->start();
-      wait_for(request, task->label);
+      wait_for(request, *task);
       if (task->finish) task->finish();
     } catch (...) {
       task->error = std::current_exception();
@@ -155,7 +148,19 @@ void MpiCommunicator::run() {
   }
 }
 
-void MpiCommunicator::wait_for(MPI_Request& request, const std::string& label) {
+namespace {
+// "collective #N, epoch E, step S"
+std::string position_text(const MpiCommunicator::Position& at) {
+  if (at.step < 0) return fmt::format("collective #{}, epoch {}, outside a training step", at.sequence, at.epoch);
+  return fmt::format("collective #{}, epoch {}, step {}", at.sequence, at.epoch, at.step);
+}
+}  // namespace
+
+std::string MpiCommunicator::describe(const std::string& label, const Position& at) {
+  return fmt::format("'{}' ({})", label, position_text(at));
+}
+
+void MpiCommunicator::wait_for(MPI_Request& request, const Task& task) {
   const auto start = Clock::now();
   // Poll rather than block in MPI_Wait: a blocking wait cannot time out. The sleep grows from
   // a few microseconds so short collectives finish fast without spinning a core on long ones.
@@ -165,13 +170,15 @@ void MpiCommunicator::wait_for(MPI_Request& request, const std::string& label) {
     MPI_Test(&request, &done, MPI_STATUS_IGNORE);
     if (done) return;
     const double waited = seconds_since(start);
-    if (waited > timeout_seconds_) report_stall_and_abort(label, waited);
+    // The stalled collective is this task's, not the last one queued: the training thread may
+    // have queued several more (asynchronous buckets) and moved on to another step.
+    if (waited > timeout_seconds_) report_stall_and_abort(task.label, task.position, waited);
     std::this_thread::sleep_for(pause);
     pause = std::min(pause * 2, std::chrono::microseconds(500));
   }
 }
 
-void MpiCommunicator::report_stall_and_abort(const std::string& what, double waited_seconds) {
+void MpiCommunicator::report_stall_and_abort(const std::string& what, const Position& at, double waited_seconds) {
   log_error(fmt::format("collective timed out after {:.0f} s (dist.timeout_seconds): {}; asking the other ranks "
                         "where they are",
                         waited_seconds, what));
@@ -179,7 +186,8 @@ void MpiCommunicator::report_stall_and_abort(const std::string& what, double wai
   // Tell every other rank where this one waits, then listen for a grace period: ranks that are
   // alive and waiting in a collective do the same when their own timeout fires; those never
   // heard from did not arrive (stopped, killed, or stuck outside any collective).
-  StallNote mine{sequence_, epoch_, step_};
+  static_assert(sizeof(Position) == 3 * sizeof(int64_t), "sent as three MPI_INT64_T");
+  const Position mine = at;
   for (int r = 0; r < size_; ++r) {
     if (r == rank_) continue;
     MPI_Request request;
@@ -187,7 +195,7 @@ void MpiCommunicator::report_stall_and_abort(const std::string& what, double wai
     MPI_Request_free(&request);
   }
   std::vector<int> heard(size_, 0);
-  std::vector<StallNote> notes(size_);
+  std::vector<Position> notes(size_);
   heard[rank_] = 1;
   const double grace = std::min(10.0, std::max(2.0, 0.1 * timeout_seconds_));
   const auto start = Clock::now();
@@ -199,7 +207,7 @@ void MpiCommunicator::report_stall_and_abort(const std::string& what, double wai
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
       continue;
     }
-    StallNote note;
+    Position note;
     MPI_Recv(&note, 3, MPI_INT64_T, status.MPI_SOURCE, kStallTag, diag_comm_, MPI_STATUS_IGNORE);
     heard[status.MPI_SOURCE] = 1;
     notes[status.MPI_SOURCE] = note;
@@ -212,8 +220,7 @@ void MpiCommunicator::report_stall_and_abort(const std::string& what, double wai
       missing << (missing_count++ ? ", " : "") << "rank " << r;
     } else if (r != rank_ && notes[r].sequence != mine.sequence) {
       all_at_mine = false;
-      elsewhere << "; rank " << r << " waits at collective #" << notes[r].sequence << " (epoch "
-                << notes[r].epoch << ", step " << notes[r].step << ")";
+      elsewhere << "; rank " << r << " waits at " << position_text(notes[r]);
     }
   }
   std::string report;

@@ -33,9 +33,18 @@ class MpiCommunicator final : public Communicator {
   double timeout() const { return timeout_seconds_; }
   /// Broadcasts raw bytes from root (the NCCL unique id travels this way).
   void broadcast_bytes(void* data, int bytes, int root, const char* label);
-  /// Called by another backend (NCCL) whose collective timed out: finds out over MPI which
-  /// ranks are not waiting too, reports them, and ends the job.
-  [[noreturn]] void report_stall_and_abort(const std::string& what, double waited_seconds);
+  /// Where one collective was issued: its number among the backend's collectives (the same on
+  /// every rank) and the training position when it was issued.
+  struct Position {
+    int64_t sequence = 0;
+    int64_t epoch = 0;
+    int64_t step = -1;
+  };
+  /// "'LABEL' (collective #N, epoch E, step S)", as timeout reports name a collective.
+  static std::string describe(const std::string& label, const Position& at);
+  /// Called when the collective `what`, issued at `at`, timed out (here or in another backend,
+  /// NCCL): finds out over MPI where the other ranks wait, reports it, and ends the job.
+  [[noreturn]] void report_stall_and_abort(const std::string& what, const Position& at, double waited_seconds);
 
  private:
   struct Task;
@@ -43,7 +52,7 @@ class MpiCommunicator final : public Communicator {
   std::shared_ptr<TaskWork> enqueue(std::function<MPI_Request()> start, std::string label,
                                     std::function<void()> finish = nullptr);
   void run();                      // the communication thread
-  void wait_for(MPI_Request& request, const std::string& label);
+  void wait_for(MPI_Request& request, const Task& task);
 
   MPI_Comm comm_ = MPI_COMM_NULL;   // collectives
   MPI_Comm diag_comm_ = MPI_COMM_NULL;  // stall reports, apart from the collectives' traffic

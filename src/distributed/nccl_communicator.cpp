@@ -23,7 +23,6 @@
 #include <chrono>
 #include <deque>
 #include <mutex>
-#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -145,6 +144,7 @@ class NcclCommunicator final : public Communicator {
     std::shared_ptr<at::cuda::CUDAEvent> done;
     std::chrono::steady_clock::time_point start;
     std::string label;
+    MpiCommunicator::Position position;
   };
 
   template <typename Op>
@@ -172,10 +172,9 @@ class NcclCommunicator final : public Communicator {
 
   void add_to_watch(std::shared_ptr<at::cuda::CUDAEvent> done, const char* label) {
     std::lock_guard<std::mutex> lock(mutex_);
-    ++sequence_;
-    std::ostringstream os;
-    os << label << "' (collective #" << sequence_ << ", epoch " << epoch_ << ", step " << step_ << ")";
-    in_flight_.push_back({std::move(done), std::chrono::steady_clock::now(), "'" + os.str()});
+    const MpiCommunicator::Position position{++sequence_, epoch_, step_};
+    in_flight_.push_back(
+        {std::move(done), std::chrono::steady_clock::now(), MpiCommunicator::describe(label, position), position});
   }
 
   // Watches the collectives in flight (and replayed graphs holding some); past the timeout,
@@ -203,7 +202,7 @@ class NcclCommunicator final : public Communicator {
           std::chrono::duration<double>(std::chrono::steady_clock::now() - oldest.start).count();
       if (waited > timeout_seconds_) {
         if (auto* mpi = dynamic_cast<MpiCommunicator*>(bootstrap_.get())) {
-          mpi->report_stall_and_abort("all_reduce/broadcast " + oldest.label, waited);
+          mpi->report_stall_and_abort("all_reduce/broadcast " + oldest.label, oldest.position, waited);
         }
         log_error("NCCL collective " + oldest.label + " timed out");
         abort_job(1);

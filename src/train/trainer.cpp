@@ -308,6 +308,9 @@ void Trainer::train_epoch(const data::RatingDataset& train, dist::DistributedSam
     for (auto& c : callbacks_) c->on_step_end(*this, step, step_loss);
     if (interrupted_) return;
   }
+  // The epoch's loss, evaluation and checkpoint collectives belong to no step: a timeout in
+  // them must not be reported at the last step's number.
+  comm_.set_progress(epoch_, -1);
   synchronize_device();
   result.train_seconds = epoch_seconds_before_ + epoch_watch_.seconds();
   result.comm_wait_seconds = epoch_comm_wait_;
