@@ -53,6 +53,11 @@ RunEpochs read_run_epochs(const fs::path& dir) {
     for (auto& [epoch, record] : by_epoch) run.epochs.push_back(record);
   } else if (!run.finished) {
     throw InputError::in(dir.string(), "no metrics.jsonl or summary.json (not a run directory)");
+  } else if (run.epochs_run > 0) {
+    // Else the run would be drawn as nothing at all, with nothing said.
+    throw InputError::in(metrics.string(), fmt::format("missing: the run finished {} epoch{}, and their curve is read "
+                                                       "from this file (one line per epoch)",
+                                                       run.epochs_run, run.epochs_run == 1 ? "" : "s"));
   }
   return run;
 }

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -214,6 +215,24 @@ TEST(LearningCurveTest, ADirectoryThatIsNoRunIsAnInputErrorNamingIt) {
   }
   write_file(tmp.file("bad_seeds/seeds.json"), "{\"model\": \"mf\"}");
   EXPECT_THROW(read_learning_curve(tmp.file("bad_seeds")), InputError);
+}
+
+TEST(LearningCurveTest, AFinishedRunWithoutItsEpochsIsAnInputErrorNamingTheFile) {
+  // It was drawn as nothing, with nothing said. A baseline (no epochs) needs no metrics.jsonl.
+  TempDir tmp;
+  write_run(tmp.file("mf"), "mf", {{0.9, 1.2}, {0.8, 1.0}}, 2);
+  std::filesystem::remove(tmp.file("mf/metrics.jsonl"));
+  try {
+    read_learning_curve(tmp.file("mf"));
+    ADD_FAILURE() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(tmp.file("mf/metrics.jsonl") + ": missing: the run finished 2 epochs"),
+              std::string::npos)
+        << e.what();
+  }
+  write_run(tmp.file("baseline"), "baseline", {}, 0);
+  std::filesystem::remove(tmp.file("baseline/metrics.jsonl"));
+  EXPECT_TRUE(read_learning_curve(tmp.file("baseline")).untrained);
 }
 
 TEST(LearningCurveSvgTest, DrawsEveryCurveBandAndLegendEntry) {
