@@ -47,9 +47,12 @@ class StepTimer : public train::Callback {
     steps_ = 0;
   }
 
-  /// Median window rate, leaving out the run's first window (warm-up); 0 if too few.
-  double steady_samples_per_second() const {
-    if (rates_.size() < 2) return rates_.empty() ? 0 : rates_.front();
+  /// Median window rate, leaving out the run's first window (warm-up) unless it is the only one;
+  /// null with none (no epoch had --window steps after its first, or the model trains nothing):
+  /// 0 would read as a measured rate.
+  nlohmann::json steady_samples_per_second() const {
+    if (rates_.empty()) return nullptr;
+    if (rates_.size() == 1) return rates_.front();
     std::vector<double> rates(rates_.begin() + 1, rates_.end());
     std::nth_element(rates.begin(), rates.begin() + rates.size() / 2, rates.end());
     return rates[rates.size() / 2];
@@ -155,10 +158,12 @@ void run_bench(const BenchOptions& options, dist::ProcessGroup& group) {
                        {"comm_wait_share", run.fit.comm_wait_share()},
                        {"peak_host_mb", peak_host_mb()},
                        {"peak_device_mb", peak_device_mb}});
-    log_rank0(fmt::format("bench {}: {:.0f} samples/s steady, {:.0f} over whole epochs, data {:.3f} s, run {:.1f} s, "
+    const nlohmann::json steady = timer->steady_samples_per_second();
+    log_rank0(fmt::format("bench {}: {} samples/s steady, {:.0f} over whole epochs, data {:.3f} s, run {:.1f} s, "
                           "MAE {:.5f}{}",
-                          run.model, timer->steady_samples_per_second(), samples_per_second, run.data_seconds,
-                          run_seconds, run.best.mae, run.fit.cuda_graph ? " (CUDA graph)" : ""));
+                          run.model, steady.is_null() ? "no" : fmt::format("{:.0f}", steady.get<double>()),
+                          samples_per_second, run.data_seconds, run_seconds, run.best.mae,
+                          run.fit.cuda_graph ? " (CUDA graph)" : ""));
   }
   const std::string json = results.dump(2) + "\n";
   if (group.rank == 0) {

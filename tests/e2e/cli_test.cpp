@@ -177,6 +177,9 @@ TEST_F(Cli, BenchWritesOneJsonEntryPerConfiguration) {
   EXPECT_DOUBLE_EQ(mf["target_mae"].as<double>(), 0.895);
   EXPECT_EQ(mf["valid"]["count"].as<int>(), 60);
   EXPECT_EQ(bench[1]["model"].as<std::string>(), "baseline");
+  // It trains no step: no rate was measured, and 0 would read as one.
+  EXPECT_TRUE(bench[1]["steady_samples_per_second"].IsNull());
+  EXPECT_EQ(bench[1]["timing_windows"].as<int>(), 0);
   // Each configuration ran in its own directory under output.dir.
   EXPECT_TRUE(fs::exists(tmp_.file("runs/bench/smoke/summary.json")));
   EXPECT_TRUE(fs::exists(tmp_.file("runs/bench/baseline/summary.json")));
