@@ -18,6 +18,7 @@
 #include "mlrec/common/logging.h"
 #include "mlrec/common/timer.h"
 #include "mlrec/config/config.h"
+#include "mlrec/train/epoch_step_watch.h"
 #include "mlrec/train/run.h"
 #include "mlrec/train/run_record.h"
 
@@ -31,20 +32,18 @@ class StepTimer : public train::Callback {
   explicit StepTimer(int window) : window_(window) {}
 
   void on_step_end(train::Trainer& trainer, int64_t step, const torch::Tensor&) override {
-    if (trainer.epoch() != epoch_ || step == 0) {
-      // Each epoch's windows start after its first step (the epoch's permutation and the
-      // first gather are not steady state).
-      epoch_ = trainer.epoch();
+    // Each epoch's windows start after its first step (the epoch's permutation and the first
+    // gather are not steady state).
+    if (watch_.starts_at(trainer.epoch(), step)) {
       sync(trainer);
-      watch_.restart();
-      steps_ = 0;
+      watch_.restart(step);
       return;
     }
-    if (++steps_ < window_) return;
+    const int64_t steps = watch_.steps_timed(step);
+    if (steps < window_) return;
     sync(trainer);
-    rates_.push_back(steps_ * trainer.global_batch() / watch_.seconds());
-    watch_.restart();
-    steps_ = 0;
+    rates_.push_back(steps * trainer.global_batch() / watch_.seconds());
+    watch_.restart(step);
   }
 
   /// Median window rate, leaving out the run's first window (warm-up) unless it is the only one;
@@ -64,9 +63,7 @@ class StepTimer : public train::Callback {
     if (trainer.device().is_cuda()) torch::cuda::synchronize(trainer.device().index());
   }
   int window_;
-  int epoch_ = 0;
-  int steps_ = 0;
-  Stopwatch watch_;
+  train::EpochStepWatch watch_;
   std::vector<double> rates_;
 };
 

@@ -88,20 +88,13 @@ void SaveBestCallback::load_state(const TrainingState& state) {
   for (const auto& [name, tensor] : state.tensors_under("best/")) best_state_.emplace_back(name, tensor);
 }
 
-void ProgressCallback::on_train_begin(Trainer&) { watched_epoch_ = 0; }
+void ProgressCallback::on_train_begin(Trainer&) { watch_ = EpochStepWatch{}; }
 
 void ProgressCallback::on_step_end(Trainer& trainer, int64_t step, const torch::Tensor& loss) {
-  // Timed from the end of the epoch's first step (of this process: a run resumed mid-epoch
-  // starts there), so the rate leaves out one-off warm-up.
-  if (trainer.epoch() != watched_epoch_ || step == 0) {
-    watched_epoch_ = trainer.epoch();
-    watch_step_ = step;
-    epoch_watch_.restart();
-    return;
-  }
-  const int64_t done = step + 1, total = trainer.steps_per_epoch(), timed = step - watch_step_;
+  if (watch_.starts_at(trainer.epoch(), step)) return;
+  const int64_t done = step + 1, total = trainer.steps_per_epoch(), timed = watch_.steps_timed(step);
   if (every_steps_ <= 0 || (done % every_steps_ != 0) || !trainer.comm().is_root()) return;
-  const double seconds = epoch_watch_.seconds();
+  const double seconds = watch_.seconds();
   const double rate = timed * trainer.global_batch() / std::max(seconds, 1e-9);
   const double left = seconds / timed * (total - done);
   log_status(fmt::format("epoch {}/{} step {}/{}  loss {:.4f}  {} samples/s  epoch ETA {}", trainer.epoch(),

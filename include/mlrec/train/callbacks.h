@@ -6,6 +6,7 @@
 
 #include "mlrec/common/timer.h"
 #include "mlrec/train/checkpoint.h"
+#include "mlrec/train/epoch_step_watch.h"
 #include "mlrec/train/event_file.h"
 #include "mlrec/train/trainer.h"
 
@@ -66,9 +67,7 @@ class ProgressCallback : public Callback {
 
  private:
   int every_steps_;
-  Stopwatch epoch_watch_;
-  int watched_epoch_ = 0;
-  int64_t watch_step_ = 0;  // the step the watch started at: the epoch's first, or where a resumed run began
+  EpochStepWatch watch_;
 };
 
 /// TensorBoard on rank 0 (train/event_file.h): the training loss and learning rate every
