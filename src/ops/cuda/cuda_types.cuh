@@ -31,6 +31,20 @@ inline void check_activation_cuda(const at::Tensor& t, const char* op, const cha
               op, ": ", what, " must be a contiguous float32 or bfloat16 CUDA tensor");
 }
 
+/// Throws "<op>: <what> is on D, not on E" unless t is on `device`: a kernel handed another
+/// device's pointer faults, or reads across the link. Torch's own ops check this; ours must too.
+inline void check_device(const at::Tensor& t, const at::Device& device, const char* op, const char* what) {
+  TORCH_CHECK(t.device() == device, op, ": ", what, " is on ", t.device(), ", not on ", device);
+}
+
+/// The dropout seed and offset a forward wrote (two int64 on the device), which its backward
+/// reads to draw the same mask.
+inline void check_rng_used(const at::Tensor& rng_used, const at::Device& device, const char* op) {
+  TORCH_CHECK(rng_used.defined() && rng_used.scalar_type() == at::kLong && rng_used.numel() == 2, op,
+              ": backward with dropout needs the forward's seed and offset");
+  check_device(rng_used, device, op, "the seed and offset");
+}
+
 /// A float32 or bfloat16 tensor's elements, as the device type T (float or __nv_bfloat16).
 template <typename T>
 T* elements(const at::Tensor& x) {

@@ -21,6 +21,8 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "ops/cuda/cuda_types.cuh"
+
 namespace mlrec::ops::detail {
 namespace {
 
@@ -85,6 +87,7 @@ at::Tensor embedding_backward_cuda(const at::Tensor& grad, const at::Tensor& ind
   TORCH_CHECK(grad.is_cuda() && grad.scalar_type() == at::kFloat, "embedding backward: a float32 CUDA gradient");
   TORCH_CHECK(indices.scalar_type() == at::kLong || indices.scalar_type() == at::kInt,
               "embedding backward: int32 or int64 indices");
+  check_device(indices, grad.device(), "embedding backward", "indices");
   const c10::cuda::CUDAGuard guard(grad.device());
   TORCH_CHECK(grad.dim() == indices.dim() + 1, "embedding backward: the gradient of a lookup, indices' shape + [dim]");
   const int64_t dim = grad.size(-1);

@@ -280,6 +280,7 @@ std::tuple<at::Tensor, at::Tensor> gelu_dropout_forward_cuda(const at::Tensor& t
 at::Tensor gelu_dropout_backward_cuda(const at::Tensor& grad_y, const at::Tensor& t, const at::Tensor& rng_used,
                                       double p) {
   check_activation_cuda(t, kOp, "input");
+  check_rng_used(rng_used, t.device(), kOp);
   const auto grad = gradient_like(grad_y, t);
   const c10::cuda::CUDAGuard guard(t.device());
   auto grad_t = at::empty_like(t);
@@ -298,6 +299,7 @@ std::tuple<at::Tensor, at::Tensor> gelu_dropout_backward_with_column_sums_cuda(c
                                                                               const at::Tensor& rng_used, double p) {
   check_activation_cuda(t, kOp, "input");
   TORCH_CHECK(t.dim() == 2, "gelu_dropout: the input of the column sums must be a matrix");
+  check_rng_used(rng_used, t.device(), kOp);
   const auto grad = gradient_like(grad_y, t);
   const c10::cuda::CUDAGuard guard(t.device());
   const int64_t rows = t.size(0), cols = t.size(1);

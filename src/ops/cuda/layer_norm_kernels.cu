@@ -136,6 +136,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> layer_norm_forward_cuda(const at:
   const int64_t dim = x.size(-1), rows = x.numel() / std::max<int64_t>(1, dim);
   TORCH_CHECK(dim >= 1 && dim <= kLayerNormMaxDim && weight.numel() == dim && bias.numel() == dim,
               "layer_norm: rows of 1 to ", kLayerNormMaxDim, " features, weight and bias of that size");
+  check_device(weight, x.device(), kOp, "weight");
+  check_device(bias, x.device(), kOp, "bias");
   const c10::cuda::CUDAGuard guard(x.device());
   auto y = at::empty_like(x);
   auto mean = at::empty({rows}, x.options());
@@ -157,6 +159,12 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> layer_norm_backward_cuda(const at
   check_float_cuda(x, kOp, "input");
   TORCH_CHECK(grad.sizes() == x.sizes(), "layer_norm: gradient and input differ in shape");
   const int64_t dim = x.size(-1), rows = x.numel() / std::max<int64_t>(1, dim);
+  for (const auto* t : {&grad, &weight, &mean, &rstd}) {
+    check_float_cuda(*t, kOp, "gradient, weight or saved statistics");
+    check_device(*t, x.device(), kOp, "gradient, weight or saved statistics");
+  }
+  TORCH_CHECK(weight.numel() == dim && mean.numel() == rows && rstd.numel() == rows,
+              "layer_norm: weight of the features, statistics of the rows");
   const c10::cuda::CUDAGuard guard(x.device());
   auto grad_x = at::empty_like(x);
   if (rows == 0) return {grad_x, at::zeros_like(weight), at::zeros_like(weight)};

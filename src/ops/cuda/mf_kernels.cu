@@ -26,6 +26,7 @@ struct Tables {
   const float* user_bias;
   const float* item_bias;
   int64_t factors;
+  int64_t user_rows, item_rows;  // for the index asserts: an id past a table would read or add out of bounds
 };
 
 template <typename Index>
@@ -44,6 +45,9 @@ __global__ void mf_forward(Tables t, Samples<Index> s, float low, float scale, f
   const int64_t b = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32;
   if (b >= s.count) return;  // (the whole warp: b is the same for its lanes)
   const int64_t u = s.user[b * s.user_stride], i = s.item[b * s.item_stride];
+  // As torch's embedding lookup asserts (a device assert: no host synchronisation, and graphs
+  // keep it).
+  CUDA_KERNEL_ASSERT(u >= 0 && u < t.user_rows && i >= 0 && i < t.item_rows);
   const float* user_row = t.user_factors + u * t.factors;
   const float* item_row = t.item_factors + i * t.factors;
   float dot = 0.f;
@@ -81,10 +85,11 @@ __global__ void mf_backward(Tables t, Samples<Index> s, const float* __restrict_
   }
 }
 
-void check_index(const at::Tensor& index, const char* what) {
+void check_index(const at::Tensor& index, const at::Tensor& table, const char* what) {
   TORCH_CHECK(index.is_cuda() && (index.scalar_type() == at::kInt || index.scalar_type() == at::kLong) &&
                   index.dim() == 1,
               "mf: ", what, " must be a CUDA vector of int32 or int64");
+  check_device(index, table.device(), "mf", what);
 }
 
 void check_tables(const at::Tensor& user_factors, const at::Tensor& item_factors, const at::Tensor& user_bias,
@@ -97,13 +102,15 @@ void check_tables(const at::Tensor& user_factors, const at::Tensor& item_factors
               "mf: the factor tables must be matrices of one width");
   TORCH_CHECK(user_bias.numel() == user_factors.size(0) && item_bias.numel() == item_factors.size(0),
               "mf: a bias per table row");
+  for (const auto* t : {&item_factors, &user_bias, &item_bias}) check_device(*t, user_factors.device(), "mf", "a table");
 }
 
 Tables tables_of(const at::Tensor& user_factors, const at::Tensor& item_factors, const at::Tensor& user_bias,
                  const at::Tensor& item_bias) {
   return {user_factors.data_ptr<float>(), item_factors.data_ptr<float>(),
           user_bias.defined() ? user_bias.data_ptr<float>() : nullptr,
-          item_bias.defined() ? item_bias.data_ptr<float>() : nullptr, user_factors.size(1)};
+          item_bias.defined() ? item_bias.data_ptr<float>() : nullptr, user_factors.size(1), user_factors.size(0),
+          item_factors.size(0)};
 }
 
 template <typename Index>
@@ -131,8 +138,8 @@ std::tuple<at::Tensor, at::Tensor> mf_forward_cuda(const at::Tensor& user_factor
                                                    const at::Tensor& user, const at::Tensor& item, double low,
                                                    double scale) {
   check_tables(user_factors, item_factors, user_bias, item_bias);
-  check_index(user, "the users");
-  check_index(item, "the items");
+  check_index(user, user_factors, "the users");
+  check_index(item, user_factors, "the items");
   TORCH_CHECK(user.size(0) == item.size(0) && user.scalar_type() == item.scalar_type(),
               "mf: as many users as items, of one index type");
   const c10::cuda::CUDAGuard guard(user_factors.device());
@@ -157,6 +164,11 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> mf_backward_cuda(
   check_float_cuda(sigmoid, "mf", "the saved sigmoid");
   const auto upstream = grad.to(at::kFloat).contiguous();
   TORCH_CHECK(upstream.numel() == sigmoid.numel(), "mf: a gradient per prediction");
+  check_device(upstream, sigmoid.device(), "mf", "the gradient");
+  TORCH_CHECK(user.sizes() == sigmoid.sizes() && item.sizes() == sigmoid.sizes(), "mf: a user and an item per prediction");
+  check_index(user, user_factors, "the users");
+  check_index(item, user_factors, "the items");
+  TORCH_CHECK(user.scalar_type() == item.scalar_type(), "mf: users and items of one index type");
   const c10::cuda::CUDAGuard guard(user_factors.device());
   auto grad_user_factors = at::zeros_like(user_factors);
   auto grad_item_factors = at::zeros_like(item_factors);

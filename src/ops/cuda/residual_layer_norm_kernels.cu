@@ -184,6 +184,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> dropout_a
   check_float_cuda(weight, kOp, "weight");
   check_float_cuda(bias, kOp, "bias");
   TORCH_CHECK(a.sizes() == x.sizes(), "dropout_add_layer_norm: the input and the sublayer output differ in shape");
+  for (const auto* t : {&a, &weight, &bias}) check_device(*t, x.device(), kOp, "the sublayer output, weight or bias");
   TORCH_CHECK(p >= 0 && p < 1, "dropout_add_layer_norm: p must be in [0, 1)");
   const int64_t dim = x.size(-1), rows = x.numel() / std::max<int64_t>(1, dim);
   TORCH_CHECK(dim >= 1 && dim <= kResidualNormMaxDim && weight.numel() == dim && bias.numel() == dim,
@@ -230,8 +231,14 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> dropout_add_layer_nor
   TORCH_CHECK(grad.sizes() == s.sizes(), "dropout_add_layer_norm: gradient and input differ in shape");
   TORCH_CHECK(a_type == at::kFloat || a_type == at::kBFloat16, "dropout_add_layer_norm: float32 or bf16 sublayer");
   const bool dropout = p > 0;
-  TORCH_CHECK(!dropout || (rng_used.defined() && rng_used.numel() == 2), "dropout_add_layer_norm: no mask seed");
+  if (dropout) check_rng_used(rng_used, s.device(), kOp);
   const int64_t dim = s.size(-1), rows = s.numel() / std::max<int64_t>(1, dim);
+  for (const auto* t : {&weight, &mean, &rstd}) {
+    check_float_cuda(*t, kOp, "weight or saved statistics");
+    check_device(*t, s.device(), kOp, "weight or saved statistics");
+  }
+  TORCH_CHECK(weight.numel() == dim && mean.numel() == rows && rstd.numel() == rows,
+              "dropout_add_layer_norm: weight of the features, statistics of the rows");
   const c10::cuda::CUDAGuard guard(s.device());
   auto grad_x = at::empty_like(s);
   auto grad_a = at::empty_like(s, s.options().dtype(a_type));

@@ -15,6 +15,8 @@
 
 #include <vector>
 
+#include "ops/cuda/cuda_types.cuh"
+
 namespace mlrec::ops::detail {
 namespace {
 
@@ -101,7 +103,22 @@ void scheduled_adamw_cuda_(at::TensorList params, at::TensorList grads, at::Tens
               "scheduled_adamw: settings must be a contiguous float32 CUDA tensor [steps, 2]");
   TORCH_CHECK(steps_taken.is_cuda() && steps_taken.scalar_type() == at::kFloat && steps_taken.numel() == 1,
               "scheduled_adamw: steps_taken must be a float32 CUDA scalar");
-  const c10::cuda::CUDAGuard guard(params[0].device());
+  // multi_tensor_apply takes each tensor's element count from params: the other lists must match
+  // it (state loaded for another model would be read and written out of bounds).
+  const at::Device device = params[0].device();
+  for (size_t i = 0; i < params.size(); ++i) {
+    check_device(params[i], device, "scheduled_adamw", "a parameter");
+    for (const auto* list : {&grads, &exp_avgs, &exp_avg_sqs}) {
+      TORCH_CHECK((*list)[i].sizes() == params[i].sizes(), "scheduled_adamw: parameter ", i, " is ", params[i].sizes(),
+                  " but its gradient or moment is ", (*list)[i].sizes());
+      check_device((*list)[i], device, "scheduled_adamw", "a gradient or moment");
+    }
+    TORCH_CHECK(steps[i].numel() == 1, "scheduled_adamw: one step count per parameter");
+    check_device(steps[i], device, "scheduled_adamw", "a step count");
+  }
+  check_device(settings, device, "scheduled_adamw", "settings");
+  check_device(steps_taken, device, "scheduled_adamw", "steps_taken");
+  const c10::cuda::CUDAGuard guard(device);
   std::vector<std::vector<at::Tensor>> lists{params.vec(), grads.vec(), exp_avgs.vec(), exp_avg_sqs.vec()};
   at::native::multi_tensor_apply_for_fused_optimizer<kDepth>(
       lists, steps, ScheduledAdamWFunctor(), settings.const_data_ptr<float>(), steps_taken.const_data_ptr<float>(),

@@ -228,6 +228,7 @@ void check_inputs(const at::Tensor& qkv, int64_t heads) {
   TORCH_CHECK(qkv.is_cuda() && (qkv.scalar_type() == at::kFloat || qkv.scalar_type() == at::kBFloat16) &&
                   qkv.dim() == 3 && qkv.is_contiguous(),
               "short attention: qkv must be a contiguous float32 or bfloat16 CUDA tensor [B, L, 3 * dim]");
+  TORCH_CHECK(heads >= 1, "short attention: at least one head");
   TORCH_CHECK(qkv.size(2) % (3 * heads) == 0, "short attention: 3 * dim must divide into heads");
   TORCH_CHECK(qkv.size(1) <= kShortAttentionMaxLength, "short attention: at most ", kShortAttentionMaxLength,
               " tokens");
@@ -275,6 +276,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> short_attention_forward_cuda(
   check_inputs(qkv, heads);
   TORCH_CHECK(pad.scalar_type() == at::kBool && pad.is_contiguous() && pad.sizes() == qkv.sizes().slice(0, 2),
               "short attention: pad must be a contiguous bool [B, L]");
+  check_device(pad, qkv.device(), "short attention", "pad");
   TORCH_CHECK(dropout_p >= 0 && dropout_p < 1, "short attention: dropout must be in [0, 1)");
   const c10::cuda::CUDAGuard guard(qkv.device());
   const int64_t batch = qkv.size(0), length = qkv.size(1), dim = qkv.size(2) / 3, head_dim = dim / heads;
@@ -311,12 +313,14 @@ at::Tensor short_attention_backward_cuda(const at::Tensor& grad_out, const at::T
   const int64_t batch = qkv.size(0), length = qkv.size(1), dim = qkv.size(2) / 3, head_dim = dim / heads;
   // The gradient arrives in the output's type, which is qkv's.
   auto grad = grad_out.to(qkv.scalar_type()).contiguous();
+  TORCH_CHECK(grad.sizes() == at::IntArrayRef({batch, length, dim}), "short attention: the gradient must be [B, L, dim]");
+  check_device(grad, qkv.device(), "short attention", "the gradient");
+  check_device(probs, qkv.device(), "short attention", "probs");
   TORCH_CHECK(probs.scalar_type() == at::kFloat && probs.is_contiguous() &&
                   probs.sizes() == at::IntArrayRef({batch, heads, length, length}),
               "short attention: probs must be the forward's float [B, heads, L, L]");
   const Dropout dropout = dropout_of(dropout_p);
-  TORCH_CHECK(!dropout.on || (rng_used.defined() && rng_used.numel() == 2),
-              "short attention: backward with dropout needs the forward's seed and offset");
+  if (dropout.on) check_rng_used(rng_used, qkv.device(), "short attention");
   auto grad_qkv = at::empty_like(qkv);
   if (batch == 0) return grad_qkv;
   const size_t shared = sizeof(float) * static_cast<size_t>(backward_shared_floats(length, dim, heads));

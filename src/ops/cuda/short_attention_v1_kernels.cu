@@ -20,6 +20,8 @@
 #include <algorithm>
 #include <mutex>
 
+#include "ops/cuda/cuda_types.cuh"
+
 namespace mlrec::ops::detail {
 namespace {
 
@@ -166,6 +168,7 @@ __global__ void attention_v1_backward(const float* __restrict__ grad_out, const 
 void check_inputs(const at::Tensor& qkv, int64_t heads) {
   TORCH_CHECK(qkv.is_cuda() && qkv.scalar_type() == at::kFloat && qkv.dim() == 3 && qkv.is_contiguous(),
               "short attention: qkv must be a contiguous float CUDA tensor [B, L, 3 * dim]");
+  TORCH_CHECK(heads >= 1, "short attention: at least one head");
   TORCH_CHECK(qkv.size(2) % (3 * heads) == 0, "short attention: 3 * dim must divide into heads");
   TORCH_CHECK(qkv.size(1) <= kShortAttentionMaxLength, "short attention: at most ", kShortAttentionMaxLength,
               " tokens");
@@ -178,6 +181,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> short_attention_v1_forward_cuda(
   check_inputs(qkv, heads);
   TORCH_CHECK(pad.scalar_type() == at::kBool && pad.is_contiguous() && pad.sizes() == qkv.sizes().slice(0, 2),
               "short attention: pad must be a contiguous bool [B, L]");
+  check_device(pad, qkv.device(), "short attention", "pad");
   const c10::cuda::CUDAGuard guard(qkv.device());
   const int64_t batch = qkv.size(0), length = qkv.size(1), dim = qkv.size(2) / 3, head_dim = dim / heads;
   auto out = at::empty({batch, length, dim}, qkv.options());
@@ -211,6 +215,15 @@ at::Tensor short_attention_v1_backward_cuda(const at::Tensor& grad_out, const at
   const c10::cuda::CUDAGuard guard(qkv.device());
   const int64_t batch = qkv.size(0), length = qkv.size(1), dim = qkv.size(2) / 3, head_dim = dim / heads;
   auto grad = grad_out.contiguous();
+  TORCH_CHECK(grad.scalar_type() == at::kFloat && grad.sizes() == at::IntArrayRef({batch, length, dim}),
+              "short attention: the gradient must be float [B, L, dim]");
+  check_device(grad, qkv.device(), "short attention", "the gradient");
+  for (const auto* t : {&probs, &dropped}) {
+    TORCH_CHECK(t->scalar_type() == at::kFloat && t->is_contiguous() &&
+                    t->sizes() == at::IntArrayRef({batch, heads, length, length}),
+                "short attention: probs must be the forward's float [B, heads, L, L]");
+    check_device(*t, qkv.device(), "short attention", "probs");
+  }
   auto grad_qkv = at::empty_like(qkv);
   if (batch == 0) return grad_qkv;
   const size_t shared = sizeof(float) * static_cast<size_t>(backward_shared_floats(length, dim, heads));
