@@ -187,6 +187,8 @@ if [ -x "$tests_bin" ] && want kernel_tests; then
   if ! run_tests adamw_tests 'Cuda.ScheduledAdamW*'; then
     kernels+=(--set train.graph_optimizer=false); say "the scheduled AdamW test failed: the runs set train.graph_optimizer=false"
   fi
+  # The wrappers' refusals of inconsistent inputs (they select nothing: no caller passes such)
+  run_tests input_check_tests 'KernelInputChecks.*' || true
 fi
 torch_ops=(--set model.attention=torch --set model.feed_forward=torch --set model.layer_norm=torch
   --set model.batch_norm=torch --set model.linear=torch)
