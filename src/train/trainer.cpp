@@ -261,6 +261,7 @@ void Trainer::train_epoch(const data::RatingDataset& train, dist::DistributedSam
   for (int64_t step = first_step; step < steps_per_epoch_; ++step) {
     comm_.set_progress(epoch_, step);
     raise_test_signal_at("train", epoch_, step + 1, comm_.rank());
+    seed_step_generators(static_cast<uint64_t>(options_.seed), comm_.rank(), global_step_, device_);
     const StepSettings settings = schedule_->at(global_step_);
     const auto step_index = indices.narrow(0, step * local_batch, local_batch);
     torch::Tensor step_loss;
@@ -348,17 +349,18 @@ Json epoch_json(const EpochResult& r) {
               {"comm_wait_seconds", r.comm_wait_seconds}};
 }
 
-torch::Tensor generator_state(const torch::Device& device) {
-  at::Generator generator = at::globalContext().defaultGenerator(device);
-  std::lock_guard<std::mutex> lock(generator.mutex());
-  return generator.get_state();
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
 }
 
-// The default generator of `device` (a process-wide object, hence const in ATen's API).
-void set_generator_state(const torch::Device& device, const torch::Tensor& state) {
+// Seeds the default generator of `device` (a process-wide object).
+void seed_default_generator(const torch::Device& device, uint64_t seed) {
   at::Generator generator = at::globalContext().defaultGenerator(device);
   std::lock_guard<std::mutex> lock(generator.mutex());
-  generator.set_state(state);
+  generator.set_current_seed(seed);
 }
 
 EpochResult epoch_from_json(const Json& j) {
@@ -376,6 +378,12 @@ EpochResult epoch_from_json(const Json& j) {
 }
 
 }  // namespace
+
+void seed_step_generators(uint64_t seed, int rank, int64_t step, const torch::Device& device) {
+  const uint64_t mixed = splitmix64(splitmix64(splitmix64(seed) ^ static_cast<uint64_t>(rank)) ^ static_cast<uint64_t>(step));
+  seed_default_generator(torch::Device(torch::kCPU), mixed);
+  if (!device.is_cpu()) seed_default_generator(device, mixed);
+}
 
 TrainingState Trainer::capture_training_state() {
   TrainingState state;
@@ -412,10 +420,7 @@ TrainingState Trainer::capture_training_state() {
   if (table_optimizer_) {
     for (const auto& [name, tensor] : table_optimizer_->state()) state.add("optimizer/" + name, tensor);
   }
-  // Dropout masks draw their seeds from the default generators: the rest of the run must draw
-  // the same ones.
-  state.add("rng/cpu", generator_state(torch::Device(torch::kCPU)));
-  if (device_.is_cuda()) state.add("rng/device", generator_state(device_));
+  // (No generator states: each step seeds them afresh, seed_step_generators.)
   for (const auto& c : callbacks_) c->save_state(state);
   return state;
 }
@@ -443,10 +448,6 @@ std::pair<int, int64_t> Trainer::apply_resume(const TrainingState& state) {
   optimizer_->load_state(dense_state);
   if (table_optimizer_) table_optimizer_->load_state(table_state);
   else if (!table_state.empty()) throw InputError::in(state.source, "holds sparse embedding optimizer state");
-  set_generator_state(torch::Device(torch::kCPU), state.tensor("rng/cpu"));
-  if (const torch::Tensor* generator = state.find("rng/device"); generator && device_.is_cuda()) {
-    set_generator_state(device_, *generator);
-  }
   global_step_ = t.at("global_step").get<int64_t>();
   stop_requested_ = t.at("stop_requested").get<bool>();
   for (const auto& e : t.at("history")) {
@@ -548,6 +549,14 @@ torch::Tensor Trainer::graphed_forward_backward(const data::RatingDataset& train
     log_rank0(std::string("training step captured as a CUDA graph (") + step_graph_name(step_graph_) +
               (device_schedule_ ? ", with the optimizer's update" : "") + ")");
     return replay_step(step_index);
+  }
+  if (collectives_in_graph()) {
+    // The capture had begun the step's collectives (bucket hooks, forks of the communicator's
+    // stream): falling back here, on this rank alone, could leave the gradient synchroniser
+    // mid-step and the ranks at different collectives. The job ends instead, on every rank.
+    throw std::runtime_error("the training step could not be captured as a CUDA graph (" + why +
+                             "), and with its collectives in the graph the ranks cannot fall back to eager "
+                             "launches apart; set train.cuda_graphs=false to train without graphs");
   }
   log_warning("the training step could not be captured as a CUDA graph (" + why +
               "); training with eager kernel launches");

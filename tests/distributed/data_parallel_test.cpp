@@ -132,6 +132,24 @@ TEST(DataParallel, NRanksTrainLikeOneRankWithTheSameGlobalBatch) {
   expect_same(train(world(), training(global), 4096), reference);
 }
 
+TEST(DataParallel, EachRankDrawsDropoutMasksOfItsOwnFromTheStepAlone) {
+  // Every rank seeded alike drew the same masks: sample i of each rank's micro-batch got one
+  // mask, and the averaged gradient's dropout noise was correlated across ranks.
+  auto draw = [](int rank, int64_t step) {
+    train::seed_step_generators(42, rank, step, torch::Device(torch::kCPU));
+    return torch::rand({64});
+  };
+  const auto mine = draw(world().rank(), 7);
+  auto all = torch::empty({world().world_size(), 64});
+  world().all_gather(mine, all, "test masks");
+  for (int r = 1; r < world().world_size(); ++r) EXPECT_FALSE(torch::equal(all[r], all[0])) << "rank " << r;
+  // A function of (seed, rank, step) alone: what drew before does not matter (a resumed run
+  // draws as the uninterrupted one did), and the next step draws anew.
+  torch::rand({1000});
+  EXPECT_TRUE(torch::equal(draw(world().rank(), 7), mine));
+  EXPECT_FALSE(torch::equal(draw(world().rank(), 8), mine));
+}
+
 TEST(DataParallel, AccumulatedMicroBatchesSynchroniseOnceAndMatch) {
   const int64_t global = 120;
   auto local = make_local_communicator();

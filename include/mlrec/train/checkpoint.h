@@ -20,7 +20,7 @@ void restore_state(torch::nn::Module& module, const StateDict& state);
 
 /// Everything a run needs to continue as if never stopped (train/checkpointing.h): scalar state
 /// as JSON by owner ("trainer", "early_stopping", ...), tensors by name with the owner as prefix
-/// ("model/...", "optimizer/exp_avg/0", "best/...", "rng/cpu").
+/// ("model/...", "optimizer/exp_avg/0", "best/...").
 struct TrainingState {
   nlohmann::ordered_json values = nlohmann::ordered_json::object();
   std::vector<std::pair<std::string, torch::Tensor>> tensors;

@@ -89,6 +89,14 @@ struct RankingInput {
 void check_batching(const config::Config::Train& options, int64_t train_size, int world_size,
                     const torch::nn::Module& model);
 
+/// Seeds the default generators of the CPU and of `device`, from which every dropout mask is
+/// drawn (mlrec's kernels and torch's ops), for global step `step` of rank `rank`: a function of
+/// (seed, rank, step) alone. The trainer calls it before each step. So each rank draws masks of
+/// its own (one seed for all gave sample i of every rank's micro-batch the same mask, the
+/// gradient noise correlated across ranks), and a resumed run draws what the uninterrupted one
+/// drew at that step, at any number of ranks, without generator states in its checkpoint.
+void seed_step_generators(uint64_t seed, int rank, int64_t step, const torch::Device& device);
+
 class Trainer {
  public:
   /// With several ranks (or NCCL at one), the constructor broadcasts rank 0's parameters and
