@@ -99,7 +99,12 @@ class NcclCommunicator final : public Communicator {
   int world_size() const override { return size_; }
   std::string backend() const override { return "nccl"; }
 
+  // Tensors in host memory (the tables of the models fitted on the CPU, item_knn and bayes_svdpp,
+  // which stay there on a GPU run) go over the host communicator: NCCL reduces device memory
+  // only. As torch's "cpu:gloo,cuda:nccl" groups do. Every rank issues the same collectives in
+  // the same order, so the two never interleave differently across ranks.
   std::shared_ptr<Work> all_reduce_sum_async(const at::Tensor& tensor, const char* label) override {
+    if (tensor.device().is_cpu()) return bootstrap_->all_reduce_sum_async(tensor, label);
     return launch(tensor, label, [&](void* data, size_t count, ncclDataType_t type) {
       check_nccl(ncclAllReduce(data, data, count, type, ncclSum, comm_, stream_.stream()), "ncclAllReduce");
     });
@@ -110,6 +115,7 @@ class NcclCommunicator final : public Communicator {
   }
 
   void all_gather(const at::Tensor& input, at::Tensor& output, const char* label) override {
+    if (input.device().is_cpu() && output.device().is_cpu()) return bootstrap_->all_gather(input, output, label);
     check_gather_shapes(input, output, size_);
     if (!input.is_contiguous()) throw std::invalid_argument("NCCL collectives need contiguous tensors");
     launch(output, label, [&](void* data, size_t, ncclDataType_t type) {
@@ -120,6 +126,7 @@ class NcclCommunicator final : public Communicator {
   }
 
   void broadcast(at::Tensor& tensor, int root, const char* label) override {
+    if (tensor.device().is_cpu()) return bootstrap_->broadcast(tensor, root, label);
     launch(tensor, label, [&](void* data, size_t count, ncclDataType_t type) {
       check_nccl(ncclBroadcast(data, data, count, type, root, comm_, stream_.stream()), "ncclBroadcast");
     })->wait();

@@ -219,6 +219,24 @@ TEST_F(Cuda, WholeTrainingLoopRunsOnTheDeviceWithNccl) {
   }
 }
 
+// The models fitted on the CPU keep their tables in host memory on a GPU run: under NCCL their
+// buffers' broadcasts go over the host communicator (NCCL refused them: 'the NCCL communicator
+// works on tensors of cuda:0', and the run ended before fitting).
+TEST_F(Cuda, ModelsFittedOnTheCpuRunUnderNccl) {
+  for (const std::string model : {"item_knn", "bayes_svdpp", "baseline"}) {
+    test_support::TempDir plain_dir, nccl_dir;
+    write_small_dataset(plain_dir);
+    write_small_dataset(nccl_dir);
+    const auto plain = train_small_on_cuda(plain_dir, model, {});
+    dist::ProcessGroup group;
+    group.comm = dist::make_local_communicator();
+    const auto nccl = train_small_on_cuda(nccl_dir, model, {"dist.backend=nccl"}, group);
+    EXPECT_EQ(group.comm->backend(), "nccl");
+    EXPECT_EQ(nccl.best.count, 300) << model;
+    EXPECT_NEAR(nccl.best.mae, plain.best.mae, 1e-6) << model;
+  }
+}
+
 // dist.backend=nccl at one rank runs the data-parallel step: gradient hooks, buckets, their
 // all-reduces captured into the step's graph on NCCL's stream. It must train as the plain
 // one-rank step does (MF: no dropout, so to float tolerance), graphed or eager.
