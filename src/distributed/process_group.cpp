@@ -3,9 +3,11 @@
 #include <mpi.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
+#include <vector>
 
 #include "mpi_communicator.h"
 #include "mlrec/common/logging.h"
@@ -80,14 +82,28 @@ ProcessGroup init_process_group(double timeout_seconds) {
   }
   MPI_Comm_rank(MPI_COMM_WORLD, &group.rank);
   MPI_Comm_size(MPI_COMM_WORLD, &group.world_size);
-  // Ranks sharing this host: the launcher's variable when it sets one, else MPI's own view.
+  // Ranks sharing this host: the launcher's variable where the host's ranks hold each a value
+  // of their own in it (0..local size - 1), else MPI's own view. An mpirun other than Open MPI's
+  // inside a Slurm job leaves every rank the batch step's SLURM_LOCALID (0): every rank would
+  // then take GPU 0.
   MPI_Comm node;
   MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, group.rank, MPI_INFO_NULL, &node);
   int node_rank = 0;
   MPI_Comm_rank(node, &node_rank);
   MPI_Comm_size(node, &group.local_size);
+  std::vector<int> env_ranks(static_cast<size_t>(group.local_size));
+  int mine = launch.env_local_rank;
+  MPI_Allgather(&mine, 1, MPI_INT, env_ranks.data(), 1, MPI_INT, node);
   MPI_Comm_free(&node);
-  group.local_rank = launch.env_local_rank >= 0 ? launch.env_local_rank : node_rank;
+  std::vector<int> sorted = env_ranks;
+  std::sort(sorted.begin(), sorted.end());
+  bool env_is_a_numbering = true;
+  for (int i = 0; i < group.local_size; ++i) env_is_a_numbering = env_is_a_numbering && sorted[static_cast<size_t>(i)] == i;
+  group.local_rank = env_is_a_numbering ? launch.env_local_rank : node_rank;
+  if (!env_is_a_numbering && launch.env_local_rank >= 0 && node_rank == 0) {
+    log_warning("the launcher's local rank variable (OMPI_COMM_WORLD_LOCAL_RANK or SLURM_LOCALID) does not number "
+                "this host's " + std::to_string(group.local_size) + " ranks apart; using MPI's numbering");
+  }
   group.comm = std::make_unique<MpiCommunicator>(MPI_COMM_WORLD, timeout_seconds);
   return group;
 }

@@ -134,6 +134,12 @@ RankSetup set_up_rank(const config::Config& config, dist::ProcessGroup& group) {
   torch::set_num_threads(threads);
   RankSetup setup;
   setup.device = choose_device(config.train.device, group.local_rank);
+#if MLREC_WITH_CUDA
+  // The rank's GPU as the main thread's current device (as DDP's torch.cuda.set_device(local
+  // rank)): mlrec's code names or guards its device, but a call that names none (a library's,
+  // or the next engineer's) would otherwise open a context on GPU 0 for every rank of the host.
+  if (setup.device.is_cuda()) cudaSetDevice(setup.device.index());
+#endif
   setup.where = device_name(setup.device);
   if (config.dist.backend == "nccl" && !setup.device.is_cuda()) {
     throw ConfigError::for_key("dist.backend", MLREC_WITH_CUDA ? "'nccl' needs a GPU, and this run is on the CPU"
