@@ -35,12 +35,26 @@ std::string join_path(const std::string& dir, const char* name) {
 }
 
 // How to get data, with dir filled in so that the command can be pasted as is.
+// fetch_movielens.sh RELEASE DEST unpacks into DEST/RELEASE.
 std::string fetch_hint(const std::string& dir) {
-  return "get one with scripts/fetch_movielens.sh ml-1m " + dir + " or set data.dir";
+  std::filesystem::path path = std::filesystem::path(dir).lexically_normal();
+  if (path.filename().empty()) path = path.parent_path();  // "data/ml-1m/"
+  const std::string name = path.filename().string();
+  for (const char* release : {"ml-1m", "ml-100k", "ml-latest-small", "ml-20m", "ml-25m"}) {
+    if (name != release) continue;
+    const std::string parent = path.parent_path().empty() ? "." : path.parent_path().string();
+    return "get it with scripts/fetch_movielens.sh " + name + " " + parent + " (it unpacks into " + path.string() +
+           "), or set data.dir to a release's folder";
+  }
+  return "get one with scripts/fetch_movielens.sh ml-1m " + dir + " and set data.dir=" +
+         (std::filesystem::path(dir) / "ml-1m").string() + ", or set data.dir to a release's folder";
 }
 
+// Whether the release file `path` is there. A folder of its name is refused as such (it read as
+// a missing file, or as no release at all).
 bool is_file(const std::string& path) {
   std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw InputError::in(path, "is a folder, not a file");
   return std::filesystem::is_regular_file(path, ec);
 }
 

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -494,8 +496,38 @@ TEST(DetectReleaseTest, NoReleaseSaysHowToGetData) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find("no MovieLens release found in " + dir.path()), std::string::npos) << msg;
     EXPECT_NE(msg.find("ratings.dat, u.data or ratings.csv"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("scripts/fetch_movielens.sh"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("data.dir"), std::string::npos) << msg;
+    // The command as pasted puts the release where the hint then points (it unpacks into
+    // DEST/RELEASE: the hint pointed at DEST itself).
+    EXPECT_NE(msg.find("scripts/fetch_movielens.sh ml-1m " + dir.path() + " and set data.dir=" + dir.path() + "/ml-1m"),
+              std::string::npos)
+        << msg;
+  }
+  // A folder named as a release: fetched into its parent.
+  try {
+    detect_release(dir.file("ml-100k"));
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("scripts/fetch_movielens.sh ml-100k " + dir.path() + " (it unpacks into " +
+                                         dir.file("ml-100k") + ")"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(DetectReleaseTest, AFolderNamedAsAReleaseFileIsRefusedAsSuch) {
+  // It read as a missing file ("users.dat: missing"), or as no release at all (ratings.dat).
+  for (const std::string name : {"ratings.dat", "users.dat"}) {
+    TempDir dir;
+    for (const char* file : {"ratings.dat", "users.dat", "movies.dat"}) {
+      if (file == name) std::filesystem::create_directories(dir.file(file));
+      else write_file(dir.file(file), "1::1::5::1\n");
+    }
+    try {
+      detect_release(dir.path());
+      FAIL() << "expected InputError for " << name;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(dir.file(name) + ": is a folder, not a file"), std::string::npos) << e.what();
+    }
   }
 }
 
