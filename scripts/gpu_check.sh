@@ -27,8 +27,8 @@
 #   MLREC_GPU_DRY=1         rehearsal without a GPU: the existing build/, the CPU, 3 steps per run
 #   MLREC_GPU_STAGES        the stages to run (names as in the log), e.g. "cuda_tests ncu";
 #                           by default all but those already measured (done_stages below)
-#   MLREC_GPU_BASELINE_SRC  the sources of an earlier commit (scripts/gpu_carry.sh REV puts them
-#                           in .gpu/baseline): built too, its BST runs are the "before" of a change
+#   MLREC_GPU_BASELINE_SRC  the sources of an earlier commit (MLREC_BASELINE_REV=REV
+#                           scripts/gpu_carry.sh DATA puts them in .gpu/baseline): built too, its BST runs are the "before" of a change
 #                           measured in the same call (stages *_baseline)
 #   MLREC_GPU_NCU_PRECISION the precision the ncu stage profiles (tf32 by default)
 #   MLREC_GPU_COMPILE_ARGS  bench/compile_reference.py's choice of runs for the compile_reference

@@ -74,7 +74,7 @@ class BiasGeluDropout : public torch::autograd::Function<BiasGeluDropout> {
 };
 
 // CUDA, after a product that is not mlrec's (model.linear = torch): GELU with dropout as one
-// kernel each way over the product's output (gelu_dropout_cuda_kernels.cu).
+// kernel each way over the product's output (cuda/gelu_dropout_kernels.cu).
 class GeluDropoutCuda : public torch::autograd::Function<GeluDropoutCuda> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& t, double p) {
