@@ -39,11 +39,11 @@ void save_checkpoint(const torch::nn::Module& module, const std::string& path) {
   write_file_atomic(path, bytes.str());
 }
 
-void load_checkpoint(torch::nn::Module& module, const std::string& path, const torch::Device& device) {
+void load_checkpoint(torch::nn::Module& module, const std::string& path) {
   if (!std::filesystem::exists(path)) throw InputError::in(path, "no such checkpoint");
   torch::serialize::InputArchive archive;
   try {
-    archive.load_from(path, device);
+    archive.load_from(path, torch::Device(torch::kCPU));
   } catch (const c10::Error& e) {
     throw InputError::in(path, "not a readable checkpoint");
   }

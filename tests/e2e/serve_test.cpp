@@ -347,6 +347,29 @@ TEST_F(Serve, RecommendRanksUnratedItemsOnly) {
       << r.output;
 }
 
+// A run trained under bf16 autocast ranks in float32, as its evaluation's HR@K and NDCG@K did: in
+// bf16 a BST's scores (its last layers' output) fell on a grid (1/128 to 1/32 of a rating), so
+// many of a user's top items tied and their order was the item rows', not the model's.
+TEST_F(Serve, RecommendRanksABf16RunInFloat32AsItsEvaluationDid) {
+  const std::string run = train("seq", "--set train.precision=bf16 --set train.epochs=1");
+  const std::string out = tmp_.file("recommendations.csv");
+  const auto r = run_cli("recommend --run " + run + " --k 20 --out " + out);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto rows = read_csv(out);
+  std::set<double> distinct;
+  int off_the_bf16_grid = 0;
+  for (size_t i = 1; i < rows.size(); ++i) {
+    const double score = std::stod(rows[i][3]);
+    distinct.insert(score);
+    // bf16 keeps 8 significant bits: a score of [2^e, 2^(e+1)) is a multiple of 2^(e-7)
+    const double step = std::ldexp(1.0, std::ilogb(score) - 7);
+    off_the_bf16_grid += std::fabs(score / step - std::round(score / step)) > 1e-3;
+  }
+  ASSERT_EQ(rows.size(), 60u * 20 + 1);
+  EXPECT_GT(off_the_bf16_grid, 1000) << distinct.size() << " distinct scores";
+  EXPECT_GT(distinct.size(), 600u);
+}
+
 // Ties are common (the baseline ties every item, MF saturates at the range's top): they are
 // ordered by the item's row, whatever --k, and users are answered in the order asked.
 TEST_F(Serve, RecommendOrdersTiesByItemRowAndAnswersUsersInTheOrderAsked) {

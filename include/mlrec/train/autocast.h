@@ -1,5 +1,6 @@
-// bf16 autocast for a forward pass (training, evaluation, and `predict` / `recommend`, which
-// score as the run's evaluation did).
+// bf16 autocast for a forward pass (training, evaluation's rating predictions, and `predict`,
+// which predicts as the run's evaluation did; ranking, in evaluation and `recommend`, scores in
+// float32).
 #pragma once
 
 #include <ATen/autocast_mode.h>

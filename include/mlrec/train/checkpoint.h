@@ -43,9 +43,10 @@ void deserialize_tensors(const std::string& bytes, TrainingState& state);
 
 /// Writes the module's state to `path` atomically (a temporary file, then a rename).
 void save_checkpoint(const torch::nn::Module& module, const std::string& path);
-/// Loads a checkpoint written by save_checkpoint, mapping its tensors onto `device` (the rank's
-/// own device, never GPU 0 for all). Throws InputError naming the file on a missing file or
-/// a mismatch with the model.
-void load_checkpoint(torch::nn::Module& module, const std::string& path, const torch::Device& device);
+/// Loads a checkpoint written by save_checkpoint into the module's tensors, wherever they are:
+/// read into host memory (never onto GPU 0 for all ranks, and never staging the tables of a
+/// model kept on the CPU on a GPU), then copied into place. Throws InputError naming the file on
+/// a missing file or a mismatch with the model.
+void load_checkpoint(torch::nn::Module& module, const std::string& path);
 
 }  // namespace mlrec::train

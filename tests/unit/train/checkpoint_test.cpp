@@ -31,7 +31,7 @@ TEST(Checkpoint, RoundTripsParametersAndBuffers) {
     EXPECT_EQ(entry.path().filename(), "best.pt");  // no temporary file left behind
   }
   ASSERT_FALSE(torch::equal(a->parameters()[0], b->parameters()[0]));
-  load_checkpoint(*b, path, torch::Device(torch::kCPU));
+  load_checkpoint(*b, path);
   for (size_t i = 0; i < a->parameters().size(); ++i) {
     EXPECT_TRUE(torch::equal(a->parameters()[i], b->parameters()[i]));
   }
@@ -45,12 +45,12 @@ TEST(Checkpoint, MissingFileOrOtherModelIsAnInputErrorNamingTheFile) {
   const std::string path = tmp.file("small.pt");
   save_checkpoint(*small, path);
   try {
-    load_checkpoint(*large, path, torch::Device(torch::kCPU));
+    load_checkpoint(*large, path);
     FAIL() << "loaded a checkpoint of another shape";
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find(path), std::string::npos);
   }
-  EXPECT_THROW(load_checkpoint(*small, tmp.file("none.pt"), torch::Device(torch::kCPU)), InputError);
+  EXPECT_THROW(load_checkpoint(*small, tmp.file("none.pt")), InputError);
 }
 
 TEST(StateSnapshot, RestoreUndoesLaterChanges) {
