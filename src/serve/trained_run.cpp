@@ -123,7 +123,7 @@ torch::Tensor TrainedRun::predict_all(const data::RatingDataset& dataset) {
 torch::Tensor TrainedRun::score_all_items(const data::Batch& batch) {
   torch::NoGradGuard no_grad;
   // In float32, without the run's bf16 autocast, as its evaluation ranked (HR@K, NDCG@K): in
-  // bf16 a BST's ratings fell on a grid of 1/64 to 1/32, many of a user's top items tied, and
+  // bf16 a BST's ratings fell on a grid of 1/128 to 1/32, many of a user's top items tied, and
   // the ties, ordered by item row, decided the ranking instead of the model.
   return model_->score_all_items(batch, data_.info.num_movies).to(torch::kFloat32);
 }
