@@ -151,8 +151,9 @@ void MpiCommunicator::run() {
 namespace {
 // "collective #N, epoch E, step S"
 std::string position_text(const MpiCommunicator::Position& at) {
-  if (at.step < 0) return fmt::format("collective #{}, epoch {}, outside a training step", at.sequence, at.epoch);
-  return fmt::format("collective #{}, epoch {}, step {}", at.sequence, at.epoch, at.step);
+  const char* kind = at.backend == MpiCommunicator::Position::kNccl ? "NCCL collective" : "collective";
+  if (at.step < 0) return fmt::format("{} #{}, epoch {}, outside a training step", kind, at.sequence, at.epoch);
+  return fmt::format("{} #{}, epoch {}, step {}", kind, at.sequence, at.epoch, at.step);
 }
 }  // namespace
 
@@ -186,12 +187,12 @@ void MpiCommunicator::report_stall_and_abort(const std::string& what, const Posi
   // Tell every other rank where this one waits, then listen for a grace period: ranks that are
   // alive and waiting in a collective do the same when their own timeout fires; those never
   // heard from did not arrive (stopped, killed, or stuck outside any collective).
-  static_assert(sizeof(Position) == 3 * sizeof(int64_t), "sent as three MPI_INT64_T");
+  static_assert(sizeof(Position) == 4 * sizeof(int64_t), "sent as four MPI_INT64_T");
   const Position mine = at;
   for (int r = 0; r < size_; ++r) {
     if (r == rank_) continue;
     MPI_Request request;
-    MPI_Isend(&mine, 3, MPI_INT64_T, r, kStallTag, diag_comm_, &request);
+    MPI_Isend(&mine, 4, MPI_INT64_T, r, kStallTag, diag_comm_, &request);
     MPI_Request_free(&request);
   }
   std::vector<int> heard(size_, 0);
@@ -208,7 +209,7 @@ void MpiCommunicator::report_stall_and_abort(const std::string& what, const Posi
       continue;
     }
     Position note;
-    MPI_Recv(&note, 3, MPI_INT64_T, status.MPI_SOURCE, kStallTag, diag_comm_, MPI_STATUS_IGNORE);
+    MPI_Recv(&note, 4, MPI_INT64_T, status.MPI_SOURCE, kStallTag, diag_comm_, MPI_STATUS_IGNORE);
     heard[status.MPI_SOURCE] = 1;
     notes[status.MPI_SOURCE] = note;
   }
@@ -218,7 +219,7 @@ void MpiCommunicator::report_stall_and_abort(const std::string& what, const Posi
   for (int r = 0; r < size_; ++r) {
     if (!heard[r]) {
       missing << (missing_count++ ? ", " : "") << "rank " << r;
-    } else if (r != rank_ && notes[r].sequence != mine.sequence) {
+    } else if (r != rank_ && (notes[r].sequence != mine.sequence || notes[r].backend != mine.backend)) {
       all_at_mine = false;
       elsewhere << "; rank " << r << " waits at " << position_text(notes[r]);
     }

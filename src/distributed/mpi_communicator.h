@@ -36,9 +36,11 @@ class MpiCommunicator final : public Communicator {
   /// Where one collective was issued: its number among the backend's collectives (the same on
   /// every rank) and the training position when it was issued.
   struct Position {
+    static constexpr int64_t kMpi = 0, kNccl = 1;
     int64_t sequence = 0;
     int64_t epoch = 0;
     int64_t step = -1;
+    int64_t backend = kMpi;  // whose collectives `sequence` counts: MPI's and NCCL's are numbered apart
   };
   /// "'LABEL' (collective #N, epoch E, step S)", as timeout reports name a collective.
   static std::string describe(const std::string& label, const Position& at);

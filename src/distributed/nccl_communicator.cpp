@@ -133,6 +133,10 @@ class NcclCommunicator final : public Communicator {
   }
 
   Communicator& host() override { return *bootstrap_; }
+  void set_progress(int epoch, int64_t step) override {
+    Communicator::set_progress(epoch, step);
+    bootstrap_->set_progress(epoch, step);
+  }
   void barrier(const char* label) override {
     auto token = at::zeros({1}, at::TensorOptions().dtype(at::kFloat).device(at::kCUDA, device_));
     all_reduce_sum(token, label);
@@ -179,7 +183,7 @@ class NcclCommunicator final : public Communicator {
 
   void add_to_watch(std::shared_ptr<at::cuda::CUDAEvent> done, const char* label) {
     std::lock_guard<std::mutex> lock(mutex_);
-    const MpiCommunicator::Position position{++sequence_, epoch_, step_};
+    const MpiCommunicator::Position position{++sequence_, epoch_, step_, MpiCommunicator::Position::kNccl};
     in_flight_.push_back(
         {std::move(done), std::chrono::steady_clock::now(), MpiCommunicator::describe(label, position), position});
   }

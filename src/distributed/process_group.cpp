@@ -83,9 +83,10 @@ ProcessGroup init_process_group(double timeout_seconds) {
   MPI_Comm_rank(MPI_COMM_WORLD, &group.rank);
   MPI_Comm_size(MPI_COMM_WORLD, &group.world_size);
   // Ranks sharing this host: the launcher's variable where the host's ranks hold each a value
-  // of their own in it (0..local size - 1), else MPI's own view. An mpirun other than Open MPI's
-  // inside a Slurm job leaves every rank the batch step's SLURM_LOCALID (0): every rank would
-  // then take GPU 0.
+  // of their own in it, else MPI's own view. An mpirun other than Open MPI's inside a Slurm job
+  // leaves every rank the batch step's SLURM_LOCALID (0): every rank would then take GPU 0.
+  // (Not required to count from 0: where MPI splits a host finer than the launcher does, e.g.
+  // containers with IPC namespaces of their own, the launcher's numbering is the right one.)
   MPI_Comm node;
   MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, group.rank, MPI_INFO_NULL, &node);
   int node_rank = 0;
@@ -97,8 +98,8 @@ ProcessGroup init_process_group(double timeout_seconds) {
   MPI_Comm_free(&node);
   std::vector<int> sorted = env_ranks;
   std::sort(sorted.begin(), sorted.end());
-  bool env_is_a_numbering = true;
-  for (int i = 0; i < group.local_size; ++i) env_is_a_numbering = env_is_a_numbering && sorted[static_cast<size_t>(i)] == i;
+  const bool env_is_a_numbering =
+      sorted.front() >= 0 && std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end();
   group.local_rank = env_is_a_numbering ? launch.env_local_rank : node_rank;
   if (!env_is_a_numbering && launch.env_local_rank >= 0 && node_rank == 0) {
     log_warning("the launcher's local rank variable (OMPI_COMM_WORLD_LOCAL_RANK or SLURM_LOCALID) does not number "

@@ -138,7 +138,12 @@ RankSetup set_up_rank(const config::Config& config, dist::ProcessGroup& group) {
   // The rank's GPU as the main thread's current device (as DDP's torch.cuda.set_device(local
   // rank)): mlrec's code names or guards its device, but a call that names none (a library's,
   // or the next engineer's) would otherwise open a context on GPU 0 for every rank of the host.
-  if (setup.device.is_cuda()) cudaSetDevice(setup.device.index());
+  if (setup.device.is_cuda()) {
+    const cudaError_t set = cudaSetDevice(setup.device.index());
+    if (set != cudaSuccess) {
+      throw std::runtime_error("cannot select " + setup.device.str() + ": " + cudaGetErrorString(set));
+    }
+  }
 #endif
   setup.where = device_name(setup.device);
   if (config.dist.backend == "nccl" && !setup.device.is_cuda()) {
@@ -280,7 +285,8 @@ void check_checkpoint_identity(const StoredCheckpoint& checkpoint, const RunIden
   }
   if (there.version != here.version) {
     log_warning("checkpoint " + checkpoint.path + " was written by mlrec " + there.version + ", this is " + here.version +
-                ": resuming anyway (results may differ in the last bits)");
+                ": resuming anyway (the rest of the run may differ from what that version would have trained: float "
+                "rounding, or the dropout masks' seeds, which each step draws afresh since 2026-12-08)");
   }
 }
 

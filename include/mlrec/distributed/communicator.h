@@ -56,8 +56,10 @@ class Communicator {
   /// never synchronise a GPU stream.
   virtual Communicator& host() { return *this; }
 
-  /// Where training stands, for timeout reports (the trainer updates it every step).
-  void set_progress(int epoch, int64_t step) {
+  /// Where training stands, for timeout reports (the trainer updates it every step). A backend
+  /// with a host communicator of its own (NCCL) passes it on: the stop signal's agreement and
+  /// the CPU tensors' collectives go there.
+  virtual void set_progress(int epoch, int64_t step) {
     epoch_ = epoch;
     step_ = step;
   }

@@ -125,8 +125,9 @@ class Trainer {
   /// The next fit() continues from `state` (capture_training_state() of an earlier run with the
   /// same configuration and data, possibly on another number of ranks) instead of starting.
   void resume_from(TrainingState state) { resume_ = std::move(state); }
-  /// Everything needed to continue from here: parameters and buffers, optimizer, position,
-  /// random generators, the epoch's partial loss of every rank, the history, and each
+  /// Everything needed to continue from here: parameters and buffers, optimizer, position (the
+  /// random generators need no state: each step seeds them, seed_step_generators), the epoch's
+  /// partial loss of every rank, the history, and each
   /// callback's save_state(). A collective: every rank calls it at the same point (in
   /// on_step_end or on_epoch_end); only rank 0's result holds the tensors.
   TrainingState capture_training_state();
