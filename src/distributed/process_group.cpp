@@ -96,10 +96,9 @@ ProcessGroup init_process_group(double timeout_seconds) {
   int mine = launch.env_local_rank;
   MPI_Allgather(&mine, 1, MPI_INT, env_ranks.data(), 1, MPI_INT, node);
   MPI_Comm_free(&node);
-  std::vector<int> sorted = env_ranks;
-  std::sort(sorted.begin(), sorted.end());
+  std::sort(env_ranks.begin(), env_ranks.end());
   const bool env_is_a_numbering =
-      sorted.front() >= 0 && std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end();
+      env_ranks.front() >= 0 && std::adjacent_find(env_ranks.begin(), env_ranks.end()) == env_ranks.end();
   group.local_rank = env_is_a_numbering ? launch.env_local_rank : node_rank;
   if (!env_is_a_numbering && launch.env_local_rank >= 0 && node_rank == 0) {
     log_warning("the launcher's local rank variable (OMPI_COMM_WORLD_LOCAL_RANK or SLURM_LOCALID) does not number "

@@ -4,7 +4,6 @@
 #include <memory>
 #include <string>
 
-#include "mlrec/common/timer.h"
 #include "mlrec/train/checkpoint.h"
 #include "mlrec/train/epoch_step_watch.h"
 #include "mlrec/train/event_file.h"

@@ -177,12 +177,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> batch_norm_mish_forward_cuda(
   check_device(bias, x.device(), kOp, "bias");
   TORCH_CHECK(running_mean.defined() == running_var.defined(), "batch_norm_mish: running_mean and running_var together");
   if (running_mean.defined()) {
-    check_float_cuda(running_mean, kOp, "running_mean");
-    check_float_cuda(running_var, kOp, "running_var");
+    check_float_cuda_on(running_mean, x.device(), kOp, "running_mean");
+    check_float_cuda_on(running_var, x.device(), kOp, "running_var");
     TORCH_CHECK(running_mean.numel() == cols && running_var.numel() == cols, "batch_norm_mish: ", cols,
                 " input columns, running statistics of each");
-    check_device(running_mean, x.device(), kOp, "running_mean");
-    check_device(running_var, x.device(), kOp, "running_var");
   }
   const c10::cuda::CUDAGuard guard(x.device());
   auto out = at::empty_like(x);
@@ -204,9 +202,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> batch_norm_mish_backward_cuda(
   const auto grad = grad_out.to(x.scalar_type()).contiguous();
   TORCH_CHECK(grad.sizes() == x.sizes() && x.dim() == 2, "batch_norm_mish: gradient and input differ in shape");
   for (const auto* t : {&weight, &bias, &mean, &rstd}) {
-    check_float_cuda(*t, kOp, "a parameter or saved statistic");
+    check_float_cuda_on(*t, x.device(), kOp, "a parameter or saved statistic");
     TORCH_CHECK(t->numel() == x.size(1), "batch_norm_mish: ", x.size(1), " input columns, parameters and statistics of each");
-    check_device(*t, x.device(), kOp, "a parameter or saved statistic");
   }
   const c10::cuda::CUDAGuard guard(x.device());
   auto grad_x = at::empty_like(x);

@@ -37,6 +37,12 @@ inline void check_device(const at::Tensor& t, const at::Device& device, const ch
   TORCH_CHECK(t.device() == device, op, ": ", what, " is on ", t.device(), ", not on ", device);
 }
 
+/// check_float_cuda and check_device: a parameter or saved statistic beside the op's input.
+inline void check_float_cuda_on(const at::Tensor& t, const at::Device& device, const char* op, const char* what) {
+  check_float_cuda(t, op, what);
+  check_device(t, device, op, what);
+}
+
 /// The dropout seed and offset a forward wrote (two int64 on the device), which its backward
 /// reads to draw the same mask.
 inline void check_rng_used(const at::Tensor& rng_used, const at::Device& device, const char* op) {

@@ -159,10 +159,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> layer_norm_backward_cuda(const at
   check_float_cuda(x, kOp, "input");
   TORCH_CHECK(grad.sizes() == x.sizes(), "layer_norm: gradient and input differ in shape");
   const int64_t dim = x.size(-1), rows = x.numel() / std::max<int64_t>(1, dim);
-  for (const auto* t : {&grad, &weight, &mean, &rstd}) {
-    check_float_cuda(*t, kOp, "gradient, weight or saved statistics");
-    check_device(*t, x.device(), kOp, "gradient, weight or saved statistics");
-  }
+  check_device(grad, x.device(), kOp, "gradient");
+  for (const auto* t : {&weight, &mean, &rstd}) check_float_cuda_on(*t, x.device(), kOp, "weight or saved statistics");
   TORCH_CHECK(weight.numel() == dim && mean.numel() == rows && rstd.numel() == rows,
               "layer_norm: weight of the features, statistics of the rows");
   const c10::cuda::CUDAGuard guard(x.device());

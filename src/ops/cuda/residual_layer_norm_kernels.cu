@@ -233,10 +233,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> dropout_add_layer_nor
   const bool dropout = p > 0;
   if (dropout) check_rng_used(rng_used, s.device(), kOp);
   const int64_t dim = s.size(-1), rows = s.numel() / std::max<int64_t>(1, dim);
-  for (const auto* t : {&weight, &mean, &rstd}) {
-    check_float_cuda(*t, kOp, "weight or saved statistics");
-    check_device(*t, s.device(), kOp, "weight or saved statistics");
-  }
+  for (const auto* t : {&weight, &mean, &rstd}) check_float_cuda_on(*t, s.device(), kOp, "weight or saved statistics");
   TORCH_CHECK(weight.numel() == dim && mean.numel() == rows && rstd.numel() == rows,
               "dropout_add_layer_norm: weight of the features, statistics of the rows");
   const c10::cuda::CUDAGuard guard(s.device());
